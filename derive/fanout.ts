@@ -1,0 +1,124 @@
+import { ANNOTATION_FAN_OUT } from "./constants";
+import { DerivationError } from "./errors";
+import { objectKey } from "./source";
+import { FORMATS, Format, Recipe, SecretLike } from "./types";
+import { validateRecipe } from "./recipe";
+
+/**
+ * One entry of the SOURCE secret's fan-out annotation: derive `format` into each namespace of `namespaces`
+ * and/or each namespace matching `namespaceSelector` (Kubernetes label-selector syntax), named `targetName`
+ * (default: the source's name).
+ */
+export interface FanOutSpec {
+    format: Format;
+    targetName?: string;
+    namespaces?: string[];
+    namespaceSelector?: string;
+    options?: Record<string, unknown>;
+}
+
+type Requirement =
+    | { op: "in" | "notin"; key: string; values: string[] }
+    | { op: "exists" | "!exists"; key: string };
+
+const KEY = "[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?";
+const VALUE = "([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
+
+/** Parses a label selector ("a=b,c!=d,e in (x,y),!f"). Throws Error naming the offending term. */
+export function parseLabelSelector(selector: string): Requirement[] {
+    const terms: string[] = [];
+    let depth = 0;
+    let cur = "";
+    for (const ch of selector) {
+        if (ch === "(") depth++;
+        if (ch === ")") depth--;
+        if (ch === "," && depth === 0) {
+            terms.push(cur);
+            cur = "";
+        } else cur += ch;
+    }
+    terms.push(cur);
+    return terms.map((raw) => {
+        const t = raw.trim();
+        let m: RegExpExecArray | null;
+        if ((m = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`).exec(t))) {
+            return { op: m[3] === "!=" ? "notin" : "in", key: m[1], values: [m[4]] } as Requirement;
+        }
+        if ((m = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`).exec(t))) {
+            const values = m[4].split(",").map((v) => v.trim());
+            if (values.some((v) => !new RegExp(`^${VALUE}$`).test(v))) throw new Error(`invalid value in selector term "${t}"`);
+            return { op: m[3] as "in" | "notin", key: m[1], values };
+        }
+        if ((m = new RegExp(`^!\\s*(${KEY})$`).exec(t))) return { op: "!exists", key: m[1] };
+        if ((m = new RegExp(`^(${KEY})$`).exec(t))) return { op: "exists", key: m[1] };
+        throw new Error(`invalid selector term "${t}"`);
+    });
+}
+
+/** Whether `labels` match `selector` (same semantics as the apiserver; "" matches everything). */
+export function matchesLabelSelector(labels: Record<string, string> | undefined, selector: string): boolean {
+    if (selector.trim() === "") return true;
+    const l = labels ?? {};
+    return parseLabelSelector(selector).every((r) => {
+        const has = Object.prototype.hasOwnProperty.call(l, r.key);
+        switch (r.op) {
+            case "exists":
+                return has;
+            case "!exists":
+                return !has;
+            case "in":
+                return has && r.values.includes(l[r.key]);
+            case "notin":
+                return !has || !r.values.includes(l[r.key]);
+            default: {
+                const never: never = r;
+                throw new Error(`unreachable ${String(never)}`);
+            }
+        }
+    });
+}
+
+/** The fan-out specs a source declares; [] when none. Throws DerivationError when the annotation is malformed. */
+export function fanOutFromSource(source: SecretLike): FanOutSpec[] {
+    const raw = source.metadata.annotations?.[ANNOTATION_FAN_OUT];
+    if (raw === undefined) return [];
+    const object = objectKey(source.metadata);
+    const bad = (problem: string): never => {
+        throw new DerivationError({ object, key: `annotations.${ANNOTATION_FAN_OUT}`, code: "invalid-json", problem, fix: 'set it to a JSON array like [{"format":"mirror","namespaceSelector":"team=a"}]' });
+    };
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw);
+    } catch {
+        return bad("the annotation is not valid JSON");
+    }
+    if (!Array.isArray(parsed)) return bad("the annotation is not a JSON array");
+    return parsed.map((e, i) => {
+        if (typeof e !== "object" || e === null) return bad(`entry ${i} is not an object`);
+        const s = e as Record<string, unknown>;
+        if (!(FORMATS as readonly unknown[]).includes(s.format)) return bad(`entry ${i} has an unknown format`);
+        if (s.namespaces !== undefined && (!Array.isArray(s.namespaces) || s.namespaces.some((n) => typeof n !== "string"))) return bad(`entry ${i}: namespaces must be an array of names`);
+        if (s.namespaceSelector !== undefined) {
+            if (typeof s.namespaceSelector !== "string") return bad(`entry ${i}: namespaceSelector must be a string`);
+            try {
+                parseLabelSelector(s.namespaceSelector);
+            } catch {
+                return bad(`entry ${i}: namespaceSelector is not a valid label selector`);
+            }
+        }
+        if (s.namespaces === undefined && s.namespaceSelector === undefined) return bad(`entry ${i} names neither namespaces nor namespaceSelector`);
+        if (s.targetName !== undefined && typeof s.targetName !== "string") return bad(`entry ${i}: targetName must be a string`);
+        if (s.options !== undefined && (typeof s.options !== "object" || s.options === null || Array.isArray(s.options))) return bad(`entry ${i}: options must be an object`);
+        return s as unknown as FanOutSpec;
+    });
+}
+
+/** The validated recipes a fan-out spec yields for the given target namespaces (the source's own namespace excluded when the names collide). */
+export function recipesForFanOut(source: SecretLike, spec: FanOutSpec, namespaces: readonly string[]): Recipe[] {
+    const srcRef = { namespace: source.metadata.namespace ?? "", name: source.metadata.name ?? "" };
+    const name = spec.targetName ?? srcRef.name;
+    return [...new Set(namespaces)]
+        .sort()
+        .filter((ns) => !(ns === srcRef.namespace && name === srcRef.name))
+        .map((ns) => validateRecipe({ format: spec.format, source: srcRef, target: { namespace: ns, name }, options: spec.options ?? {} }));
+}

@@ -1,0 +1,11 @@
+export * from "./constants";
+export * from "./errors";
+export * from "./types";
+export * from "./source";
+export * from "./urls";
+export * from "./canonical";
+export * from "./recipe";
+export * from "./derive";
+export * from "./ownership";
+export * from "./fanout";
+export { dockerConfigJson } from "./formats/docker";

@@ -1,0 +1,84 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Format } from "../derive";
+import { derivedSecretProvider } from "./derived-provider";
+
+export interface SecretRefInput {
+    namespace: pulumi.Input<string>;
+    name: pulumi.Input<string>;
+}
+
+/** Inputs shared by every derived-secret resource. */
+export interface DerivedSecretCommonArgs {
+    /** The source secret (must exist at create/update time). */
+    source: pulumi.Input<SecretRefInput>;
+    /** The derived secret to write. Changing it replaces the resource (the new secret is created, the old deleted). */
+    target: pulumi.Input<SecretRefInput>;
+    /**
+     * kubeconfig YAML content. Default: the default loading rules (KUBECONFIG, ~/.kube/config, in-cluster).
+     * Stored as a secret.
+     */
+    kubeconfig?: pulumi.Input<string>;
+    /** Take over an existing secret not managed by platform-secrets. Default false: such a target is refused. */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export interface DerivedSecretArgs extends DerivedSecretCommonArgs {
+    format: pulumi.Input<Format>;
+    /** Format options (see derive/README.md). Default {}. */
+    options?: pulumi.Input<Record<string, unknown>>;
+}
+
+/** Outputs that carry secret values; the engine stores them encrypted. */
+export const SECRET_OUTPUTS = ["data", "kubeconfig"];
+
+/** Options every provider resource is registered with: the caller's, plus the secret outputs. */
+export function withSecretOutputs(opts?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions {
+    // mergeOptions concatenates arrays: add only what the caller did not list.
+    const missing = SECRET_OUTPUTS.filter((o) => !(opts?.additionalSecretOutputs ?? []).includes(o));
+    return pulumi.mergeOptions(opts, { additionalSecretOutputs: missing });
+}
+
+/** kubeconfig content is a credential: always a secret input (and therefore a secret in state). */
+export function secretKubeconfig(kubeconfig: pulumi.Input<string> | undefined): pulumi.Output<string> | undefined {
+    return kubeconfig === undefined ? undefined : pulumi.secret(kubeconfig);
+}
+
+/**
+ * A secret derived from a source secret by the pure derivation core (derive/). `pulumi refresh` reports drift:
+ * an edited derived secret or a rotated source shows in `drift` / `liveSourceHash`, and the next `up` repairs it.
+ * `data` and `kubeconfig` are secret outputs.
+ */
+export class DerivedSecret extends pulumi.dynamic.Resource {
+    declare readonly type: pulumi.Output<string>;
+    declare readonly data: pulumi.Output<Record<string, string>>;
+    declare readonly labels: pulumi.Output<Record<string, string>>;
+    declare readonly annotations: pulumi.Output<Record<string, string>>;
+    declare readonly sourceHash: pulumi.Output<string>;
+    declare readonly liveSourceHash: pulumi.Output<string>;
+    declare readonly drift: pulumi.Output<string[]>;
+
+    constructor(name: string, args: DerivedSecretArgs, opts?: pulumi.CustomResourceOptions, typeName = "DerivedSecret") {
+        super(
+            derivedSecretProvider,
+            name,
+            {
+                format: args.format,
+                source: args.source,
+                target: args.target,
+                options: args.options ?? {},
+                kubeconfig: secretKubeconfig(args.kubeconfig),
+                adopt: args.adopt ?? false,
+                type: undefined,
+                data: undefined,
+                labels: undefined,
+                annotations: undefined,
+                sourceHash: undefined,
+                liveSourceHash: undefined,
+                drift: undefined,
+            },
+            withSecretOutputs(opts),
+            "platform-secrets",
+            typeName,
+        );
+    }
+}

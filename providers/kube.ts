@@ -1,0 +1,139 @@
+import type { SecretLike } from "../derive";
+
+/**
+ * The few apiserver calls the providers make. Built inside provider methods: @kubernetes/client-node is required
+ * lazily so the serialized provider captures no client object (Pulumi serializes providers into state).
+ */
+export interface SecretsApi {
+    get(namespace: string, name: string): Promise<SecretLike | undefined>;
+    create(secret: SecretLike): Promise<SecretLike>;
+    replace(secret: SecretLike): Promise<SecretLike>;
+    /** Deletes with uid/resourceVersion preconditions when given; a 404 is success. */
+    remove(namespace: string, name: string, precondition?: { uid?: string; resourceVersion?: string }): Promise<void>;
+    listNamespaces(labelSelector?: string): Promise<string[]>;
+}
+
+/** An error from the apiserver rephrased: object, HTTP code, reason and a fix. Never a request or response body. */
+export class KubeError extends Error {
+    constructor(message: string, readonly status?: number) {
+        super(message);
+        // Pulumi's closure serializer turns `super(...)` into `Error.call(this, ...)`, which sets nothing.
+        this.message = message;
+        this.name = "KubeError";
+    }
+}
+
+interface StatusBody {
+    reason?: string;
+    message?: string;
+    details?: { causes?: { field?: string }[] };
+}
+
+function parseBody(body: unknown): StatusBody {
+    if (typeof body === "string") {
+        try {
+            return JSON.parse(body) as StatusBody;
+        } catch {
+            return {};
+        }
+    }
+    return typeof body === "object" && body !== null ? (body as StatusBody) : {};
+}
+
+const FIXES: Record<number, string> = {
+    401: "check the credentials in the kubeconfig",
+    403: "grant the kubeconfig's identity get/list/create/update/delete on secrets in that namespace (and list on namespaces for selectors)",
+    404: "create the namespace or fix its name",
+    409: "retry: the object changed concurrently",
+    422: "fix the fields named above",
+};
+
+export function kubeError(e: unknown, action: string, object: string): KubeError {
+    const code = typeof (e as { code?: unknown })?.code === "number" ? ((e as { code: number }).code) : undefined;
+    if (code === undefined) {
+        // Transport errors (refused, TLS, DNS) carry URLs and OS codes, no object content.
+        const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+        return new KubeError(`${action} ${object} failed: cannot reach the apiserver (${msg}). Fix: check the kubeconfig's server address and that the apiserver is up`);
+    }
+    const status = parseBody((e as { body?: unknown }).body);
+    // 400/422 messages may quote submitted field values; only field names are kept from those.
+    const detail =
+        code === 400 || code === 422
+            ? (status.details?.causes ?? []).map((c) => c.field).filter(Boolean).join(", ")
+            : (status.message ?? "");
+    const fix = FIXES[code] ?? "see the apiserver logs";
+    return new KubeError(`${action} ${object} failed: HTTP ${code}${status.reason ? ` ${status.reason}` : ""}${detail ? ` (${detail})` : ""}. Fix: ${fix}`, code);
+}
+
+/**
+ * A real Error carrying only the message of `e`. Provider entry points throw these: errors built from serialized
+ * classes lose their Error prototype, and the dynamic-provider host prints `${e}: ${e.stack}`.
+ */
+export function plainError(e: unknown): Error {
+    const msg = typeof (e as { message?: unknown })?.message === "string" ? (e as { message: string }).message : String(e);
+    const err = new Error(msg);
+    const name = (e as { name?: unknown })?.name;
+    if (typeof name === "string") err.name = name;
+    return err;
+}
+
+function toWire(s: SecretLike): Record<string, unknown> {
+    return { apiVersion: "v1", kind: "Secret", metadata: s.metadata, type: s.type, data: s.data };
+}
+
+function fromWire(s: { metadata?: SecretLike["metadata"]; type?: string; data?: Record<string, string> }): SecretLike {
+    return { metadata: s.metadata ?? {}, type: s.type, data: s.data ?? {} };
+}
+
+/** A SecretsApi for `kubeconfig` (YAML content) or, when absent, the default loading rules. */
+export function connect(kubeconfig?: string): SecretsApi {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const kc = new k8s.KubeConfig();
+    if (kubeconfig !== undefined && kubeconfig !== "") kc.loadFromString(kubeconfig);
+    else kc.loadFromDefault();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const key = (ns: string | undefined, name: string | undefined) => `secret ${ns}/${name}`;
+    return {
+        async get(namespace, name) {
+            try {
+                return fromWire(await core.readNamespacedSecret({ namespace, name }));
+            } catch (e) {
+                if ((e as { code?: number }).code === 404) return undefined;
+                throw kubeError(e, "reading", key(namespace, name));
+            }
+        },
+        async create(secret) {
+            try {
+                return fromWire(await core.createNamespacedSecret({ namespace: secret.metadata.namespace!, body: toWire(secret) }));
+            } catch (e) {
+                throw kubeError(e, "creating", key(secret.metadata.namespace, secret.metadata.name));
+            }
+        },
+        async replace(secret) {
+            try {
+                return fromWire(
+                    await core.replaceNamespacedSecret({ namespace: secret.metadata.namespace!, name: secret.metadata.name!, body: toWire(secret) }),
+                );
+            } catch (e) {
+                throw kubeError(e, "updating", key(secret.metadata.namespace, secret.metadata.name));
+            }
+        },
+        async remove(namespace, name, precondition) {
+            try {
+                await core.deleteNamespacedSecret({ namespace, name, body: precondition ? { preconditions: precondition } : undefined });
+            } catch (e) {
+                if ((e as { code?: number }).code === 404) return;
+                throw kubeError(e, "deleting", key(namespace, name));
+            }
+        },
+        async listNamespaces(labelSelector) {
+            try {
+                const list = await core.listNamespace({ labelSelector });
+                return list.items.map((n) => n.metadata?.name ?? "").filter((n) => n !== "").sort();
+            } catch (e) {
+                throw kubeError(e, "listing", `namespaces${labelSelector ? ` matching "${labelSelector}"` : ""}`);
+            }
+        },
+    };
+}

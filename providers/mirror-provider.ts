@@ -1,0 +1,133 @@
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { DesiredSecret, Recipe, SecretLike, deriveSecret, diffSecret, recordedSourceHash } from "../derive";
+import { checkMirrorInputs, diffMirror } from "./checks";
+import { SecretsApi, connect } from "./kube";
+import { guarded, applyDerived, deleteIfOwned, fetchSource, ownedFor, refKey, refusal } from "./ops";
+import { MirroredSecretInputs, MirroredSecretOutputs } from "./types";
+
+function copyName(inputs: MirroredSecretInputs): string {
+    return inputs.targetName ?? inputs.source.name;
+}
+
+/** Explicit namespaces ∪ namespaces matching the selector now; the source's own slot is skipped. */
+async function resolveNamespaces(api: SecretsApi, inputs: MirroredSecretInputs): Promise<string[]> {
+    const set = new Set(inputs.namespaces ?? []);
+    if (inputs.namespaceSelector !== undefined) for (const ns of await api.listNamespaces(inputs.namespaceSelector)) set.add(ns);
+    const name = copyName(inputs);
+    return [...set].filter((ns) => !(ns === inputs.source.namespace && name === inputs.source.name)).sort();
+}
+
+function recipeFor(inputs: MirroredSecretInputs, namespace: string): Recipe {
+    return { format: "mirror", source: inputs.source, target: { namespace, name: copyName(inputs) }, options: {} };
+}
+
+function outputs(inputs: MirroredSecretInputs, source: SecretLike | undefined, namespaces: string[], liveSourceHash: string, sourceHash: string, drift: string[]): MirroredSecretOutputs {
+    return { ...inputs, targetNamespaces: namespaces, type: source?.type ?? "Opaque", data: { ...(source?.data ?? {}) }, sourceHash, liveSourceHash, drift };
+}
+
+/**
+ * Writes every copy. All targets are derived and checked for foreign secrets first, so a bad source or one
+ * foreign secret means nothing is written at all.
+ */
+async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretOutputs): Promise<MirroredSecretOutputs> {
+    const api = connect(inputs.kubeconfig);
+    const source = await fetchSource(api, inputs.source, `mirror of ${refKey(inputs.source)}`);
+    const namespaces = await resolveNamespaces(api, inputs);
+    const owners = previous ? [inputs.source, previous.source] : [inputs.source];
+    const desired: DesiredSecret[] = namespaces.map((ns) => deriveSecret(source, recipeFor(inputs, ns)));
+    if (inputs.adopt !== true) {
+        for (const d of desired) {
+            const live = await api.get(d.metadata.namespace, d.metadata.name);
+            if (live !== undefined && !ownedFor(live, owners)) throw refusal(live, refKey(d.metadata));
+        }
+    }
+    for (const d of desired) await applyDerived(api, d, owners, inputs.adopt === true);
+    if (previous) {
+        // Namespaces that left the list or stopped matching the selector lose their copy (only if still ours).
+        const keep = new Set(namespaces.map((ns) => `${ns}/${copyName(inputs)}`));
+        for (const ns of previous.targetNamespaces ?? []) {
+            const old = { namespace: ns, name: copyName(previous) };
+            if (!keep.has(refKey(old))) await deleteIfOwned(api, old, owners);
+        }
+    }
+    const hash = desired.length > 0 ? recordedSourceHash(desired[0]) ?? "" : "";
+    return outputs(inputs, source, namespaces, hash, hash, []);
+}
+
+async function check(_olds: MirroredSecretInputs, news: MirroredSecretInputs): Promise<dynamic.CheckResult<MirroredSecretInputs>> {
+    return { inputs: news, failures: checkMirrorInputs(news as unknown as Record<string, unknown>) };
+}
+
+async function diff(_id: string, olds: MirroredSecretOutputs, news: MirroredSecretInputs): Promise<dynamic.DiffResult> {
+    const d = diffMirror(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>);
+    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+}
+
+async function create(inputs: MirroredSecretInputs): Promise<dynamic.CreateResult<MirroredSecretOutputs>> {
+    const outs = await converge(inputs);
+    return { id: `${refKey(inputs.source)}->${copyName(inputs)}`, outs };
+}
+
+/** Re-resolves the selector: a namespace that gained the label shows as "<ns>: missing", one that lost it as "<ns>: not selected". */
+async function read(id: string, props?: MirroredSecretOutputs): Promise<dynamic.ReadResult<MirroredSecretOutputs>> {
+    if (props === undefined) throw new Error(`reading ${id}: no recorded inputs. Fix: import is not supported; create the resource instead`);
+    const api = connect(props.kubeconfig);
+    const wanted = await resolveNamespaces(api, props);
+    const source = await api.get(props.source.namespace, props.source.name);
+    const drift: string[] = [];
+    if (source === undefined) drift.push("source-missing");
+    const present: string[] = [];
+    let liveSourceHash = "";
+    let sourceHash = "";
+    for (const ns of [...new Set([...wanted, ...(props.targetNamespaces ?? [])])].sort()) {
+        const live = await api.get(ns, copyName(props));
+        const ours = live !== undefined && ownedFor(live, [props.source]);
+        if (ours) {
+            present.push(ns);
+            sourceHash = sourceHash || (recordedSourceHash(live) ?? "");
+        }
+        if (!wanted.includes(ns)) {
+            if (ours) drift.push(`${ns}: not selected`);
+            continue;
+        }
+        if (!ours) {
+            drift.push(live === undefined ? `${ns}: missing` : `${ns}: not-managed`);
+            continue;
+        }
+        if (source === undefined) continue;
+        try {
+            const desired = deriveSecret(source, recipeFor(props, ns));
+            liveSourceHash = recordedSourceHash(desired) ?? "";
+            drift.push(...diffSecret(live, desired).map((d) => `${ns}: ${d}`));
+        } catch (e) {
+            drift.push(`source-invalid:${(e as { code?: string }).code ?? "error"}`);
+            break;
+        }
+    }
+    return { id, props: outputs(props, source, present, liveSourceHash, sourceHash, [...new Set(drift)]) };
+}
+
+async function update(_id: string, olds: MirroredSecretOutputs, news: MirroredSecretInputs): Promise<dynamic.UpdateResult<MirroredSecretOutputs>> {
+    return { outs: await converge(news, olds) };
+}
+
+async function remove(_id: string, props: MirroredSecretOutputs): Promise<void> {
+    const api = connect(props.kubeconfig);
+    let namespaces = props.targetNamespaces ?? [];
+    try {
+        namespaces = [...new Set([...namespaces, ...(await resolveNamespaces(api, props))])];
+    } catch {
+        // Listing may be forbidden or the selector may match nothing any more; the recorded set still gets cleaned.
+    }
+    for (const ns of namespaces) await deleteIfOwned(api, { namespace: ns, name: copyName(props) }, [props.source]);
+}
+
+/** The MirroredSecret provider (plain object, serialized into state by Pulumi). */
+export const mirroredSecretProvider: dynamic.ResourceProvider<MirroredSecretInputs, MirroredSecretOutputs> = {
+    check: guarded(check),
+    diff: guarded(diff),
+    create: guarded(create),
+    read: guarded(read),
+    update: guarded(update),
+    delete: guarded(remove),
+};

@@ -1,0 +1,144 @@
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import { Logger } from "../lib/log";
+import { Controller, ControllerOptions } from "./controller";
+import { KubeClient } from "./kube";
+import { LeaderElector } from "./leader";
+import { ReconcilerMetrics } from "./metrics";
+import { Recorder } from "./recorder";
+import { VaultKv } from "./vault";
+
+export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "logger" | "metrics" | "recorder" | "vault"> {
+    client: KubeClient;
+    logger: Logger;
+    identity: string;
+    /** Lease; leader election is off when undefined (single replica, tests, benchmark). */
+    lease?: { namespace: string; name: string; durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+    /** Port for /healthz, /readyz, /metrics; undefined = no server, 0 = random. */
+    metricsPort?: number;
+    vault?: { addr: string; token: string };
+    events?: boolean;
+    /** Also export Node process metrics (main.ts sets it; in-process test instances do not). */
+    processMetrics?: boolean;
+}
+
+/** The process: leader election gates a Controller; an HTTP server reports health and metrics. */
+export class Reconciler {
+    readonly metrics: ReconcilerMetrics;
+    private controller?: Controller;
+    private elector?: LeaderElector;
+    private server?: http.Server;
+    private chain: Promise<void> = Promise.resolve();
+    private stopping = false;
+    private readonly recorder: Recorder;
+
+    constructor(private readonly o: ReconcilerOptions) {
+        this.metrics = new ReconcilerMetrics(() => this.controller?.queue.length ?? 0, o.processMetrics === true);
+        this.recorder = new Recorder(o.client, o.logger.child({ component: "audit" }), o.identity, o.events !== false);
+    }
+
+    get isLeader(): boolean {
+        return this.elector ? this.elector.isLeader : !!this.controller;
+    }
+
+    get currentController(): Controller | undefined {
+        return this.controller;
+    }
+
+    /** Ready: standby replicas are ready (they serve metrics); a leader once its caches have synced. */
+    get ready(): boolean {
+        if (this.stopping) return false;
+        if (this.elector && !this.elector.isLeader) return true;
+        return !!this.controller?.synced;
+    }
+
+    get port(): number | undefined {
+        const a = this.server?.address();
+        return a && typeof a === "object" ? (a as AddressInfo).port : undefined;
+    }
+
+    private startController(): void {
+        this.chain = this.chain.then(async () => {
+            if (this.stopping || this.controller) return;
+            this.metrics.isLeader.set(1);
+            const c = new Controller({ ...this.o, metrics: this.metrics, recorder: this.recorder, vault: this.o.vault ? new VaultKv(this.o.vault) : undefined });
+            this.controller = c;
+            await c.start();
+        });
+    }
+
+    private stopController(): void {
+        this.chain = this.chain.then(async () => {
+            const c = this.controller;
+            this.controller = undefined;
+            this.metrics.isLeader.set(0);
+            await c?.stop();
+        });
+    }
+
+    async start(): Promise<void> {
+        if (this.o.metricsPort !== undefined) await this.listen(this.o.metricsPort);
+        if (this.o.lease) {
+            this.elector = new LeaderElector({
+                client: this.o.client,
+                logger: this.o.logger,
+                namespace: this.o.lease.namespace,
+                name: this.o.lease.name,
+                identity: this.o.identity,
+                leaseDurationMs: this.o.lease.durationMs,
+                renewDeadlineMs: this.o.lease.renewDeadlineMs,
+                retryPeriodMs: this.o.lease.retryPeriodMs,
+                onStartedLeading: () => this.startController(),
+                onStoppedLeading: () => this.stopController(),
+            });
+            this.elector.start();
+        } else {
+            this.startController();
+            await this.chain;
+        }
+    }
+
+    /** Resolves once this replica leads and its caches are synced. */
+    async waitUntilReconciling(timeoutMs = 30_000): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        while (!(this.controller && this.controller.synced)) {
+            if (Date.now() > deadline) throw new Error(`reconciler ${this.o.identity} did not start reconciling within ${timeoutMs} ms`);
+            await new Promise((r) => setTimeout(r, 25));
+        }
+        await this.chain;
+    }
+
+    private listen(port: number): Promise<void> {
+        this.server = http.createServer((req, res) => {
+            const url = (req.url ?? "/").split("?")[0];
+            if (url === "/healthz") {
+                res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
+            } else if (url === "/readyz") {
+                const ok = this.ready;
+                res.writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" }).end(ok ? "ready" : "not ready");
+            } else if (url === "/metrics") {
+                this.metrics.registry
+                    .metrics()
+                    .then((text) => res.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(text))
+                    .catch(() => res.writeHead(500).end());
+            } else {
+                res.writeHead(404).end();
+            }
+        });
+        return new Promise((resolve, reject) => {
+            this.server!.once("error", reject);
+            this.server!.listen(port, () => resolve());
+        });
+    }
+
+    /** Graceful shutdown: stop campaigning and watches, drain in-flight reconciles, release the lease, close the server. */
+    async stop(): Promise<void> {
+        this.stopping = true;
+        // Drain first, release after: the peer must not start while our last writes are in flight.
+        this.stopController();
+        await this.chain;
+        if (this.elector) await this.elector.stop(true);
+        await this.chain;
+        await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    }
+}

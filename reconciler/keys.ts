@@ -1,0 +1,27 @@
+import { PREFIX } from "../derive";
+
+/** On a derived secret (or copied from its source): keep it when the source is deleted. */
+export const ANNOTATION_RETAIN = `${PREFIX}retain-on-source-delete`;
+/** Status of a derived secret: in-sync | stale | source-missing | error. */
+export const ANNOTATION_STATUS = `${PREFIX}status`;
+/** Human-readable reason for the status; names objects and keys, never values. */
+export const ANNOTATION_STATUS_MESSAGE = `${PREFIX}status-message`;
+export const ANNOTATION_STATUS_TIME = `${PREFIX}status-time`;
+/** Set (to any new value, e.g. a timestamp) on a derived or source secret to force a resync. */
+export const ANNOTATION_SYNC_REQUESTED = `${PREFIX}sync-requested-at`;
+/** The last sync-requested-at value the reconciler handled. */
+export const ANNOTATION_SYNC_HANDLED = `${PREFIX}sync-handled-at`;
+/** On a derived secret created by a fan-out: "ns/name" of the source that declared it (only those are pruned). */
+export const ANNOTATION_FAN_OUT_OWNER = `${PREFIX}fan-out-owner`;
+
+/** On a Deployment/StatefulSet/DaemonSet: "auto" (every referenced secret) or a comma list of secret names. */
+export const ANNOTATION_RESTART_ON = `${PREFIX}restart-on`;
+/** On the pod template (and, as the baseline, on the workload): hash of the consumed secrets' type+data. */
+export const ANNOTATION_SECRETS_HASH = `${PREFIX}secrets-hash`;
+
+/** Label of the reconciler-managed companion secret that keeps a source's hook state. */
+export const LABEL_HOOK_STATE = `${PREFIX}hook-state`;
+/** On a re-run Job: hash of the source it was re-run for. */
+export const ANNOTATION_HOOK_SOURCE_HASH = `${PREFIX}hook-source-hash`;
+
+export type SyncStatus = "in-sync" | "stale" | "source-missing" | "error";

@@ -1,0 +1,219 @@
+import * as https from "node:https";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ClientConfig } from "./kubeconfig";
+
+/** An apiserver error: HTTP code plus the Status reason ("Conflict", "NotFound", "Gone", ...). Never a body value. */
+export class KubeApiError extends Error {
+    constructor(
+        readonly code: number,
+        readonly reason: string,
+        message: string,
+        readonly object?: string,
+    ) {
+        super(message);
+        this.name = "KubeApiError";
+    }
+}
+
+export function isKubeError(e: unknown, code?: number): e is KubeApiError {
+    return e instanceof KubeApiError && (code === undefined || e.code === code);
+}
+
+export interface RequestOptions {
+    query?: Record<string, string | number | boolean | undefined>;
+    body?: unknown;
+    contentType?: string;
+    /** "ns/name" for error messages. */
+    object?: string;
+}
+
+export interface WatchHandle {
+    /** Resolves when the stream ends (server close, abort or error); rejects with KubeApiError on non-200. */
+    done: Promise<void>;
+    abort(): void;
+}
+
+/**
+ * A small JSON REST client on node:https with keep-alive. client-node 1.4.0's generated API classes are avoided
+ * on the hot path: they re-create TLS agents per call and their Watch cannot be supervised (#364/#958).
+ */
+export class KubeClient {
+    private agent: https.Agent | http.Agent;
+    private headers: Record<string, string> = {};
+    private headersAt = 0;
+    private readonly server: URL;
+    private readonly tlsOpts: https.AgentOptions;
+
+    private constructor(private readonly cfg: ClientConfig) {
+        this.server = new URL(cfg.server);
+        this.tlsOpts = { ca: cfg.ca, cert: cfg.cert, key: cfg.key, rejectUnauthorized: cfg.insecureSkipTlsVerify ? false : undefined, servername: cfg.servername };
+        const common = { keepAlive: true, maxSockets: 64, keepAliveMsecs: 30_000 };
+        this.agent = this.server.protocol === "https:" ? new https.Agent({ ...this.tlsOpts, ...common }) : new http.Agent(common);
+        this.refreshHeaders();
+    }
+
+    /** From our own loader (reconciler/kubeconfig.ts): what the process uses, without client-node's RSS cost. */
+    static fromConfig(cfg: ClientConfig): KubeClient {
+        return new KubeClient(cfg);
+    }
+
+    /** From a client-node KubeConfig (tests and tools that already hold one); static credentials only. */
+    static async create(kc: KubeConfig): Promise<KubeClient> {
+        const cluster = kc.getCurrentCluster();
+        if (!cluster) throw new Error("kubeconfig has no current cluster; set current-context or pass a kubeconfig with one");
+        const opts: https.RequestOptions = {};
+        await kc.applyToHTTPSOptions(opts);
+        const auth = (opts.headers as Record<string, string> | undefined)?.Authorization ?? (opts.headers as Record<string, string> | undefined)?.authorization;
+        return new KubeClient({
+            server: cluster.server,
+            ca: opts.ca as Buffer | undefined,
+            cert: opts.cert as Buffer | undefined,
+            key: opts.key as Buffer | undefined,
+            token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined,
+            insecureSkipTlsVerify: opts.rejectUnauthorized === false,
+            servername: opts.servername ?? undefined,
+            basicAuth: opts.auth ? { username: opts.auth.split(":")[0], password: opts.auth.split(":").slice(1).join(":") } : undefined,
+        });
+    }
+
+    /** Token files (in-cluster, projected SA tokens) rotate; re-read them at most once a minute. */
+    private refreshHeaders(): void {
+        const h: Record<string, string> = {};
+        let token = this.cfg.token;
+        if (this.cfg.tokenFile) {
+            try {
+                token = fs.readFileSync(this.cfg.tokenFile, "utf8").trim();
+            } catch {
+                throw new Error(`cannot read token file ${this.cfg.tokenFile}; check the service-account token mount`);
+            }
+        }
+        if (token) h.Authorization = `Bearer ${token}`;
+        else if (this.cfg.basicAuth) h.Authorization = `Basic ${Buffer.from(`${this.cfg.basicAuth.username}:${this.cfg.basicAuth.password}`).toString("base64")}`;
+        this.headers = h;
+        this.headersAt = Date.now();
+    }
+
+    private async authHeaders(): Promise<Record<string, string>> {
+        if (this.cfg.tokenFile && Date.now() - this.headersAt > 60_000) this.refreshHeaders();
+        return this.headers;
+    }
+
+    private url(path: string, query?: RequestOptions["query"]): URL {
+        const u = new URL(this.server.toString().replace(/\/$/, "") + path);
+        for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+        return u;
+    }
+
+    async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+        const headers = { ...(await this.authHeaders()), Accept: "application/json" } as Record<string, string>;
+        let payload: Buffer | undefined;
+        if (opts.body !== undefined) {
+            payload = Buffer.from(JSON.stringify(opts.body));
+            headers["Content-Type"] = opts.contentType ?? "application/json";
+            headers["Content-Length"] = String(payload.length);
+        }
+        const u = this.url(path, opts.query);
+        const mod = u.protocol === "https:" ? https : http;
+        return new Promise<T>((resolve, reject) => {
+            const req = mod.request(u, { method, headers, agent: this.agent, timeout: 60_000 }, (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("error", reject);
+                res.on("end", () => {
+                    const text = Buffer.concat(chunks).toString("utf8");
+                    const code = res.statusCode ?? 0;
+                    if (code >= 200 && code < 300) {
+                        try {
+                            resolve((text ? JSON.parse(text) : {}) as T);
+                        } catch (e) {
+                            reject(new KubeApiError(code, "BadResponse", `${method} ${path}: unparsable response`, opts.object));
+                        }
+                        return;
+                    }
+                    reject(statusError(code, text, method, path, opts.object));
+                });
+            });
+            req.on("timeout", () => req.destroy(new Error(`${method} ${path}: request timed out`)));
+            req.on("error", reject);
+            if (payload) req.write(payload);
+            req.end();
+        });
+    }
+
+    /** Opens a watch stream and calls `onEvent` per JSON line; `onActivity` fires on every chunk (stall detection). */
+    async watch(path: string, query: RequestOptions["query"], onEvent: (ev: any) => void, onActivity: () => void): Promise<WatchHandle> {
+        const headers = { ...(await this.authHeaders()), Accept: "application/json" };
+        const u = this.url(path, { ...query, watch: "true" });
+        const mod = u.protocol === "https:" ? https : http;
+        let req: http.ClientRequest | undefined;
+        let aborted = false;
+        const done = new Promise<void>((resolve, reject) => {
+            // No keep-alive agent: a watch holds its socket for minutes, and destroying it must not poison the pool.
+            req = mod.request(u, { method: "GET", headers, agent: false, ...(u.protocol === "https:" ? this.tlsOnly() : {}) }, (res) => {
+                const code = res.statusCode ?? 0;
+                if (code !== 200) {
+                    const chunks: Buffer[] = [];
+                    res.on("data", (c: Buffer) => chunks.push(c));
+                    res.on("end", () => reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "WATCH", path)));
+                    res.on("error", reject);
+                    return;
+                }
+                let buf = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk: string) => {
+                    onActivity();
+                    buf += chunk;
+                    let i: number;
+                    while ((i = buf.indexOf("\n")) >= 0) {
+                        const line = buf.slice(0, i);
+                        buf = buf.slice(i + 1);
+                        if (!line.trim()) continue;
+                        let ev: unknown;
+                        try {
+                            ev = JSON.parse(line);
+                        } catch {
+                            continue;
+                        }
+                        onEvent(ev);
+                    }
+                });
+                res.on("end", () => resolve());
+                res.on("close", () => resolve());
+                res.on("error", (e) => (aborted ? resolve() : reject(e)));
+            });
+            req.on("error", (e) => (aborted ? resolve() : reject(e)));
+            req.end();
+        });
+        return {
+            done,
+            abort: () => {
+                aborted = true;
+                req?.destroy();
+            },
+        };
+    }
+
+    private tlsOnly(): https.RequestOptions {
+        return { ca: this.tlsOpts.ca, cert: this.tlsOpts.cert, key: this.tlsOpts.key, rejectUnauthorized: this.tlsOpts.rejectUnauthorized, servername: this.tlsOpts.servername };
+    }
+
+    close(): void {
+        this.agent.destroy();
+    }
+}
+
+function statusError(code: number, text: string, method: string, path: string, object?: string): KubeApiError {
+    let reason = "Unknown";
+    let message = "";
+    try {
+        const s = JSON.parse(text);
+        reason = s.reason ?? reason;
+        // Status messages of the apiserver name objects and fields, not secret values.
+        message = typeof s.message === "string" ? s.message.slice(0, 300) : "";
+    } catch {
+        /* non-JSON body: keep only the code */
+    }
+    return new KubeApiError(code, reason, `${method} ${path}${object ? ` (${object})` : ""}: ${code} ${reason}${message ? `: ${message}` : ""}`, object);
+}

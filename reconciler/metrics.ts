@@ -1,0 +1,34 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics of one reconciler process (own Registry, so two instances can live in one test process). */
+export class ReconcilerMetrics {
+    readonly registry = new Registry();
+    readonly queueDepth: Gauge;
+    readonly reconcileSeconds: Histogram;
+    readonly reconcileErrors: Counter;
+    readonly writes: Counter;
+    readonly restarts: Counter;
+    readonly hookRuns: Counter;
+    readonly isLeader: Gauge;
+    readonly watchRestarts: Counter;
+
+    constructor(queueDepth: () => number = () => 0, processMetrics = false) {
+        const registers = [this.registry];
+        // Process metrics (RSS, heap, event-loop lag) once per process, not per in-process test instance.
+        if (processMetrics) collectDefaultMetrics({ register: this.registry });
+        this.queueDepth = new Gauge({ name: "platform_secrets_queue_depth", help: "Keys waiting in the work queue", registers, collect() { this.set(queueDepth()); } });
+        this.reconcileSeconds = new Histogram({
+            name: "platform_secrets_reconcile_duration_seconds",
+            help: "Duration of one reconcile",
+            labelNames: ["kind"],
+            buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+            registers,
+        });
+        this.reconcileErrors = new Counter({ name: "platform_secrets_reconcile_errors_total", help: "Failed reconciles", labelNames: ["kind"], registers });
+        this.writes = new Counter({ name: "platform_secrets_writes_total", help: "Secret writes and deletes", labelNames: ["action", "reason"], registers });
+        this.restarts = new Counter({ name: "platform_secrets_workload_restarts_total", help: "Workload rollouts triggered", labelNames: ["kind"], registers });
+        this.hookRuns = new Counter({ name: "platform_secrets_hook_runs_total", help: "Init-time hook runs", labelNames: ["hook", "result"], registers });
+        this.isLeader = new Gauge({ name: "platform_secrets_is_leader", help: "1 while this replica holds the lease", registers });
+        this.watchRestarts = new Counter({ name: "platform_secrets_watch_restarts_total", help: "Watches re-established", labelNames: ["informer", "reason"], registers });
+    }
+}

@@ -1,0 +1,26 @@
+import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME, SyncStatus } from "./keys";
+
+export interface StatusReport {
+    status: SyncStatus;
+    message: string;
+}
+
+/** The status annotations to write, or undefined when the live ones already say the same (time is ignored, so no write loops). */
+export function statusPatch(liveAnnotations: Record<string, string> | undefined, next: StatusReport, now: Date): Record<string, string> | undefined {
+    const a = liveAnnotations ?? {};
+    const message = next.message.slice(0, 1024);
+    if (a[ANNOTATION_STATUS] === next.status && a[ANNOTATION_STATUS_MESSAGE] === message) return undefined;
+    return { [ANNOTATION_STATUS]: next.status, [ANNOTATION_STATUS_MESSAGE]: message, [ANNOTATION_STATUS_TIME]: now.toISOString() };
+}
+
+/** Status annotations for a write that just brought the secret in sync. */
+export function inSyncAnnotations(message: string, now: Date): Record<string, string> {
+    return { [ANNOTATION_STATUS]: "in-sync", [ANNOTATION_STATUS_MESSAGE]: message, [ANNOTATION_STATUS_TIME]: now.toISOString() };
+}
+
+/** Replaces every occurrence of the given values in `text`: error texts from drivers may echo input. */
+export function scrub(text: string, values: readonly (string | undefined)[]): string {
+    let out = text;
+    for (const v of values) if (v && v.length >= 4) out = out.split(v).join("[redacted]");
+    return out;
+}

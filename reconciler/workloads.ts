@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../derive";
+import { ANNOTATION_RESTART_ON } from "./keys";
+
+export type WorkloadKind = "deployments" | "statefulsets" | "daemonsets";
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ["deployments", "statefulsets", "daemonsets"];
+
+export function workloadKey(kind: WorkloadKind, namespace: string, name: string): string {
+    return `${kind}:${namespace}/${name}`;
+}
+
+/** Splits a queue key: "ns/name" is a secret; "<kind>:ns/name" a workload. */
+export function parseQueueKey(key: string): { kind: "secret"; namespace: string; name: string } | { kind: WorkloadKind; namespace: string; name: string } {
+    const colon = key.indexOf(":");
+    const kind = colon >= 0 ? key.slice(0, colon) : "secret";
+    const rest = colon >= 0 ? key.slice(colon + 1) : key;
+    const slash = rest.indexOf("/");
+    if (slash <= 0 || slash === rest.length - 1) throw new Error(`invalid queue key "${key}": expected "ns/name" or "<kind>:ns/name"`);
+    const namespace = rest.slice(0, slash);
+    const name = rest.slice(slash + 1);
+    if (kind === "secret") return { kind, namespace, name };
+    if ((WORKLOAD_KINDS as readonly string[]).includes(kind)) return { kind: kind as WorkloadKind, namespace, name };
+    throw new Error(`invalid queue key "${key}": unknown kind "${kind}"`);
+}
+
+/** Secret names a pod spec references: env valueFrom, envFrom, volumes (secret and projected), imagePullSecrets. */
+export function referencedSecrets(podSpec: any): string[] {
+    const out = new Set<string>();
+    const containers = [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? []), ...(podSpec?.ephemeralContainers ?? [])];
+    for (const c of containers) {
+        for (const e of c?.env ?? []) {
+            const n = e?.valueFrom?.secretKeyRef?.name;
+            if (n) out.add(n);
+        }
+        for (const e of c?.envFrom ?? []) {
+            const n = e?.secretRef?.name;
+            if (n) out.add(n);
+        }
+    }
+    for (const v of podSpec?.volumes ?? []) {
+        if (v?.secret?.secretName) out.add(v.secret.secretName);
+        for (const s of v?.projected?.sources ?? []) if (s?.secret?.name) out.add(s.secret.name);
+    }
+    for (const p of podSpec?.imagePullSecrets ?? []) if (p?.name) out.add(p.name);
+    return [...out].sort();
+}
+
+export type RestartOn = { mode: "off" } | { mode: "auto" } | { mode: "list"; names: string[] };
+
+/** Parses the restart-on annotation. Throws naming the workload when a listed name is not a valid secret name. */
+export function parseRestartOn(value: string | undefined, object: string): RestartOn {
+    if (value === undefined || value.trim() === "" || value.trim() === "false") return { mode: "off" };
+    if (value.trim() === "auto" || value.trim() === "true") return { mode: "auto" };
+    const names = [...new Set(value.split(",").map((s) => s.trim()).filter(Boolean))].sort();
+    for (const n of names) {
+        if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n) || n.length > 253) {
+            throw new Error(`${object}: annotation ${ANNOTATION_RESTART_ON} lists "${n}", which is not a secret name; use "auto" or a comma list of secret names`);
+        }
+    }
+    return { mode: "list", names };
+}
+
+/** The secrets a workload's restarts follow (empty when not opted in). */
+export function consumedSecrets(restartOn: RestartOn, podSpec: any): string[] {
+    switch (restartOn.mode) {
+        case "off":
+            return [];
+        case "auto":
+            return referencedSecrets(podSpec);
+        case "list":
+            return restartOn.names;
+        default: {
+            const never: never = restartOn;
+            throw new Error(`unknown restart-on mode ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+/** Hash of a secret's content (type + data only): metadata-only changes leave it unchanged. */
+export function contentHash(secret: { type?: string; data?: Record<string, string> } | undefined): string {
+    if (!secret) return "absent";
+    return createHash("sha256").update(canonicalJson({ type: secret.type ?? "Opaque", data: secret.data ?? {} })).digest("hex");
+}
+
+/** Combined hash of the consumed secrets, by name (order-independent). */
+export function secretsHash(contents: Record<string, string>): string {
+    return createHash("sha256").update(canonicalJson(contents)).digest("hex").slice(0, 32);
+}
+
+/**
+ * Restart decision (pure). `baseline` is the hash the running pods were started with (pod-template annotation,
+ * else the workload's baseline annotation). No baseline → record one without a rollout (opting in must not restart).
+ */
+export function restartDecision(current: string, templateHash: string | undefined, baselineHash: string | undefined): "none" | "record-baseline" | "restart" {
+    const seen = templateHash ?? baselineHash;
+    if (seen === undefined) return "record-baseline";
+    return seen === current ? "none" : "restart";
+}
+
+/** Per-workload trailing debounce: each change pushes the due time out by `windowMs`, so a burst yields one rollout. */
+export class Debouncer {
+    private readonly due = new Map<string, number>();
+    constructor(readonly windowMs: number) {
+        if (!(windowMs >= 0)) throw new Error(`debounce window must be >= 0 ms (got ${windowMs})`);
+    }
+    touch(key: string, now: number): number {
+        const at = now + this.windowMs;
+        this.due.set(key, at);
+        return at;
+    }
+    /** Milliseconds until `key` may act (0 when due or never touched). */
+    remaining(key: string, now: number): number {
+        const at = this.due.get(key);
+        return at === undefined ? 0 : Math.max(0, at - now);
+    }
+    clear(key: string): void {
+        this.due.delete(key);
+    }
+    get size(): number {
+        return this.due.size;
+    }
+}

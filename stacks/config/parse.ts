@@ -1,0 +1,173 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { ALL_KEYS, SCALAR_KEYS, STRUCTURED_KEYS } from "./schema";
+import { Obj, asArray, asObject, closest, dnsLabel, dnsSubdomain, duration, fail, int, labelMap, vaultPath } from "./readers";
+import type { GitHubAppsMode, StackConfig, VaultAuth } from "./types";
+import { checkGuardrails } from "./guardrails";
+import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, gitCredential, githubApp, issuer, password } from "./entries";
+
+/**
+ * Raw config as Pulumi hands it to the program: short key (no `platform-secrets:` prefix) → string; structured
+ * values are JSON text. Missing keys take the schema default.
+ */
+export type RawConfig = Record<string, string | undefined>;
+
+/** Decode every key to a JS value (schema defaults applied), rejecting unknown keys and ill-typed scalars. */
+export function decodeRaw(raw: RawConfig): Obj {
+    for (const k of Object.keys(raw)) {
+        if (!ALL_KEYS.includes(k)) {
+            const hint = closest(k, ALL_KEYS);
+            fail(k, "is not a setting this program reads", hint ? `did you mean "platform-secrets:${hint}"?` : "remove it from the stack file");
+        }
+    }
+    const out: Obj = {};
+    for (const k of SCALAR_KEYS) {
+        const text = raw[k.key];
+        if (text === undefined) {
+            out[k.key] = k.default;
+            continue;
+        }
+        switch (k.type) {
+            case "string":
+                out[k.key] = text;
+                if (k.oneOf && !k.oneOf.includes(text)) fail(k.key, `"${k.secret ? "<secret>" : text}" is not allowed`, `use one of ${k.oneOf.join(", ")}`);
+                break;
+            case "integer":
+                if (!/^-?\d+$/.test(text.trim())) fail(k.key, "must be an integer", `set it to a whole number (default ${String(k.default)})`);
+                out[k.key] = Number(text.trim());
+                break;
+            case "boolean":
+                if (text !== "true" && text !== "false") fail(k.key, "must be true or false", "set it to true or false");
+                out[k.key] = text === "true";
+                break;
+            case "array":
+                out[k.key] = asArray(parseJson(text, k.key), k.key).map((x, idx) => {
+                    if (typeof x !== "string") fail(`${k.key}[${idx}]`, "must be a string", "quote the value");
+                    return x;
+                });
+                break;
+            default: {
+                const never: never = k.type;
+                throw new Error(`unknown type ${String(never)}`);
+            }
+        }
+    }
+    for (const k of STRUCTURED_KEYS) {
+        const text = raw[k.key];
+        const v = text === undefined ? k.default : parseJson(text, k.key);
+        out[k.key] = k.shape === "array" ? asArray(v, k.key) : asObject(v, k.key);
+    }
+    return out;
+}
+
+function parseJson(text: string, key: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return fail(key, "is not structured config", "write it as a YAML mapping/sequence in the stack file (or `pulumi config set --path`)");
+    }
+}
+
+function labelList(list: string[], key: string): { key: string; value: string }[] {
+    return list.map((kv, idx) => {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) fail(`${key}[${idx}]`, `"${kv}" is not key=value`, 'write e.g. "secrets/gh-docker-registry=true"');
+        const [[k, v]] = Object.entries(labelMap({ [kv.slice(0, eq)]: kv.slice(eq + 1) }, `${key}[${idx}]`));
+        return { key: k, value: v };
+    });
+}
+
+/**
+ * The validator: raw Pulumi config → StackConfig, defaults applied, then the guardrails. Pure (the token output is
+ * passed through untouched); throws ConfigError naming the key and the fix.
+ */
+export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<string>): StackConfig {
+    const c = decodeRaw(raw);
+    const S = (k: string) => c[k] as string;
+    const defInterval = duration(S("defaultRefreshInterval"), "defaultRefreshInterval");
+    const authMethod = S("vaultAuthMethod") as VaultAuth["method"];
+    let auth: VaultAuth;
+    switch (authMethod) {
+        case "kubernetes": {
+            const sa = S("vaultKubernetesServiceAccount");
+            auth = { method: "kubernetes", role: S("vaultKubernetesRole"), mountPath: S("vaultKubernetesMountPath") };
+            if (!auth.role) fail("vaultKubernetesRole", "is empty", "set the Vault Kubernetes auth role ESO logs in with");
+            if (sa) auth.serviceAccount = { name: dnsSubdomain(sa, "vaultKubernetesServiceAccount"), namespace: dnsLabel(S("vaultKubernetesServiceAccountNamespace"), "vaultKubernetesServiceAccountNamespace") };
+            break;
+        }
+        case "token":
+            auth = { method: "token", secretName: dnsSubdomain(S("vaultTokenSecretName"), "vaultTokenSecretName"), secretNamespace: dnsLabel(S("vaultTokenSecretNamespace"), "vaultTokenSecretNamespace"), secretKey: S("vaultTokenSecretKey") };
+            break;
+        default: {
+            const never: never = authMethod;
+            throw new Error(`unknown auth ${String(never)}`);
+        }
+    }
+    const address = S("vaultAddress");
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(address)) fail("vaultAddress", `"${address}" is not a Vault server URL`, 'write e.g. "https://vault.vault.svc:8200" (no path)');
+    const mode = S("githubAppsMode") as GitHubAppsMode;
+    const reconcilerNamespace = dnsLabel(S("reconcilerNamespace"), "reconcilerNamespace");
+    const nsLabels = c.namespaceLabels as Obj;
+    const cfg: StackConfig = {
+        environment: dnsLabel(S("environment"), "environment"),
+        vault: { address, kvMount: vaultPath(S("vaultKvMount"), "vaultKvMount"), auth },
+        store: {
+            name: dnsSubdomain(S("storeName"), "storeName"),
+            allowedNamespaces: (c.storeAllowedNamespaces as string[]).map((n, idx) => dnsLabel(n, `storeAllowedNamespaces[${idx}]`)),
+            allowedNamespaceRegexes: (c.storeAllowedNamespaceRegexes as string[]).map((r, idx) => {
+                try {
+                    new RegExp(r);
+                } catch {
+                    fail(`storeAllowedNamespaceRegexes[${idx}]`, `"${r}" is not a regular expression`, "fix the pattern");
+                }
+                return r;
+            }),
+            allowedNamespaceLabels: labelList(c.storeAllowedNamespaceLabels as string[], "storeAllowedNamespaceLabels"),
+        },
+        passwordMinLength: int(c, "passwordMinLength", "", 24, 8),
+        defaultRefreshInterval: defInterval,
+        externalVaultPaths: (c.externalVaultPaths as string[]).map((p, idx) => vaultPath(p, `externalVaultPaths[${idx}]`)),
+        namespaceLabels: Object.fromEntries(Object.entries(nsLabels).map(([ns, l]) => [dnsLabel(ns, `namespaceLabels.${ns}`), labelMap(l, `namespaceLabels.${ns}`)])),
+        passwords: (c.passwords as unknown[]).map((p, idx) => password(p, `passwords[${idx}]`, defInterval)),
+        externalSecrets: (c.externalSecrets as unknown[]).map((e, idx) => externalSecret(e, `externalSecrets[${idx}]`, defInterval)),
+        clusterExternalSecrets: (c.clusterExternalSecrets as unknown[]).map((e, idx) => clusterExternalSecret(e, `clusterExternalSecrets[${idx}]`, defInterval)),
+        dockerRegistries: (c.dockerRegistries as unknown[]).map((e, idx) => dockerRegistry(e, `dockerRegistries[${idx}]`, defInterval)),
+        gitCredentials: (c.gitCredentials as unknown[]).map((e, idx) => gitCredential(e, `gitCredentials[${idx}]`, defInterval, reconcilerNamespace)),
+        github: {
+            workflowsNamespace: dnsLabel(S("workflowsNamespace"), "workflowsNamespace"),
+            mode,
+            owner: S("githubOwner"),
+            apiUrl: S("githubApiUrl"),
+            tokenGeneratorImage: S("tokenGeneratorImage"),
+            tokenRefreshInterval: duration(S("githubTokenRefreshInterval"), "githubTokenRefreshInterval"),
+            apps: (c.githubApps as unknown[]).map((a, idx) => githubApp(a, `githubApps[${idx}]`, S("githubAppsVaultPrefix"), mode, githubToken !== undefined)),
+        },
+        esoGenerators: (c.esoGenerators as unknown[]).map((g, idx) => esoGenerator(g, `esoGenerators[${idx}]`)),
+        certManagerIssuers: (c.certManagerIssuers as unknown[]).map((g, idx) => issuer(g, `certManagerIssuers[${idx}]`)),
+        reconciler: {
+            enabled: c.reconcilerEnabled as boolean,
+            image: S("reconcilerImage"),
+            // checked below: an enabled reconciler needs an image
+            replicas: int(c, "reconcilerReplicas", "", 1, 0),
+            namespace: reconcilerNamespace,
+            debounceMs: int(c, "reconcilerDebounceMs", "", 2000, 0),
+        },
+        drift: {
+            enabled: c.driftEnabled as boolean,
+            cron: S("driftCron"),
+            autoRemediate: c.driftAutoRemediate as boolean,
+            organization: S("driftOrganization"),
+            repoUrl: S("driftRepoUrl"),
+            branch: S("driftBranch"),
+            repoDir: S("driftRepoDir"),
+        },
+        githubToken,
+    };
+    if (cfg.reconciler.enabled && !cfg.reconciler.image) fail("reconcilerImage", "is empty while reconcilerEnabled is true", "set the reconciler image reference, or reconcilerEnabled: false");
+    if (cfg.drift.enabled) {
+        if (!/^(\S+\s+){4}\S+$/.test(cfg.drift.cron.trim())) fail("driftCron", `"${cfg.drift.cron}" is not a 5-field cron expression`, 'write e.g. "0 */6 * * *"');
+        if (!cfg.drift.organization) fail("driftOrganization", "is required when driftEnabled is true", "set the Pulumi Cloud organization");
+        if (!cfg.drift.repoUrl) fail("driftRepoUrl", "is required when driftEnabled is true", "set the git URL Pulumi Deployments checks out");
+    }
+    checkGuardrails(cfg);
+    return cfg;
+}

@@ -1,0 +1,99 @@
+/**
+ * Every config key the program reads, with type, description and default. Pulumi.yaml declares the scalar and
+ * array-of-string keys with exactly these entries (a unit test keeps the two equal). Pulumi's project-level schema
+ * has no `object` type (pulumi/pulumi#11321; the schema enum is string|integer|boolean|array and `items` may only
+ * nest those), so the structured keys (lists of objects) cannot be typed there: Pulumi.yaml documents them in a
+ * comment and this table plus the validator are their schema.
+ */
+export type ScalarType = "string" | "integer" | "boolean" | "array";
+
+export interface ScalarKeySchema {
+    key: string;
+    type: ScalarType;
+    /** Only for arrays: always string items here. */
+    items?: "string";
+    description: string;
+    default: string | number | boolean | string[];
+    secret?: boolean;
+    /** Closed set of accepted values (strings only). */
+    oneOf?: readonly string[];
+}
+
+export interface StructuredKeySchema {
+    key: string;
+    shape: "array" | "object";
+    description: string;
+    default: unknown[] | Record<string, unknown>;
+}
+
+const s = (key: string, description: string, def: string, extra: Partial<ScalarKeySchema> = {}): ScalarKeySchema => ({
+    key,
+    type: "string",
+    description,
+    default: def,
+    ...extra,
+});
+const i = (key: string, description: string, def: number): ScalarKeySchema => ({ key, type: "integer", description, default: def });
+const b = (key: string, description: string, def: boolean): ScalarKeySchema => ({ key, type: "boolean", description, default: def });
+const a = (key: string, description: string): ScalarKeySchema => ({ key, type: "array", items: "string", description, default: [] });
+
+export const DEFAULT_TOKEN_GENERATOR_IMAGE = "ghcr.io/platform-secrets/github-token-generator:0.1.0";
+
+export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
+    s("environment", "Environment name stamped on labels (dev, staging, prod).", "dev"),
+    s("vaultAddress", "Vault server URL ESO talks to.", "http://vault.vault.svc:8200"),
+    s("vaultKvMount", "KV v2 mount passwords are written to and ESO reads from.", "secret"),
+    s("vaultAuthMethod", "How ESO authenticates to Vault: kubernetes (auth role) or token (tokenSecretRef).", "kubernetes", {
+        oneOf: ["kubernetes", "token"],
+    }),
+    s("vaultKubernetesRole", "Vault Kubernetes auth role (vaultAuthMethod=kubernetes).", "external-secrets"),
+    s("vaultKubernetesMountPath", "Vault Kubernetes auth mount path (vaultAuthMethod=kubernetes).", "kubernetes"),
+    s("vaultKubernetesServiceAccount", "ServiceAccount whose token ESO presents; empty = ESO's own.", ""),
+    s("vaultKubernetesServiceAccountNamespace", "Namespace of vaultKubernetesServiceAccount.", "external-secrets"),
+    s("vaultTokenSecretName", "Secret holding the Vault token (vaultAuthMethod=token).", "vault-token"),
+    s("vaultTokenSecretNamespace", "Namespace of vaultTokenSecretName.", "external-secrets"),
+    s("vaultTokenSecretKey", "Key of the token inside vaultTokenSecretName.", "token"),
+    s("storeName", "Name of the Vault ClusterSecretStore.", "vault-kv"),
+    a("storeAllowedNamespaces", "Store condition: namespaces allowed by name (ORed with the other conditions; all empty = every namespace)."),
+    a("storeAllowedNamespaceRegexes", "Store condition: namespaces allowed by regular expression."),
+    a("storeAllowedNamespaceLabels", "Store condition: namespaceSelector matchLabels, each entry key=value."),
+    i("passwordMinLength", "Password policy: no password may be shorter.", 24),
+    s("defaultRefreshInterval", "refreshInterval of Periodic ExternalSecrets that set none.", "1h"),
+    a("externalVaultPaths", "Vault paths written outside this stack (by hand or another stack) that ExternalSecrets may read."),
+    s("workflowsNamespace", "Namespace the GitHub App secrets and ServiceAccounts live in.", "workflows"),
+    s("githubAppsMode", "externalSecret: sync appId/privateKey for the token generator; generator: also ESO GithubAccessToken.", "externalSecret", {
+        oneOf: ["externalSecret", "generator"],
+    }),
+    s("githubOwner", "GitHub organization or user owning the repositories (GITHUB_OWNER of the token generator).", ""),
+    s("githubApiUrl", "GitHub API base URL.", "https://api.github.com"),
+    s("githubAppsVaultPrefix", "Default Vault path prefix of the GitHub Apps (<prefix>/<app>).", "github-apps"),
+    s("tokenGeneratorImage", "Image of the GitHub App token generator.", DEFAULT_TOKEN_GENERATOR_IMAGE),
+    s("githubTokenRefreshInterval", "refreshInterval of the generator-mode token ExternalSecrets (tokens live 1h).", "50m"),
+    s("githubToken", "GitHub token for the github provider; AppInstallationRepositories are declared only when set.", "", { secret: true }),
+    b("reconcilerEnabled", "Deploy the in-cluster reconciler.", true),
+    s("reconcilerImage", "Reconciler image.", "ghcr.io/platform-secrets/reconciler:0.1.0"),
+    i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
+    s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
+    i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
+    b("driftEnabled", "Create Pulumi Cloud DeploymentSettings + DriftSchedule for this stack.", false),
+    s("driftCron", "Drift detection schedule (cron, 5 fields).", "0 */6 * * *"),
+    b("driftAutoRemediate", "Run `pulumi up` automatically when drift is found.", false),
+    s("driftOrganization", "Pulumi Cloud organization (required when driftEnabled).", ""),
+    s("driftRepoUrl", "Git repository Pulumi Deployments checks out (required when driftEnabled).", ""),
+    s("driftBranch", "Branch Pulumi Deployments checks out.", "main"),
+    s("driftRepoDir", "Directory of Pulumi.yaml inside the repository.", "."),
+];
+
+export const STRUCTURED_KEYS: readonly StructuredKeySchema[] = [
+    { key: "namespaceLabels", shape: "object", description: "Known labels per namespace: {<namespace>: {<key>: <value>}}, used to check consumers against label store conditions.", default: {} },
+    { key: "passwords", shape: "array", description: "Stable passwords: [{name, length, special, upper, lower, numeric, min*, overrideSpecial, vaultPath, vaultKey, rotation, consumers: [{namespace, secretName, secretKey, refreshPolicy, refreshInterval, hooks}]}].", default: [] },
+    { key: "externalSecrets", shape: "array", description: "ExternalSecrets of Vault paths written elsewhere: [{name, namespace, vaultPath, data: [{secretKey, property}], refreshPolicy, refreshInterval, secretType}].", default: [] },
+    { key: "clusterExternalSecrets", shape: "array", description: "Fan-out by namespace labels: [{name, namespaceSelectors: [{matchLabels, matchExpressions}], vaultPath, secretName, data, refreshPolicy, refreshInterval, secretType}].", default: [] },
+    { key: "dockerRegistries", shape: "array", description: "Registry credentials: [{name, server, vaultPath, usernameProperty, passwordProperty, secretName, namespaceSelectors, refreshInterval, kargo: {name, secretName, namespaceSelectors, repoURL, repoURLIsRegex}}].", default: [] },
+    { key: "gitCredentials", shape: "array", description: "Git credentials: [{name, url, vaultPath, usernameProperty, passwordProperty, sourceNamespace, refreshInterval, tekton: {namespace, secretName}, argocd: {namespace, secretName, project}, kargo: {namespace, secretName}}].", default: [] },
+    { key: "githubApps", shape: "array", description: "GitHub Apps (rex, clippy, qa, triage, security): [{name, vaultPath, secretName, serviceAccount, syncInstallationId, appId, installationId, repositories}].", default: [] },
+    { key: "esoGenerators", shape: "array", description: "Extra ESO generators: [{name, namespace, kind, spec, target: {secretName, refreshPolicy, refreshInterval}}]; a Password generator must not refresh periodically.", default: [] },
+    { key: "certManagerIssuers", shape: "array", description: "cert-manager issuers: [{name, kind: ClusterIssuer|Issuer, namespace, spec}]; every apiKeySecretRef must name its namespace.", default: [] },
+];
+
+export const ALL_KEYS: readonly string[] = [...SCALAR_KEYS.map((k) => k.key), ...STRUCTURED_KEYS.map((k) => k.key)];

@@ -1,0 +1,234 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/** ESO ExternalSecret.spec.refreshPolicy (external-secrets.io/v1). */
+export type RefreshPolicy = "CreatedOnce" | "Periodic" | "OnChange";
+export const REFRESH_POLICIES: readonly RefreshPolicy[] = ["CreatedOnce", "Periodic", "OnChange"];
+
+/** A Kubernetes LabelSelector as ESO and ClusterExternalSecret take it. */
+export interface LabelSelectorRequirement {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+}
+export interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: LabelSelectorRequirement[];
+}
+
+export type VaultAuth =
+    | { method: "kubernetes"; role: string; mountPath: string; serviceAccount?: { name: string; namespace: string } }
+    | { method: "token"; secretName: string; secretNamespace: string; secretKey: string };
+
+export interface VaultSettings {
+    address: string;
+    /** KV v2 mount, e.g. "secret". */
+    kvMount: string;
+    auth: VaultAuth;
+}
+
+/** Which namespaces may use the ClusterSecretStore; ESO ORs every condition. Empty everywhere = all namespaces. */
+export interface StoreSettings {
+    name: string;
+    allowedNamespaces: string[];
+    allowedNamespaceRegexes: string[];
+    /** One namespaceSelector condition per entry (matchLabels {key: value}); ESO ORs them. */
+    allowedNamespaceLabels: { key: string; value: string }[];
+}
+
+export interface PasswordConsumer {
+    namespace: string;
+    /** Kubernetes Secret ESO writes; default: the password name. */
+    secretName: string;
+    /** Key inside that Secret; default: the password's Vault key. */
+    secretKey: string;
+    refreshPolicy: RefreshPolicy;
+    /** Only for Periodic. */
+    refreshInterval: string;
+    /**
+     * Init-time hooks the reconciler runs when the value changes (reconciler/hookspec: postgres ALTER ROLE,
+     * job-rerun), written as the ANNOTATION_HOOKS JSON on the synced secret, which is then labelled a source.
+     */
+    hooks: Record<string, unknown>[];
+}
+
+export interface PasswordSpec {
+    name: string;
+    length: number;
+    special: boolean;
+    upper: boolean;
+    lower: boolean;
+    numeric: boolean;
+    minSpecial: number;
+    minUpper: number;
+    minLower: number;
+    minNumeric: number;
+    overrideSpecial?: string;
+    /** Path inside the KV v2 mount, e.g. "dns/powerdns-api-key". */
+    vaultPath: string;
+    /** Key inside the Vault secret; default "password". */
+    vaultKey: string;
+    /** Bump to rotate: the value changes exactly when this changes. */
+    rotation: number;
+    consumers: PasswordConsumer[];
+}
+
+export interface SecretDataRef {
+    /** Key in the Kubernetes Secret. */
+    secretKey: string;
+    /** Property of the Vault secret. */
+    property: string;
+}
+
+export interface ExternalSecretSpec {
+    name: string;
+    namespace: string;
+    vaultPath: string;
+    data: SecretDataRef[];
+    refreshPolicy: RefreshPolicy;
+    refreshInterval: string;
+    secretType: string;
+}
+
+export interface ClusterExternalSecretSpec {
+    name: string;
+    namespaceSelectors: LabelSelector[];
+    vaultPath: string;
+    /** Secret written into each selected namespace; default: the CES name. */
+    secretName: string;
+    data: SecretDataRef[];
+    refreshPolicy: RefreshPolicy;
+    refreshInterval: string;
+    secretType: string;
+}
+
+export interface DockerRegistrySpec {
+    /** ClusterExternalSecret name for application namespaces (seed 003: "application-docker-registry"). */
+    name: string;
+    /** Registry host, e.g. "ghcr.io" (the `auths` key). */
+    server: string;
+    vaultPath: string;
+    usernameProperty: string;
+    passwordProperty: string;
+    /** Secret written into each namespace. */
+    secretName: string;
+    /** Default: namespaces labelled `secrets/gh-docker-registry: "true"`. */
+    namespaceSelectors: LabelSelector[];
+    refreshInterval: string;
+    /** Kargo's image credential from the same Vault source, into Kargo project namespaces. */
+    kargo?: {
+        name: string;
+        secretName: string;
+        namespaceSelectors: LabelSelector[];
+        repoURL: string;
+        repoURLIsRegex: boolean;
+    };
+}
+
+export interface GitCredentialSpec {
+    name: string;
+    /** Repository URL (https). */
+    url: string;
+    vaultPath: string;
+    usernameProperty: string;
+    passwordProperty: string;
+    /** Namespace ESO lands the basic-auth source secret in (must be allowed by the store). */
+    sourceNamespace: string;
+    refreshInterval: string;
+    tekton?: { namespace: string; secretName: string };
+    argocd?: { namespace: string; secretName: string; project?: string };
+    kargo?: { namespace: string; secretName: string };
+}
+
+export const GITHUB_APP_NAMES = ["rex", "clippy", "qa", "triage", "security"] as const;
+export type GitHubAppName = (typeof GITHUB_APP_NAMES)[number];
+
+export interface GitHubAppSpec {
+    name: GitHubAppName;
+    /** Vault path holding appId, privateKey and optionally installationId. */
+    vaultPath: string;
+    /** Kubernetes Secret in the workflows namespace; default `github-app-<name>`. */
+    secretName: string;
+    /** The only ServiceAccount allowed to read that secret; default `github-app-<name>`. */
+    serviceAccount: string;
+    /** Also sync `installationId` from Vault. */
+    syncInstallationId: boolean;
+    /** Literal app id (not secret): needed by the GithubAccessToken generator. */
+    appId?: string;
+    /** Literal installation id: needed by the generator and by AppInstallationRepositories. */
+    installationId?: string;
+    /** Repositories the installation may reach (AppInstallationRepositories). */
+    repositories: string[];
+}
+
+export type GitHubAppsMode = "externalSecret" | "generator";
+
+export interface GitHubSettings {
+    workflowsNamespace: string;
+    mode: GitHubAppsMode;
+    owner: string;
+    apiUrl: string;
+    tokenGeneratorImage: string;
+    /** Token refresh interval of the generator-mode ExternalSecret (tokens live 1h). */
+    tokenRefreshInterval: string;
+    apps: GitHubAppSpec[];
+}
+
+/** Extra ESO generators the stack renders (guardrail: no periodic Password generator). */
+export interface EsoGeneratorSpec {
+    name: string;
+    namespace: string;
+    kind: string;
+    spec: Record<string, unknown>;
+    target: { secretName: string; refreshPolicy?: RefreshPolicy; refreshInterval?: string };
+}
+
+/** cert-manager issuers the stack renders (guardrail: every apiKeySecretRef names its namespace). */
+export interface CertManagerIssuerSpec {
+    name: string;
+    kind: "ClusterIssuer" | "Issuer";
+    namespace?: string;
+    spec: Record<string, unknown>;
+}
+
+export interface ReconcilerSettings {
+    enabled: boolean;
+    image: string;
+    replicas: number;
+    namespace: string;
+    debounceMs: number;
+}
+
+export interface DriftSettings {
+    enabled: boolean;
+    cron: string;
+    autoRemediate: boolean;
+    organization: string;
+    repoUrl: string;
+    branch: string;
+    repoDir: string;
+}
+
+/** The validated stack config: everything the program reads, defaults applied. */
+export interface StackConfig {
+    environment: string;
+    vault: VaultSettings;
+    store: StoreSettings;
+    passwordMinLength: number;
+    defaultRefreshInterval: string;
+    /** Vault paths written outside this stack that ExternalSecrets may read. */
+    externalVaultPaths: string[];
+    /** Labels of namespaces the stack knows about (lets the store-condition guardrail evaluate label selectors). */
+    namespaceLabels: Record<string, Record<string, string>>;
+    passwords: PasswordSpec[];
+    externalSecrets: ExternalSecretSpec[];
+    clusterExternalSecrets: ClusterExternalSecretSpec[];
+    dockerRegistries: DockerRegistrySpec[];
+    gitCredentials: GitCredentialSpec[];
+    github: GitHubSettings;
+    esoGenerators: EsoGeneratorSpec[];
+    certManagerIssuers: CertManagerIssuerSpec[];
+    reconciler: ReconcilerSettings;
+    drift: DriftSettings;
+    /** Present only when `platform-secrets:githubToken` is set (secret); gates AppInstallationRepositories. */
+    githubToken?: pulumi.Output<string>;
+}

@@ -1,0 +1,3 @@
+export * from "./manifests";
+export * from "./components";
+export * from "./registry";

@@ -1,0 +1,2 @@
+export * from "./tokenGenerator";
+export * from "./apps";

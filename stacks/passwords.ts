@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as vault from "@pulumi/vault";
+
+export interface StablePasswordArgs {
+    /** KV v2 mount the value is written to, e.g. "secret". */
+    mount: pulumi.Input<string>;
+    /** Path inside the mount, e.g. "dns/powerdns-api-key". */
+    path: pulumi.Input<string>;
+    /** Key inside the Vault secret; default "password". */
+    key?: pulumi.Input<string>;
+    /** Number of characters. */
+    length: pulumi.Input<number>;
+    /** Character classes; default upper, lower and numeric on, special off. */
+    special?: pulumi.Input<boolean>;
+    upper?: pulumi.Input<boolean>;
+    lower?: pulumi.Input<boolean>;
+    numeric?: pulumi.Input<boolean>;
+    /** Minimum characters per class; default 0. */
+    minSpecial?: pulumi.Input<number>;
+    minUpper?: pulumi.Input<number>;
+    minLower?: pulumi.Input<number>;
+    minNumeric?: pulumi.Input<number>;
+    /** Special characters to draw from; default random's set. */
+    overrideSpecial?: pulumi.Input<string>;
+    /** Rotation counter: the value is regenerated exactly when this changes (it is the only keeper). */
+    rotation: pulumi.Input<number>;
+}
+
+/** The keepers of a password: only the rotation counter, so refresh/up/ESO syncs never change the value. */
+export function passwordKeepers(rotation: number): Record<string, string> {
+    return { rotation: String(rotation) };
+}
+
+/**
+ * Seed 004's fix: a password generated once by `random.RandomPassword` and stored in Vault KV v2. ESO only ever
+ * reads it, so every sync yields the same value until the rotation counter is bumped.
+ */
+export class StablePassword extends pulumi.ComponentResource {
+    /** The value (secret). */
+    readonly result: pulumi.Output<string>;
+    /** `<mount>/<path>` for reference; never the value. */
+    readonly vaultPath: pulumi.Output<string>;
+    readonly random: random.RandomPassword;
+    readonly secret: vault.kv.SecretV2;
+
+    constructor(name: string, args: StablePasswordArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform-secrets:passwords:StablePassword", name, {}, opts);
+        if (typeof args.length === "number" && args.length < 1) {
+            throw new pulumi.ResourceError(`StablePassword ${name}: length ${args.length} is not positive; set length to the policy minimum or more`, this);
+        }
+        if (typeof args.rotation === "number" && (!Number.isInteger(args.rotation) || args.rotation < 0)) {
+            throw new pulumi.ResourceError(`StablePassword ${name}: rotation must be a whole number >= 0; bump it by one to rotate`, this);
+        }
+        this.random = new random.RandomPassword(`${name}-random`, {
+            length: args.length,
+            special: args.special ?? false,
+            upper: args.upper ?? true,
+            lower: args.lower ?? true,
+            numeric: args.numeric ?? true,
+            minSpecial: args.minSpecial ?? 0,
+            minUpper: args.minUpper ?? 0,
+            minLower: args.minLower ?? 0,
+            minNumeric: args.minNumeric ?? 0,
+            ...(args.overrideSpecial !== undefined ? { overrideSpecial: args.overrideSpecial } : {}),
+            keepers: pulumi.output(args.rotation).apply(passwordKeepers),
+        }, { parent: this });
+        this.result = pulumi.secret(this.random.result);
+        const dataJson = pulumi.secret(pulumi.all([args.key ?? "password", this.random.result]).apply(([k, v]) => JSON.stringify({ [k]: v })));
+        this.secret = new vault.kv.SecretV2(`${name}-vault`, {
+            mount: args.mount,
+            name: args.path,
+            dataJson,
+            // Old versions stay readable in Vault's history: a rotation can be rolled back by hand.
+            deleteAllVersions: false,
+        }, { parent: this, additionalSecretOutputs: ["dataJson", "data"] });
+        this.vaultPath = pulumi.interpolate`${args.mount}/${args.path}`;
+        this.registerOutputs({ vaultPath: this.vaultPath, result: this.result });
+    }
+}

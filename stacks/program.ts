@@ -1,0 +1,211 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as github from "@pulumi/github";
+import type { StackConfig } from "./config/types";
+import { StablePassword } from "./passwords";
+import { RawManifest, VaultClusterExternalSecret, VaultClusterSecretStore, VaultExternalSecret } from "./eso/components";
+import { DockerRegistryCredentials } from "./eso/registry";
+import { ANNOTATION_ROTATION, ANNOTATION_VAULT_PATH, ESO_GENERATORS_API_VERSION, commonLabels, hooksAnnotation, sourceLabel } from "./eso/manifests";
+import { GitHubAppCredentials } from "./github/apps";
+import { DriftChecks } from "./drift";
+import { GitCredentials } from "./git";
+import { ReconcilerDeployment } from "./reconciler";
+
+/** Everything the program created, for index.ts exports and for tests. */
+export interface Platform {
+    store: VaultClusterSecretStore;
+    passwords: Map<string, StablePassword>;
+    externalSecrets: VaultExternalSecret[];
+    clusterExternalSecrets: VaultClusterExternalSecret[];
+    dockerRegistries: DockerRegistryCredentials[];
+    gitCredentials: GitCredentials[];
+    reconciler?: ReconcilerDeployment;
+    githubApps: GitHubAppCredentials[];
+    extras: RawManifest[];
+    drift?: DriftChecks;
+    /** Vault paths this stack writes (never values). */
+    vaultPathsWritten: string[];
+}
+
+/** Hook for components composed next to the core (git credentials, reconciler): same config, same store. */
+export type PlatformExtension = (cfg: StackConfig, platform: Platform) => void;
+
+/** Composes the components from validated config. No config reading here: index.ts passes loadStackConfig(). */
+export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] = []): Platform {
+    const labels = commonLabels(cfg.environment);
+    const store = new VaultClusterSecretStore("vault", { vault: cfg.vault, store: cfg.store, labels });
+    const storeName = store.storeName;
+    const platform: Platform = {
+        store,
+        passwords: new Map(),
+        externalSecrets: [],
+        clusterExternalSecrets: [],
+        dockerRegistries: [],
+        gitCredentials: [],
+        githubApps: [],
+        extras: [],
+        vaultPathsWritten: cfg.passwords.map((p) => p.vaultPath),
+    };
+
+    for (const p of cfg.passwords) {
+        const pw = new StablePassword(`password-${p.name}`, {
+            mount: cfg.vault.kvMount,
+            path: p.vaultPath,
+            key: p.vaultKey,
+            length: p.length,
+            special: p.special,
+            upper: p.upper,
+            lower: p.lower,
+            numeric: p.numeric,
+            minSpecial: p.minSpecial,
+            minUpper: p.minUpper,
+            minLower: p.minLower,
+            minNumeric: p.minNumeric,
+            overrideSpecial: p.overrideSpecial,
+            rotation: p.rotation,
+        });
+        platform.passwords.set(p.name, pw);
+        for (const c of p.consumers) {
+            platform.externalSecrets.push(new VaultExternalSecret(`password-${p.name}-${c.namespace}-${c.secretName}`, {
+                namespace: c.namespace,
+                externalSecretName: c.secretName,
+                labels,
+                // The counter on the ExternalSecret itself: bumping it changes the object, so ESO re-syncs at
+                // once even with OnChange (and Periodic does not wait for its next interval).
+                annotations: { [ANNOTATION_ROTATION]: String(p.rotation), [ANNOTATION_VAULT_PATH]: p.vaultPath },
+                spec: storeName.apply((s) => ({
+                    storeName: s,
+                    refreshPolicy: c.refreshPolicy,
+                    refreshInterval: c.refreshInterval,
+                    targetName: c.secretName,
+                    // A secret with hooks is a source the reconciler watches (it runs them when the value changes).
+                    targetLabels: c.hooks.length ? { ...labels, ...sourceLabel() } : labels,
+                    targetAnnotations: hooksAnnotation(c.hooks),
+                    data: [{ secretKey: c.secretKey, key: p.vaultPath, property: p.vaultKey }],
+                })),
+            }, { dependsOn: [pw, store] }));
+        }
+    }
+
+    for (const e of cfg.externalSecrets) {
+        platform.externalSecrets.push(new VaultExternalSecret(`external-${e.namespace}-${e.name}`, {
+            namespace: e.namespace,
+            externalSecretName: e.name,
+            labels,
+            spec: storeName.apply((s) => ({
+                storeName: s,
+                refreshPolicy: e.refreshPolicy,
+                refreshInterval: e.refreshInterval,
+                targetName: e.name,
+                secretType: e.secretType,
+                targetLabels: labels,
+                data: e.data.map((d) => ({ secretKey: d.secretKey, key: e.vaultPath, property: d.property })),
+            })),
+        }, { dependsOn: [store] }));
+    }
+
+    for (const e of cfg.clusterExternalSecrets) {
+        platform.clusterExternalSecrets.push(new VaultClusterExternalSecret(`fanout-${e.name}`, {
+            externalSecretName: e.name,
+            namespaceSelectors: e.namespaceSelectors,
+            labels,
+            spec: storeName.apply((s) => ({
+                storeName: s,
+                refreshPolicy: e.refreshPolicy,
+                refreshInterval: e.refreshInterval,
+                targetName: e.secretName,
+                secretType: e.secretType,
+                targetLabels: labels,
+                data: e.data.map((d) => ({ secretKey: d.secretKey, key: e.vaultPath, property: d.property })),
+            })),
+        }, { dependsOn: [store] }));
+    }
+
+    for (const r of cfg.dockerRegistries) {
+        platform.dockerRegistries.push(new DockerRegistryCredentials(`registry-${r.name}`, { registry: r, storeName, labels }, { dependsOn: [store] }));
+    }
+
+    if (cfg.reconciler.enabled) {
+        platform.reconciler = new ReconcilerDeployment("platform-secrets", {
+            image: cfg.reconciler.image,
+            namespace: cfg.reconciler.namespace,
+            replicas: cfg.reconciler.replicas,
+            debounceMs: cfg.reconciler.debounceMs,
+        });
+    }
+
+    for (const g of cfg.gitCredentials) {
+        // The reconciler creates its namespace, the default landing namespace of git sources.
+        const after = platform.reconciler ? [store, platform.reconciler] : [store];
+        platform.gitCredentials.push(new GitCredentials(`git-${g.name}`, { credential: g, storeName, labels }, { dependsOn: after }));
+    }
+
+    if (cfg.github.apps.length > 0) {
+        const provider = cfg.githubToken
+            ? new github.Provider("github", { token: cfg.githubToken, ...(cfg.github.owner ? { owner: cfg.github.owner } : {}) })
+            : undefined;
+        for (const app of cfg.github.apps) {
+            platform.githubApps.push(new GitHubAppCredentials(`github-app-${app.name}`, {
+                app,
+                namespace: cfg.github.workflowsNamespace,
+                storeName,
+                mode: cfg.github.mode,
+                refreshInterval: cfg.defaultRefreshInterval,
+                tokenRefreshInterval: cfg.github.tokenRefreshInterval,
+                githubApiUrl: cfg.github.apiUrl,
+                githubProvider: provider,
+                labels,
+            }, { dependsOn: [store] }));
+        }
+    }
+
+    for (const g of cfg.esoGenerators) {
+        const gen = new RawManifest(`generator-${g.namespace}-${g.name}`, {
+            manifest: { apiVersion: ESO_GENERATORS_API_VERSION, kind: g.kind, metadata: { name: g.name, namespace: g.namespace, labels }, spec: g.spec },
+        });
+        platform.extras.push(gen);
+        platform.externalSecrets.push(new VaultExternalSecret(`generated-${g.namespace}-${g.target.secretName}`, {
+            namespace: g.namespace,
+            externalSecretName: g.target.secretName,
+            labels,
+            spec: {
+                storeName: "",
+                refreshPolicy: g.target.refreshPolicy ?? "Periodic",
+                refreshInterval: g.target.refreshInterval ?? "1h",
+                targetName: g.target.secretName,
+                targetLabels: labels,
+                generatorRef: { apiVersion: ESO_GENERATORS_API_VERSION, kind: g.kind, name: g.name },
+            },
+        }, { dependsOn: [gen] }));
+    }
+
+    for (const iss of cfg.certManagerIssuers) {
+        platform.extras.push(new RawManifest(`issuer-${iss.name}`, {
+            manifest: { apiVersion: "cert-manager.io/v1", kind: iss.kind, metadata: { name: iss.name, ...(iss.namespace ? { namespace: iss.namespace } : {}), labels }, spec: iss.spec },
+        }));
+    }
+
+    if (cfg.drift.enabled) {
+        platform.drift = new DriftChecks("drift", {
+            organization: cfg.drift.organization,
+            cron: cfg.drift.cron,
+            autoRemediate: cfg.drift.autoRemediate,
+            repoUrl: cfg.drift.repoUrl,
+            branch: cfg.drift.branch,
+            repoDir: cfg.drift.repoDir,
+        });
+    }
+
+    for (const ext of extensions) ext(cfg, platform);
+    return platform;
+}
+
+/** Non-secret stack outputs. */
+export function platformOutputs(cfg: StackConfig, platform: Platform): Record<string, pulumi.Input<unknown>> {
+    return {
+        storeName: platform.store.storeName,
+        vaultPathsWritten: platform.vaultPathsWritten.map((p) => `${cfg.vault.kvMount}/${p}`),
+        rotations: Object.fromEntries(cfg.passwords.map((p) => [p.name, p.rotation])),
+        githubApps: cfg.github.apps.map((a) => `${cfg.github.workflowsNamespace}/${a.secretName}`),
+        driftSchedule: cfg.drift.enabled ? cfg.drift.cron : "disabled",
+    };
+}

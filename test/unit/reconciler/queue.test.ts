@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { backoffDelay, FakeClock, TokenBucket, WorkQueue } from "../../../reconciler";
+
+describe("reconciler/queue", () => {
+    it("de-duplicates a key queued twice", async () => {
+        const q = new WorkQueue({ clock: new FakeClock() });
+        q.add("a/b");
+        q.add("a/b");
+        q.add("a/c");
+        assert.equal(q.length, 2);
+        assert.equal(await q.get(), "a/b");
+        assert.equal(await q.get(), "a/c");
+        assert.equal(q.length, 0);
+    });
+
+    it("re-runs a key added while it is processed exactly once, after done", async () => {
+        const q = new WorkQueue({ clock: new FakeClock() });
+        q.add("k/1");
+        const k = await q.get();
+        q.add("k/1");
+        q.add("k/1");
+        assert.equal(q.length, 0, "not handed out while in flight");
+        q.done(k!);
+        assert.equal(q.length, 1);
+        assert.equal(await q.get(), "k/1");
+        q.done("k/1");
+        assert.equal(q.length, 0);
+    });
+
+    it("retries with per-key exponential backoff and drops after maxAttempts", async () => {
+        const clock = new FakeClock();
+        const q = new WorkQueue({ clock, retryBaseMs: 100, retryMaxMs: 10_000, maxAttempts: 4, rand: () => 1 });
+        assert.equal(q.addRateLimited("x/y"), true);
+        await clock.advance(99);
+        assert.equal(q.length, 0);
+        await clock.advance(1);
+        assert.equal(q.length, 1, "first retry after 100 ms");
+        q.done((await q.get())!);
+        assert.equal(q.addRateLimited("x/y"), true);
+        await clock.advance(199);
+        assert.equal(q.length, 0);
+        await clock.advance(1);
+        assert.equal(q.length, 1, "second retry after 200 ms");
+        q.done((await q.get())!);
+        assert.equal(q.addRateLimited("x/y"), true);
+        assert.equal(q.addRateLimited("x/y"), false, "fourth failure drops the key");
+        assert.equal(q.attempts("x/y"), 0);
+    });
+
+    it("forget resets the backoff", () => {
+        const q = new WorkQueue({ clock: new FakeClock(), maxAttempts: 3 });
+        q.addRateLimited("a/a");
+        q.addRateLimited("a/a");
+        q.forget("a/a");
+        assert.equal(q.attempts("a/a"), 0);
+        assert.equal(q.addRateLimited("a/a"), true);
+    });
+
+    it("addAfter keeps the earliest pending time and add() supersedes it", async () => {
+        const clock = new FakeClock();
+        const q = new WorkQueue({ clock });
+        q.addAfter("d/1", 1000);
+        q.addAfter("d/1", 5000);
+        await clock.advance(1000);
+        assert.equal(q.length, 1);
+        q.addAfter("d/2", 1000);
+        q.add("d/2");
+        assert.equal(q.length, 2);
+        assert.equal(q.delayedCount, 0);
+    });
+
+    it("paces get() with the global token bucket", async () => {
+        const clock = new FakeClock();
+        const q = new WorkQueue({ clock, ratePerSec: 10, burst: 2 });
+        for (let i = 0; i < 4; i++) q.add(`n/${i}`);
+        const got: string[] = [];
+        const run = (async () => {
+            for (let i = 0; i < 4; i++) {
+                const k = (await q.get())!;
+                got.push(k);
+                q.done(k);
+            }
+        })();
+        await clock.advance(0);
+        assert.equal(got.length, 2, "burst of 2 immediately");
+        await clock.advance(100);
+        assert.equal(got.length, 3);
+        await clock.advance(100);
+        assert.equal(got.length, 4);
+        await run;
+    });
+
+    it("shutDown wakes waiters and waits for in-flight keys (drain)", async () => {
+        const q = new WorkQueue({ clock: new FakeClock() });
+        const waiting = q.get();
+        q.add("s/1");
+        assert.equal(await waiting, "s/1");
+        let drained = false;
+        const sd = q.shutDown().then(() => (drained = true));
+        await Promise.resolve();
+        assert.equal(drained, false);
+        assert.equal(await q.get(), undefined);
+        q.done("s/1");
+        await sd;
+        assert.equal(drained, true);
+    });
+
+    it("backoffDelay stays within [nominal/2, nominal] and is capped (property)", () => {
+        fc.assert(
+            fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, base, r) => {
+                const max = base * 100;
+                const d = backoffDelay(attempt, base, max, () => r);
+                const nominal = Math.min(max, base * 2 ** Math.min(attempt, 40));
+                return d >= Math.floor(nominal / 2) && d <= Math.ceil(nominal);
+            }),
+        );
+        assert.throws(() => backoffDelay(0, 0, 10), /baseMs/);
+    });
+
+    it("TokenBucket never lets more than burst + rate*t through (property)", () => {
+        fc.assert(
+            fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 200 }), (gaps) => {
+                const b = new TokenBucket(100, 5, 0);
+                let t = 0;
+                let admittedBy = 0;
+                for (const g of gaps) {
+                    t += g;
+                    const wait = b.take(t);
+                    admittedBy = Math.max(admittedBy, t + wait);
+                }
+                // n reservations need at least (n - burst)/rate seconds.
+                return admittedBy >= ((gaps.length - 5) * 1000) / 100 - 1;
+            }),
+        );
+    });
+});
