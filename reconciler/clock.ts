@@ -18,6 +18,30 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
     return new Promise((resolve) => clock.setTimer(ms, resolve));
 }
 
+/**
+ * A sleep that a stop can cut short: `wake` resolves the pending sleep at once, so shutdown never waits out a
+ * backoff or a lease retry period.
+ */
+export class WakeableSleep {
+    private wakeFn?: () => void;
+
+    constructor(private readonly clock: Clock) {}
+
+    sleep(ms: number): Promise<void> {
+        return new Promise((r) => {
+            const cancel = this.clock.setTimer(ms, r);
+            this.wakeFn = () => {
+                cancel();
+                r();
+            };
+        });
+    }
+
+    wake(): void {
+        this.wakeFn?.();
+    }
+}
+
 /** Manually advanced clock for unit tests: timers fire in due order when `advance` passes them. */
 export class FakeClock implements Clock {
     private t: number;

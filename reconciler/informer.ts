@@ -1,6 +1,6 @@
 import { Logger } from "../lib/log";
 import { backoffDelay } from "./backoff";
-import { Clock, realClock } from "./clock";
+import { Clock, realClock, WakeableSleep } from "./clock";
 import { isKubeError, KubeClient, WatchHandle } from "./kube";
 
 /** Minimal object shape the informer keys and versions on. */
@@ -122,13 +122,14 @@ export class Informer<T extends KubeObject> {
     private syncedOnce = false;
     private syncWaiters: (() => void)[] = [];
     private loop?: Promise<void>;
-    private cancelSleep?: () => void;
+    private readonly sleeper: WakeableSleep;
     readonly stats = { lists: 0, watches: 0, gone: 0, stalls: 0, errors: 0 };
     private readonly clock: Clock;
     private readonly transform: (o: any) => T;
 
     constructor(private readonly o: InformerOptions<T>) {
         this.clock = o.clock ?? realClock;
+        this.sleeper = new WakeableSleep(this.clock);
         this.transform = o.transform ?? ((x) => x as T);
     }
 
@@ -148,7 +149,7 @@ export class Informer<T extends KubeObject> {
     async stop(): Promise<void> {
         this.stopped = true;
         this.current?.abort();
-        this.cancelSleep?.();
+        this.sleeper.wake();
         for (const w of this.syncWaiters.splice(0)) w();
         await this.loop;
     }
@@ -252,13 +253,7 @@ export class Informer<T extends KubeObject> {
     }
 
     private sleep(ms: number): Promise<void> {
-        return new Promise((r) => {
-            const cancel = this.clock.setTimer(ms, r);
-            this.cancelSleep = () => {
-                cancel();
-                r();
-            };
-        });
+        return this.sleeper.sleep(ms);
     }
 
     private async run(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Logger } from "../lib/log";
-import { Clock, realClock } from "./clock";
+import { Clock, realClock, WakeableSleep } from "./clock";
 import { isKubeError, KubeClient } from "./kube";
 import { LeaseRecord, leaseDecision, microTime, nextLease } from "./lease";
 
@@ -28,7 +28,7 @@ export class LeaderElector {
     private observed = "";
     private observedAt = 0;
     private loop?: Promise<void>;
-    private cancelSleep?: () => void;
+    private readonly sleeper: WakeableSleep;
     private readonly clock: Clock;
     readonly durationMs: number;
     readonly renewDeadlineMs: number;
@@ -36,6 +36,7 @@ export class LeaderElector {
 
     constructor(private readonly o: LeaderElectorOptions) {
         this.clock = o.clock ?? realClock;
+        this.sleeper = new WakeableSleep(this.clock);
         this.durationMs = o.leaseDurationMs ?? 15_000;
         this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
         this.retryPeriodMs = o.retryPeriodMs ?? 2_000;
@@ -90,13 +91,7 @@ export class LeaderElector {
     }
 
     private sleep(ms: number): Promise<void> {
-        return new Promise((r) => {
-            const cancel = this.clock.setTimer(ms, r);
-            this.cancelSleep = () => {
-                cancel();
-                r();
-            };
-        });
+        return this.sleeper.sleep(ms);
     }
 
     private async run(): Promise<void> {
@@ -128,7 +123,7 @@ export class LeaderElector {
     /** Stops campaigning; when leading, releases the lease so a peer takes over at once. */
     async stop(release = true): Promise<void> {
         this.stopped = true;
-        this.cancelSleep?.();
+        this.sleeper.wake();
         await this.loop;
         if (this.leading && release) {
             try {

@@ -7,10 +7,8 @@ import { backoffDelayMs, classifyResponse, DEFAULT_RETRY, RetryPolicy } from "./
 export type FetchFn = typeof fetch;
 export type SleepFn = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-export interface ClientDeps {
-    apiUrl: string;
-    appId: string;
-    key: KeyObject;
+/** What every GitHub call needs from its surroundings: injected so tests control time, network and randomness. */
+export interface RuntimeDeps {
     fetch: FetchFn;
     now: () => number;
     sleep: SleepFn;
@@ -19,6 +17,12 @@ export interface ClientDeps {
     signal?: AbortSignal;
     retry?: RetryPolicy;
     requestTimeoutMs?: number;
+}
+
+export interface ClientDeps extends RuntimeDeps {
+    apiUrl: string;
+    appId: string;
+    key: KeyObject;
 }
 
 export interface Installation {

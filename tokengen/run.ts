@@ -5,21 +5,11 @@ import type { Logger } from "../lib/log";
 import { writeFileAtomic } from "./atomic";
 import type { Config } from "./config";
 import { AuthError, ConfigError, exitCodeFor, EXIT_OK, EXIT_TRANSIENT } from "./errors";
-import { FetchFn, GitHubAppClient, InterruptedError, SleepFn } from "./github";
+import { GitHubAppClient, InterruptedError, RuntimeDeps } from "./github";
 import { resolveInstallation } from "./installation";
-import { RetryPolicy } from "./retry";
 import { refreshAtMs, refreshRetryDelayMs, secondsUntil } from "./refresh";
 
-export interface RunDeps {
-    fetch: FetchFn;
-    now: () => number;
-    sleep: SleepFn;
-    random: () => number;
-    logger: Logger;
-    signal?: AbortSignal;
-    retry?: RetryPolicy;
-    requestTimeoutMs?: number;
-}
+export type RunDeps = RuntimeDeps;
 
 export interface WrittenToken {
     installationId: number;
