@@ -16,6 +16,8 @@ export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "l
     lease?: { namespace: string; name: string; durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
     /** Port for /healthz, /readyz, /metrics; undefined = no server, 0 = random. */
     metricsPort?: number;
+    /** Address for that server; default all interfaces (Prometheus scrapes the pod IP). Local runs pass 127.0.0.1. */
+    metricsHost?: string;
     vault?: { addr: string; token: string };
     events?: boolean;
     /** Also export Node process metrics (main.ts sets it; in-process test instances do not). */
@@ -127,7 +129,7 @@ export class Reconciler {
         });
         return new Promise((resolve, reject) => {
             this.server!.once("error", reject);
-            this.server!.listen(port, () => resolve());
+            this.server!.listen(port, this.o.metricsHost, () => resolve());
         });
     }
 

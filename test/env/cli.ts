@@ -1,5 +1,7 @@
 import { allSpecs, binPath, vaultSpec } from "./binaries";
 import { ensureAll, stderrProgress } from "./build";
+import { createLogger } from "../../lib/log";
+import { demoSummary, seedDemo } from "./demo";
 import { startTestEnv, TestEnv } from "./env";
 
 /**
@@ -60,6 +62,21 @@ async function runEnv(mode: "sandbox" | "env", out: Out): Promise<number> {
     stderrProgress(`ready in ${env.timings.total} s (${JSON.stringify(env.timings)})`);
     if (mode === "sandbox") {
         out(sandboxInstructions(env, binPath(vaultSpec(), "vault")));
+        const logger = createLogger({ name: "reconciler", level: "info", destination: process.stdout });
+        let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
+        try {
+            demo = await seedDemo(env, logger);
+            out(demoSummary({ namespace: demo.namespace, metricsUrl: demo.metricsUrl, kubeconfigPath: env.kubeconfigPath }));
+        } catch (e) {
+            await env.stop();
+            throw e;
+        }
+        const sig = await signal;
+        stderrProgress(`${sig}: stopping the reconciler, then the servers`);
+        await demo.stop();
+        await env.stop();
+        stderrProgress("stopped; temp dirs removed");
+        return 0;
     } else {
         const { kubeconfigPath, apiServerUrl, vault, postgres, timings } = env;
         out(JSON.stringify({ kubeconfigPath, apiServerUrl, vault, postgres, timings }));

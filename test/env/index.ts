@@ -13,3 +13,4 @@ export * from "./patches";
 export * from "./process";
 export * from "./sweep";
 export * from "./vault";
+export * from "./demo";
