@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { request, waitUntil } from "./http";
-import { freePorts, isAddressInUse } from "./ports";
+import { freePorts, retryOnAddressInUse } from "./ports";
 import { ManagedProcess } from "./process";
 
 export interface EtcdServer {
@@ -50,12 +50,5 @@ async function startOnce(bin: string, dir: string): Promise<EtcdServer> {
 
 /** Starts etcd on fresh random ports, retrying when a port was taken between choosing and binding it. */
 export async function startEtcd(bin: string, dir: string, attempts = 3): Promise<EtcdServer> {
-    for (let i = 1; ; i++) {
-        try {
-            return await startOnce(bin, dir);
-        } catch (e) {
-            const msg = e instanceof Error ? e.message : String(e);
-            if (i >= attempts || !isAddressInUse(msg)) throw e;
-        }
-    }
+    return retryOnAddressInUse(() => startOnce(bin, dir), attempts);
 }

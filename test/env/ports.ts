@@ -32,3 +32,18 @@ export async function freePorts(n: number): Promise<number[]> {
 export function isAddressInUse(text: string): boolean {
     return /address already in use|EADDRINUSE|bind: address/i.test(text);
 }
+
+/**
+ * Runs `start` again when it failed because a port was taken between choosing it and the server binding it
+ * (ports come from binding :0 and closing, so a race is possible); any other failure is final.
+ */
+export async function retryOnAddressInUse<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+    for (let i = 1; ; i++) {
+        try {
+            return await start();
+        } catch (e) {
+            const msg = e instanceof Error ? e.message : String(e);
+            if (i >= attempts || !isAddressInUse(msg)) throw e;
+        }
+    }
+}

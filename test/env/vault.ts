@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { request, waitUntil } from "./http";
-import { freePort, isAddressInUse } from "./ports";
+import { freePort, retryOnAddressInUse } from "./ports";
 import { ManagedProcess } from "./process";
 
 export interface VaultServer {
@@ -48,13 +48,6 @@ async function startOnce(bin: string, dir: string): Promise<VaultServer> {
 }
 
 export async function startVault(bin: string, dir: string, attempts = 3): Promise<VaultServer> {
-    for (let i = 1; ; i++) {
-        try {
-            return await startOnce(bin, dir);
-        } catch (e) {
-            const msg = e instanceof Error ? e.message : String(e);
-            // Dev mode also binds a cluster port (listener port + 1), which may be taken.
-            if (i >= attempts || !isAddressInUse(msg)) throw e;
-        }
-    }
+    // Dev mode also binds a cluster port (listener port + 1), which may be taken too.
+    return retryOnAddressInUse(() => startOnce(bin, dir), attempts);
 }
