@@ -10,3 +10,4 @@ export const vaultPathsWritten = out.vaultPathsWritten;
 export const rotations = out.rotations;
 export const githubApps = out.githubApps;
 export const driftSchedule = out.driftSchedule;
+export const reconcilerVaultReadPaths = out.reconcilerVaultReadPaths;

@@ -52,3 +52,12 @@ export const SECRET_TYPE = {
     serviceAccountToken: "kubernetes.io/service-account-token",
     bootstrapToken: "bootstrap.kubernetes.io/token",
 } as const;
+
+/**
+ * On a SOURCE secret: the source's consent to being read into other namespaces (a derived secret in namespace X
+ * naming a source in Y ≠ X is honoured only when Y's source grants X). Comma-separated namespace names, and/or a
+ * label selector over namespace labels. Same-namespace derivation needs no grant. Like kubernetes-reflector's
+ * `reflection-allowed-namespaces`: whoever controls the source decides who may read it.
+ */
+export const ANNOTATION_ALLOW_NAMESPACES = `${PREFIX}allow-namespaces`;
+export const ANNOTATION_ALLOW_NAMESPACE_SELECTOR = `${PREFIX}allow-namespace-selector`;

@@ -8,4 +8,5 @@ export * from "./recipe";
 export * from "./derive";
 export * from "./ownership";
 export * from "./fanout";
+export * from "./grants";
 export { dockerConfigJson } from "./formats/docker";

@@ -1,30 +1,44 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { deriveSecret, diffSecret, ownedAnnotations, ownedLabels, recordedSourceHash, SecretLike } from "../derive";
+import { ANNOTATION_SOURCE_HASH, SecretLike, deriveSecret, diffSecret, ownedAnnotations, ownedLabels } from "../derive";
 import { checkDerivedInputs, diffDerived } from "./checks";
-import { connect } from "./kube";
+import { ensureGrants, grantStatus, releaseGrants } from "./grants";
+import { SecretsApi, connect } from "./kube";
 import { guarded, applyDerived, deleteIfOwned, fetchSource, ownedFor, recipeOf, refKey } from "./ops";
 import { DerivedSecretInputs, DerivedSecretOutputs } from "./types";
 
-function outputs(inputs: DerivedSecretInputs, live: SecretLike, liveSourceHash: string, drift: string[]): DerivedSecretOutputs {
+/** Drift entry of a cross-namespace derived secret whose source does not grant its namespace (the reconciler refuses it). */
+export const DRIFT_GRANT_MISSING = "source-grant-missing";
+
+function outputs(inputs: DerivedSecretInputs, live: SecretLike, drift: string[], grantAdded: boolean): DerivedSecretOutputs {
+    const annotations = ownedAnnotations(live);
+    // A plain sha256 of the consumed values must not reach state (an offline guess-checker); the Secret keeps it.
+    delete annotations[ANNOTATION_SOURCE_HASH];
     return {
         ...inputs,
         type: live.type ?? "Opaque",
         data: { ...(live.data ?? {}) },
         labels: ownedLabels(live),
-        annotations: ownedAnnotations(live),
-        sourceHash: recordedSourceHash(live) ?? "",
-        liveSourceHash,
+        annotations,
         drift,
+        inSync: drift.length === 0,
+        grantAdded,
     };
 }
 
-async function converge(inputs: DerivedSecretInputs, owners: DerivedSecretInputs["source"][]): Promise<DerivedSecretOutputs> {
-    const api = connect(inputs.kubeconfig);
-    const recipe = recipeOf(inputs);
+/**
+ * Source read and validated, then the grant (before the derived secret exists, so the reconciler never sees it
+ * ungranted), then the derived secret. A grant added for a write that then fails is withdrawn again.
+ */
+async function converge(api: SecretsApi, inputs: DerivedSecretInputs, owners: DerivedSecretInputs["source"][]): Promise<{ live: SecretLike; added: boolean }> {
     const source = await fetchSource(api, inputs.source, refKey(inputs.target));
-    const desired = deriveSecret(source, recipe);
-    const live = await applyDerived(api, desired, owners, inputs.adopt === true);
-    return outputs(inputs, live, recordedSourceHash(desired) ?? "", []);
+    const desired = deriveSecret(source, recipeOf(inputs));
+    const added = (await ensureGrants(api, inputs.source, [inputs.target.namespace])).length > 0;
+    try {
+        return { live: await applyDerived(api, desired, owners, inputs.adopt === true), added };
+    } catch (e) {
+        if (added) await releaseGrants(api, inputs.source, [inputs.target]).catch(() => undefined);
+        throw e;
+    }
 }
 
 async function check(_olds: DerivedSecretInputs, news: DerivedSecretInputs): Promise<dynamic.CheckResult<DerivedSecretInputs>> {
@@ -37,13 +51,14 @@ async function diff(_id: string, olds: DerivedSecretOutputs, news: DerivedSecret
 }
 
 async function create(inputs: DerivedSecretInputs): Promise<dynamic.CreateResult<DerivedSecretOutputs>> {
-    const outs = await converge(inputs, [inputs.source]);
-    return { id: refKey(inputs.target), outs };
+    const { live, added } = await converge(connect(inputs.kubeconfig), inputs, [inputs.source]);
+    return { id: refKey(inputs.target), outs: outputs(inputs, live, [], added) };
 }
 
 /**
  * Reports the live derived secret, and as `drift` what differs from what the live source implies now (an edited
- * derived secret, a rotated source, a missing source, a secret no longer ours). A deleted target drops the resource.
+ * derived secret, a rotated source, a missing source, a source that no longer grants the target's namespace, a
+ * secret no longer ours). A deleted target drops the resource.
  */
 async function read(id: string, props?: DerivedSecretOutputs): Promise<dynamic.ReadResult<DerivedSecretOutputs>> {
     if (props === undefined) throw new Error(`reading ${id}: no recorded inputs. Fix: import is not supported; create the resource instead`);
@@ -51,30 +66,35 @@ async function read(id: string, props?: DerivedSecretOutputs): Promise<dynamic.R
     const live = await api.get(props.target.namespace, props.target.name);
     if (live === undefined) return {};
     const drift: string[] = [];
-    let liveSourceHash = "";
     if (!ownedFor(live, [props.source])) drift.push("not-managed");
     const source = await api.get(props.source.namespace, props.source.name);
     if (source === undefined) drift.push("source-missing");
     else {
+        if (!(await grantStatus(api, source, [props.target.namespace])).get(props.target.namespace)) drift.push(DRIFT_GRANT_MISSING);
         try {
-            const desired = deriveSecret(source, recipeOf(props));
-            liveSourceHash = recordedSourceHash(desired) ?? "";
-            drift.push(...diffSecret(live, desired));
+            drift.push(...diffSecret(live, deriveSecret(source, recipeOf(props))));
         } catch (e) {
             // A source gone bad is drift to report, not a refresh failure; update will raise the full error.
             drift.push(`source-invalid:${(e as { code?: string }).code ?? "error"}`);
         }
     }
-    return { id, props: outputs(props, live, liveSourceHash, drift) };
+    return { id, props: outputs(props, live, drift, props.grantAdded === true) };
 }
 
 async function update(_id: string, olds: DerivedSecretOutputs, news: DerivedSecretInputs): Promise<dynamic.UpdateResult<DerivedSecretOutputs>> {
+    const api = connect(news.kubeconfig);
     // The old source still owns the target until this update rewrites its annotations.
-    return { outs: await converge(news, [news.source, olds.source]) };
+    const { live, added } = await converge(api, news, [news.source, olds.source]);
+    const sameGrant = refKey(olds.source) === refKey(news.source) && olds.target.namespace === news.target.namespace;
+    if (olds.grantAdded === true && !sameGrant) await releaseGrants(api, olds.source, [olds.target]);
+    return { outs: outputs(news, live, [], added || (sameGrant && olds.grantAdded === true)) };
 }
 
 async function remove(_id: string, props: DerivedSecretOutputs): Promise<void> {
-    await deleteIfOwned(connect(props.kubeconfig), props.target, [props.source]);
+    const api = connect(props.kubeconfig);
+    await deleteIfOwned(api, props.target, [props.source]);
+    // Only a grant this resource added, and only while no other derived secret there still names the source.
+    if (props.grantAdded === true) await releaseGrants(api, props.source, [props.target]);
 }
 
 /** The DerivedSecret provider. A plain object of module functions: Pulumi serializes it into the state. */

@@ -45,7 +45,10 @@ export function secretKubeconfig(kubeconfig: pulumi.Input<string> | undefined): 
 
 /**
  * A secret derived from a source secret by the pure derivation core (derive/). `pulumi refresh` reports drift:
- * an edited derived secret or a rotated source shows in `drift` / `liveSourceHash`, and the next `up` repairs it.
+ * an edited derived secret, a rotated source or a withdrawn namespace grant shows in `drift` (`inSync` false), and
+ * the next `up` repairs it. Across namespaces, the source is made to grant the target's namespace
+ * (`platform-secrets.io/allow-namespaces`); `grantAdded` records whether this resource added it, so delete
+ * withdraws only that.
  * `data` and `kubeconfig` are secret outputs.
  */
 export class DerivedSecret extends pulumi.dynamic.Resource {
@@ -53,9 +56,9 @@ export class DerivedSecret extends pulumi.dynamic.Resource {
     declare readonly data: pulumi.Output<Record<string, string>>;
     declare readonly labels: pulumi.Output<Record<string, string>>;
     declare readonly annotations: pulumi.Output<Record<string, string>>;
-    declare readonly sourceHash: pulumi.Output<string>;
-    declare readonly liveSourceHash: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
+    declare readonly inSync: pulumi.Output<boolean>;
+    declare readonly grantAdded: pulumi.Output<boolean>;
 
     constructor(name: string, args: DerivedSecretArgs, opts?: pulumi.CustomResourceOptions, typeName = "DerivedSecret") {
         super(
@@ -72,9 +75,9 @@ export class DerivedSecret extends pulumi.dynamic.Resource {
                 data: undefined,
                 labels: undefined,
                 annotations: undefined,
-                sourceHash: undefined,
-                liveSourceHash: undefined,
                 drift: undefined,
+                inSync: undefined,
+                grantAdded: undefined,
             },
             withSecretOutputs(opts),
             "platform-secrets",

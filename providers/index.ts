@@ -2,6 +2,7 @@ export * from "./types";
 export * from "./kube";
 export * from "./checks";
 export * from "./ops";
+export * from "./grants";
 export * from "./derived-provider";
 export * from "./mirror-provider";
 export * from "./derived-secret";

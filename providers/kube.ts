@@ -1,4 +1,4 @@
-import type { SecretLike } from "../derive";
+import { LABEL_DERIVED, type SecretLike } from "../derive";
 
 /**
  * The few apiserver calls the providers make. Built inside provider methods: @kubernetes/client-node is required
@@ -11,6 +11,10 @@ export interface SecretsApi {
     /** Deletes with uid/resourceVersion preconditions when given; a 404 is success. */
     remove(namespace: string, name: string, precondition?: { uid?: string; resourceVersion?: string }): Promise<void>;
     listNamespaces(labelSelector?: string): Promise<string[]>;
+    /** A namespace's labels; undefined when it is missing or may not be read (a selector grant then does not match). */
+    namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+    /** The derived secrets (label platform-secrets.io/derived=true) in one namespace. */
+    listDerived(namespace: string): Promise<SecretLike[]>;
 }
 
 /** An error from the apiserver rephrased: object, HTTP code, reason and a fix. Never a request or response body. */
@@ -42,7 +46,7 @@ function parseBody(body: unknown): StatusBody {
 
 const FIXES: Record<number, string> = {
     401: "check the credentials in the kubeconfig",
-    403: "grant the kubeconfig's identity get/list/create/update/delete on secrets in that namespace (and list on namespaces for selectors)",
+    403: "grant the kubeconfig's identity get/list/create/update/delete on secrets in that namespace (and list on namespaces for selectors); update on the source secret lets the provider add its namespace grant",
     404: "create the namespace or fix its name",
     409: "retry: the object changed concurrently",
     422: "fix the fields named above",
@@ -133,6 +137,22 @@ export function connect(kubeconfig?: string): SecretsApi {
                 return list.items.map((n) => n.metadata?.name ?? "").filter((n) => n !== "").sort();
             } catch (e) {
                 throw kubeError(e, "listing", `namespaces${labelSelector ? ` matching "${labelSelector}"` : ""}`);
+            }
+        },
+        async namespaceLabels(name) {
+            try {
+                return { ...((await core.readNamespace({ name })).metadata?.labels ?? {}) };
+            } catch (e) {
+                const code = (e as { code?: number }).code;
+                if (code === 404 || code === 403) return undefined;
+                throw kubeError(e, "reading", `namespace ${name}`);
+            }
+        },
+        async listDerived(namespace) {
+            try {
+                return (await core.listNamespacedSecret({ namespace, labelSelector: `${LABEL_DERIVED}=true` })).items.map(fromWire);
+            } catch (e) {
+                throw kubeError(e, "listing", `derived secrets in namespace ${namespace}`);
             }
         },
     };

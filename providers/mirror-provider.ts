@@ -1,6 +1,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { DesiredSecret, Recipe, SecretLike, deriveSecret, diffSecret, recordedSourceHash } from "../derive";
+import { DesiredSecret, Recipe, SecretLike, deriveSecret, diffSecret } from "../derive";
 import { checkMirrorInputs, diffMirror } from "./checks";
+import { ensureGrants, grantStatus, releaseGrants } from "./grants";
 import { SecretsApi, connect } from "./kube";
 import { guarded, applyDerived, deleteIfOwned, fetchSource, ownedFor, refKey, refusal } from "./ops";
 import { MirroredSecretInputs, MirroredSecretOutputs } from "./types";
@@ -21,13 +22,14 @@ function recipeFor(inputs: MirroredSecretInputs, namespace: string): Recipe {
     return { format: "mirror", source: inputs.source, target: { namespace, name: copyName(inputs) }, options: {} };
 }
 
-function outputs(inputs: MirroredSecretInputs, source: SecretLike | undefined, namespaces: string[], liveSourceHash: string, sourceHash: string, drift: string[]): MirroredSecretOutputs {
-    return { ...inputs, targetNamespaces: namespaces, type: source?.type ?? "Opaque", data: { ...(source?.data ?? {}) }, sourceHash, liveSourceHash, drift };
+function outputs(inputs: MirroredSecretInputs, source: SecretLike | undefined, namespaces: string[], drift: string[], grantsAdded: string[]): MirroredSecretOutputs {
+    return { ...inputs, targetNamespaces: namespaces, type: source?.type ?? "Opaque", data: { ...(source?.data ?? {}) }, drift, inSync: drift.length === 0, grantsAdded: [...grantsAdded].sort() };
 }
 
 /**
  * Writes every copy. All targets are derived and checked for foreign secrets first, so a bad source or one
- * foreign secret means nothing is written at all.
+ * foreign secret means nothing is written at all. Then the source is made to grant every target namespace (one
+ * write; the reconciler honours a copy only while its source grants its namespace), then the copies are written.
  */
 async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretOutputs): Promise<MirroredSecretOutputs> {
     const api = connect(inputs.kubeconfig);
@@ -41,7 +43,16 @@ async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretO
             if (live !== undefined && !ownedFor(live, owners)) throw refusal(live, refKey(d.metadata));
         }
     }
-    for (const d of desired) await applyDerived(api, d, owners, inputs.adopt === true);
+    const added = await ensureGrants(api, inputs.source, namespaces);
+    try {
+        for (const d of desired) await applyDerived(api, d, owners, inputs.adopt === true);
+    } catch (e) {
+        if (added.length) await releaseGrants(api, inputs.source, added.map((ns) => ({ namespace: ns, name: copyName(inputs) }))).catch(() => undefined);
+        throw e;
+    }
+    // Grants this resource added before, for the same source, still stand where a copy remains.
+    const sameSource = previous !== undefined && refKey(previous.source) === refKey(inputs.source);
+    const kept = sameSource ? (previous.grantsAdded ?? []).filter((ns) => namespaces.includes(ns)) : [];
     if (previous) {
         // Namespaces that left the list or stopped matching the selector lose their copy (only if still ours).
         const keep = new Set(namespaces.map((ns) => `${ns}/${copyName(inputs)}`));
@@ -49,9 +60,11 @@ async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretO
             const old = { namespace: ns, name: copyName(previous) };
             if (!keep.has(refKey(old))) await deleteIfOwned(api, old, owners);
         }
+        // ...and the grants this resource added for copies that are gone (or all of them, for a previous source).
+        const release = (previous.grantsAdded ?? []).filter((ns) => !kept.includes(ns));
+        if (release.length) await releaseGrants(api, previous.source, release.map((ns) => ({ namespace: ns, name: copyName(previous) })));
     }
-    const hash = desired.length > 0 ? recordedSourceHash(desired[0]) ?? "" : "";
-    return outputs(inputs, source, namespaces, hash, hash, []);
+    return outputs(inputs, source, namespaces, [], [...new Set([...added, ...kept])]);
 }
 
 async function check(_olds: MirroredSecretInputs, news: MirroredSecretInputs): Promise<dynamic.CheckResult<MirroredSecretInputs>> {
@@ -77,15 +90,11 @@ async function read(id: string, props?: MirroredSecretOutputs): Promise<dynamic.
     const drift: string[] = [];
     if (source === undefined) drift.push("source-missing");
     const present: string[] = [];
-    let liveSourceHash = "";
-    let sourceHash = "";
+    const granted = source === undefined ? new Map<string, boolean>() : await grantStatus(api, source, wanted);
     for (const ns of [...new Set([...wanted, ...(props.targetNamespaces ?? [])])].sort()) {
         const live = await api.get(ns, copyName(props));
         const ours = live !== undefined && ownedFor(live, [props.source]);
-        if (ours) {
-            present.push(ns);
-            sourceHash = sourceHash || (recordedSourceHash(live) ?? "");
-        }
+        if (ours) present.push(ns);
         if (!wanted.includes(ns)) {
             if (ours) drift.push(`${ns}: not selected`);
             continue;
@@ -95,16 +104,16 @@ async function read(id: string, props?: MirroredSecretOutputs): Promise<dynamic.
             continue;
         }
         if (source === undefined) continue;
+        if (!granted.get(ns)) drift.push(`${ns}: source-grant-missing`);
         try {
             const desired = deriveSecret(source, recipeFor(props, ns));
-            liveSourceHash = recordedSourceHash(desired) ?? "";
             drift.push(...diffSecret(live, desired).map((d) => `${ns}: ${d}`));
         } catch (e) {
             drift.push(`source-invalid:${(e as { code?: string }).code ?? "error"}`);
             break;
         }
     }
-    return { id, props: outputs(props, source, present, liveSourceHash, sourceHash, [...new Set(drift)]) };
+    return { id, props: outputs(props, source, present, [...new Set(drift)], props.grantsAdded ?? []) };
 }
 
 async function update(_id: string, olds: MirroredSecretOutputs, news: MirroredSecretInputs): Promise<dynamic.UpdateResult<MirroredSecretOutputs>> {
@@ -120,6 +129,8 @@ async function remove(_id: string, props: MirroredSecretOutputs): Promise<void> 
         // Listing may be forbidden or the selector may match nothing any more; the recorded set still gets cleaned.
     }
     for (const ns of namespaces) await deleteIfOwned(api, { namespace: ns, name: copyName(props) }, [props.source]);
+    const added = props.grantsAdded ?? [];
+    if (added.length) await releaseGrants(api, props.source, added.map((ns) => ({ namespace: ns, name: copyName(props) })));
 }
 
 /** The MirroredSecret provider (plain object, serialized into state by Pulumi). */

@@ -25,9 +25,10 @@ export class MirroredSecret extends pulumi.dynamic.Resource {
     declare readonly targetNamespaces: pulumi.Output<string[]>;
     declare readonly type: pulumi.Output<string>;
     declare readonly data: pulumi.Output<Record<string, string>>;
-    declare readonly sourceHash: pulumi.Output<string>;
-    declare readonly liveSourceHash: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
+    declare readonly inSync: pulumi.Output<boolean>;
+    /** Namespaces this resource added to the source's allow-namespaces grant (withdrawn with their copy). */
+    declare readonly grantsAdded: pulumi.Output<string[]>;
 
     constructor(name: string, args: MirroredSecretArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -43,9 +44,9 @@ export class MirroredSecret extends pulumi.dynamic.Resource {
                 targetNamespaces: undefined,
                 type: undefined,
                 data: undefined,
-                sourceHash: undefined,
-                liveSourceHash: undefined,
                 drift: undefined,
+                inSync: undefined,
+                grantsAdded: undefined,
             },
             withSecretOutputs(opts),
             "platform-secrets",

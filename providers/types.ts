@@ -16,15 +16,21 @@ export interface DerivedSecretInputs {
 export interface DerivedSecretOutputs extends DerivedSecretInputs {
     type: string;
     data: Record<string, string>;
-    /** The labels/annotations we own on the live secret (never values of data). */
+    /**
+     * The labels/annotations we own on the live secret (never values of data). The source-hash annotation is left
+     * out: a plain hash of the values in state would let anyone with state access check guesses offline.
+     */
     labels: Record<string, string>;
     annotations: Record<string, string>;
-    /** sha256 of the consumed source data the live derived secret was made from (its annotation). */
-    sourceHash: string;
-    /** sha256 of the consumed data of the live source at the last create/update/read. */
-    liveSourceHash: string;
-    /** What differs between the live derived secret and what the live source implies; [] when in sync. Set by read. */
+    /**
+     * What differs between the live derived secret and what the live source implies (names only, e.g.
+     * "data.password", "source-missing", "source-grant-missing"); [] when in sync. Set by read; diff turns it into an update.
+     */
     drift: string[];
+    /** drift is empty: the live derived secret is what the live source implies now. */
+    inSync: boolean;
+    /** This resource added the target namespace to the source's allow-namespaces grant (so delete withdraws it). */
+    grantAdded: boolean;
 }
 
 export interface MirroredSecretInputs {
@@ -44,8 +50,13 @@ export interface MirroredSecretOutputs extends MirroredSecretInputs {
     targetNamespaces: string[];
     type: string;
     data: Record<string, string>;
-    sourceHash: string;
-    liveSourceHash: string;
-    /** Per-namespace differences ("<ns>: data.<key>", "<ns>: missing", "<ns>: not selected"); [] when in sync. */
+    /**
+     * Per-namespace differences ("<ns>: data.<key>", "<ns>: missing", "<ns>: not selected",
+     * "<ns>: source-grant-missing"); [] when in sync.
+     */
     drift: string[];
+    /** drift is empty. */
+    inSync: boolean;
+    /** Namespaces this resource added to the source's allow-namespaces grant, sorted (withdrawn when their copy goes). */
+    grantsAdded: string[];
 }

@@ -2,13 +2,14 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { Logger } from "../lib/log";
 import { Controller, ControllerOptions } from "./controller";
+import { Fingerprinter, loadFingerprinter } from "./fingerprint";
 import { KubeClient } from "./kube";
 import { LeaderElector } from "./leader";
 import { ReconcilerMetrics } from "./metrics";
 import { Recorder } from "./recorder";
-import { VaultKv } from "./vault";
+import { VaultConfig, VaultKv } from "./vault";
 
-export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "logger" | "metrics" | "recorder" | "vault"> {
+export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "logger" | "metrics" | "recorder" | "vault" | "fingerprint"> {
     client: KubeClient;
     logger: Logger;
     identity: string;
@@ -18,7 +19,10 @@ export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "l
     metricsPort?: number;
     /** Address for that server; default all interfaces (Prometheus scrapes the pod IP). Local runs pass 127.0.0.1. */
     metricsHost?: string;
-    vault?: { addr: string; token: string };
+    /** Vault for the postgres hook's previous-version lookup (Kubernetes auth or a token file; never a literal token). */
+    vault?: VaultConfig;
+    /** Fingerprint key; default: loaded from (or created in) ownNamespace, else a per-process key. */
+    fingerprint?: Fingerprinter;
     events?: boolean;
     /** Also export Node process metrics (main.ts sets it; in-process test instances do not). */
     processMetrics?: boolean;
@@ -33,9 +37,11 @@ export class Reconciler {
     private chain: Promise<void> = Promise.resolve();
     private stopping = false;
     private readonly recorder: Recorder;
+    private fingerprint?: Fingerprinter;
+    private leadingSince?: number;
 
     constructor(private readonly o: ReconcilerOptions) {
-        this.metrics = new ReconcilerMetrics(() => this.controller?.queue.length ?? 0, o.processMetrics === true);
+        this.metrics = new ReconcilerMetrics(() => this.controller?.queue.length ?? 0, o.processMetrics === true, () => this.controller?.queue.retrying ?? 0);
         this.recorder = new Recorder(o.client, o.logger.child({ component: "audit" }), o.identity, o.events !== false);
     }
 
@@ -54,6 +60,24 @@ export class Reconciler {
         return !!this.controller?.synced;
     }
 
+    /**
+     * Liveness: what is wrong, [] when healthy. A leader whose controller is not running or not synced within
+     * `syncGraceMs`, watches failing for minutes, or an invalid policy make the replica unhealthy (kubelet restarts
+     * it, the lease moves on); a standby replica is healthy while its elector runs.
+     */
+    healthProblems(syncGraceMs = 120_000): string[] {
+        if (this.stopping) return [];
+        const out: string[] = [];
+        const leading = this.elector ? this.elector.isLeader : true;
+        if (leading) {
+            this.leadingSince ??= Date.now();
+            const c = this.controller;
+            if ((!c || !c.synced) && Date.now() - this.leadingSince > syncGraceMs) out.push(`leader but caches not synced after ${Math.round((Date.now() - this.leadingSince) / 1000)} s`);
+            if (c) out.push(...c.healthProblems());
+        } else this.leadingSince = undefined;
+        return out;
+    }
+
     get port(): number | undefined {
         const a = this.server?.address();
         return a && typeof a === "object" ? (a as AddressInfo).port : undefined;
@@ -63,7 +87,15 @@ export class Reconciler {
         this.chain = this.chain.then(async () => {
             if (this.stopping || this.controller) return;
             this.metrics.isLeader.set(1);
-            const c = new Controller({ ...this.o, metrics: this.metrics, recorder: this.recorder, vault: this.o.vault ? new VaultKv(this.o.vault) : undefined });
+            try {
+                this.fingerprint ??= this.o.fingerprint ?? (this.o.ownNamespace ? await loadFingerprinter(this.o.client, this.o.ownNamespace) : Fingerprinter.ephemeral());
+            } catch (e) {
+                // Never a dead chain: report, and try again (healthz turns red if this lasts).
+                this.o.logger.error({ err: String((e as Error).message), namespace: this.o.ownNamespace }, "cannot load the fingerprint key; retrying in 5 s");
+                setTimeout(() => this.startController(), 5000).unref();
+                return;
+            }
+            const c = new Controller({ ...this.o, metrics: this.metrics, recorder: this.recorder, fingerprint: this.fingerprint, vault: this.o.vault ? new VaultKv(this.o.vault) : undefined });
             this.controller = c;
             await c.start();
         });
@@ -114,7 +146,8 @@ export class Reconciler {
         this.server = http.createServer((req, res) => {
             const url = (req.url ?? "/").split("?")[0];
             if (url === "/healthz") {
-                res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
+                const problems = this.healthProblems();
+                res.writeHead(problems.length ? 503 : 200, { "Content-Type": "text/plain" }).end(problems.length ? problems.join("\n") : "ok");
             } else if (url === "/readyz") {
                 const ok = this.ready;
                 res.writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" }).end(ok ? "ready" : "not ready");

@@ -6,7 +6,18 @@ export interface ReconcilerConfig {
     debounceMs: number;
     workers: number;
     vaultAddr?: string;
-    vaultToken?: string;
+    /** kubernetes (the pod's ServiceAccount token → a Vault role) or token-file. */
+    vaultAuth?: string;
+    vaultRole?: string;
+    vaultAuthMount: string;
+    vaultTokenFile?: string;
+    vaultJwtFile: string;
+    vaultCaFile?: string;
+    /** Own namespace (policy ConfigMap, hook state, fingerprint key); default the lease namespace. */
+    ownNamespace?: string;
+    policyName: string;
+    resyncMs: number;
+    deleteGraceMs: number;
     metricsPort: number;
     leaseName: string;
     leaseNamespace?: string;
@@ -33,7 +44,16 @@ const FLAGS: Record<string, { env: string; key: keyof ReconcilerConfig; kind: "s
     "--debounce-ms": { env: "RECONCILER_DEBOUNCE_MS", key: "debounceMs", kind: "int" },
     "--workers": { env: "RECONCILER_WORKERS", key: "workers", kind: "int" },
     "--vault-addr": { env: "VAULT_ADDR", key: "vaultAddr", kind: "string" },
-    "--vault-token": { env: "VAULT_TOKEN", key: "vaultToken", kind: "string" },
+    "--vault-auth": { env: "VAULT_AUTH_METHOD", key: "vaultAuth", kind: "string" },
+    "--vault-role": { env: "VAULT_ROLE", key: "vaultRole", kind: "string" },
+    "--vault-auth-mount": { env: "VAULT_AUTH_MOUNT", key: "vaultAuthMount", kind: "string" },
+    "--vault-token-file": { env: "VAULT_TOKEN_FILE", key: "vaultTokenFile", kind: "string" },
+    "--vault-jwt-file": { env: "VAULT_JWT_FILE", key: "vaultJwtFile", kind: "string" },
+    "--vault-ca-file": { env: "VAULT_CACERT", key: "vaultCaFile", kind: "string" },
+    "--own-namespace": { env: "RECONCILER_OWN_NAMESPACE", key: "ownNamespace", kind: "string" },
+    "--policy": { env: "RECONCILER_POLICY", key: "policyName", kind: "string" },
+    "--resync-ms": { env: "RECONCILER_RESYNC_MS", key: "resyncMs", kind: "int" },
+    "--delete-grace-ms": { env: "RECONCILER_DELETE_GRACE_MS", key: "deleteGraceMs", kind: "int" },
     "--metrics-port": { env: "RECONCILER_METRICS_PORT", key: "metricsPort", kind: "int" },
     "--lease-name": { env: "RECONCILER_LEASE_NAME", key: "leaseName", kind: "string" },
     "--lease-namespace": { env: "POD_NAMESPACE", key: "leaseNamespace", kind: "string" },
@@ -69,6 +89,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         ratePerSec: 500,
         burst: 1000,
         logLevel: "info",
+        vaultAuthMount: "kubernetes",
+        vaultJwtFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        policyName: "platform-secrets-policy",
+        resyncMs: 600_000,
+        deleteGraceMs: 30_000,
     };
     const raw = new Map<string, string>();
     for (const [flag, d] of Object.entries(FLAGS)) {
@@ -79,6 +104,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         const a = argv[i];
         const eq = a.indexOf("=");
         const flag = eq > 0 ? a.slice(0, eq) : a;
+        if (flag === "--vault-token") throw new ConfigError("--vault-token: a Vault token is never taken on the command line (it would show in ps and the pod spec); use --vault-token-file or --vault-auth=kubernetes --vault-role=<role>");
         if (!FLAGS[flag]) throw new ConfigError(`unknown flag "${flag}"; see --help`);
         let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
         if (value === undefined) {
@@ -116,7 +142,22 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     if (cfg.workers < 1) throw new ConfigError("--workers must be >= 1");
     if (cfg.ratePerSec < 1 || cfg.burst < 1) throw new ConfigError("--rate and --burst must be >= 1");
     if (cfg.metricsPort > 65535) throw new ConfigError("--metrics-port must be <= 65535");
-    if (cfg.vaultAddr && !cfg.vaultToken) throw new ConfigError("--vault-addr is set but no --vault-token / VAULT_TOKEN; the postgres hook needs both");
+    if (cfg.vaultAddr) {
+        switch (cfg.vaultAuth) {
+            case "kubernetes":
+                if (!cfg.vaultRole) throw new ConfigError("--vault-auth=kubernetes needs --vault-role (VAULT_ROLE): the Vault role bound to this ServiceAccount");
+                break;
+            case "token-file":
+                if (!cfg.vaultTokenFile) throw new ConfigError("--vault-auth=token-file needs --vault-token-file (VAULT_TOKEN_FILE): a file holding the token, e.g. a mounted Secret");
+                break;
+            case undefined:
+                throw new ConfigError("--vault-addr is set but no --vault-auth (VAULT_AUTH_METHOD): use kubernetes (with --vault-role) or token-file (with --vault-token-file)");
+            default:
+                throw new ConfigError(`--vault-auth (VAULT_AUTH_METHOD) must be kubernetes or token-file, got "${cfg.vaultAuth}"`);
+        }
+    }
+    if (cfg.ownNamespace === undefined) cfg.ownNamespace = cfg.leaseNamespace;
+    if (cfg.ownNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cfg.ownNamespace)) throw new ConfigError(`--own-namespace: "${cfg.ownNamespace}" is not a namespace name`);
     if (cfg.leaderElection && !cfg.leaseNamespace) throw new ConfigError("leader election needs --lease-namespace (or POD_NAMESPACE); pass --leader-election=false for a single replica");
     for (const ns of cfg.namespaces) if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) throw new ConfigError(`--namespaces: "${ns}" is not a namespace name`);
     return cfg;

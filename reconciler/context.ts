@@ -1,20 +1,24 @@
 import { Logger } from "../lib/log";
 import { Clock } from "./clock";
+import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks";
 import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
-import { MultiIndex, SlimNamespace, SlimSecret, SlimWorkload } from "./model";
+import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";
+import { ReconcilerPolicy } from "./policy";
 import { WorkQueue } from "./queue";
 import { Recorder } from "./recorder";
 import { Debouncer } from "./workloads";
 
-/** Tombstone of a source deletion this process witnessed (only witnessed deletions delete derived secrets). */
+/** A source deletion this process witnessed; its derived secrets are deleted once it stays gone for the grace period. */
 export interface Tombstone {
     at: number;
     retain: boolean;
+    /** The source as last cached: its grants decide whether cross-namespace copies may be deleted. */
+    meta: SecretMeta;
 }
 
-/** Everything reconcile functions share; built by the Controller. */
+/** Everything reconcile functions share; built by the Controller. Caches are read-only views of the informers. */
 export interface ReconcileContext {
     client: KubeClient;
     logger: Logger;
@@ -24,23 +28,31 @@ export interface ReconcileContext {
     clock: Clock;
     hooks: HookRunner;
     debouncer: Debouncer;
+    fingerprint: Fingerprinter;
     /** Namespaces in scope; undefined = all. */
     namespaces?: ReadonlySet<string>;
-    derived: ReadonlyMap<string, SlimSecret>;
-    sources: ReadonlyMap<string, SlimSecret>;
+    secrets: ReadonlyMap<string, SecretMeta>;
     namespaceCache: ReadonlyMap<string, SlimNamespace>;
     workloads: ReadonlyMap<string, SlimWorkload>;
-    derivedBySource: MultiIndex;
-    workloadsBySecret: MultiIndex;
+    index: DependencyIndex;
+    /** The administrator's policy as last read (hooks, fan-out grants). */
+    policy(): ReconcilerPolicy;
     tombstones: Map<string, Tombstone>;
+    /** How long a deleted source may stay gone before its derived secrets are deleted. */
+    deleteGraceMs: number;
     /** resourceVersions this process wrote, so the echo of our own write is not reconciled again. */
     ownWrites: Map<string, string>;
-    /** Parallel writes inside one fan-out. */
+    /** Parallel writes inside one source's reconcile. */
     fanOutConcurrency: number;
 }
 
-export function inScope(ctx: ReconcileContext, namespace: string): boolean {
+export function inScope(ctx: Pick<ReconcileContext, "namespaces">, namespace: string): boolean {
     return !ctx.namespaces || ctx.namespaces.has(namespace);
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+    const i = key.indexOf("/");
+    return { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; collects errors instead of stopping. */

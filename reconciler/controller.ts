@@ -1,15 +1,17 @@
-import { LABEL_DERIVED, LABEL_SOURCE } from "../derive";
 import { Logger } from "../lib/log";
 import { Clock, realClock } from "./clock";
-import { ReconcileContext, Tombstone } from "./context";
+import { ReconcileContext } from "./context";
+import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks";
-import { Change, Informer } from "./informer";
-import { ANNOTATION_RETAIN } from "./keys";
+import { Change, Informer, KubeObject } from "./informer";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
 import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
-import { fanOutOwnerOf, hasFanOut, MultiIndex, SlimNamespace, SlimSecret, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
+import { DependencyIndex, hasFanOut, looksDerived, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
+import { EMPTY_POLICY, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./policy";
 import { WorkQueue } from "./queue";
-import { reconcileSecretKey } from "./reconcile-secrets";
+import { reconcileDerivedKey } from "./reconcile-derived";
+import { isSourceKey, reconcileSourceKey } from "./reconcile-source";
 import { reconcileWorkload } from "./reconcile-workloads";
 import { Recorder } from "./recorder";
 import { VaultKv } from "./vault";
@@ -20,8 +22,18 @@ export interface ControllerOptions {
     logger: Logger;
     metrics: ReconcilerMetrics;
     recorder: Recorder;
+    fingerprint: Fingerprinter;
     /** Namespaces to watch; empty/undefined = all. */
     namespaces?: string[];
+    /**
+     * The reconciler's own namespace: the policy ConfigMap is read and hook state kept there (only the stack
+     * owner can write it). Undefined: no hooks, and `policy` (default empty) is the whole policy.
+     */
+    ownNamespace?: string;
+    /** Name of the policy ConfigMap in ownNamespace; default platform-secrets-policy. */
+    policyName?: string;
+    /** A fixed policy, used when there is no ownNamespace (tests, tools). */
+    policy?: ReconcilerPolicy;
     /** Restart debounce window per workload; default 2000 ms. */
     debounceMs?: number;
     /** Parallel reconciles; default 4. */
@@ -35,32 +47,40 @@ export interface ControllerOptions {
     ratePerSec?: number;
     burst?: number;
     maxAttempts?: number;
+    retryMaxMs?: number;
+    /** Full resync of every known key, jittered ±10 %; default 10 min, 0 = off. */
+    resyncMs?: number;
+    /** A deleted source's derived secrets survive a re-creation within this window; default 30 s. */
+    deleteGraceMs?: number;
     /** Watch workloads for restarts; default true. */
     workloads?: boolean;
 }
 
 /**
- * The reconciling half of the process (runs only while leading): informers feed a de-duplicating queue; workers
- * reconcile keys from live objects.
+ * The reconciling half of the process (runs only while leading): informers over every Secret, namespaces,
+ * workloads and the policy ConfigMap feed ONE dependency index and a de-duplicating queue of keys; workers
+ * reconcile each key from current state, one function per role (derived, source, workload).
  */
 export class Controller {
     readonly queue: WorkQueue;
     readonly ctx: ReconcileContext;
-    private readonly informers: Informer<any>[] = [];
+    readonly informers: Informer<KubeObject>[] = [];
     private workers: Promise<void>[] = [];
     private readonly clock: Clock;
-    private readonly derivedCaches: Map<string, SlimSecret>[] = [];
-    private readonly sourceCaches: Map<string, SlimSecret>[] = [];
+    private readonly secretCaches: Map<string, SecretMeta>[] = [];
     private readonly workloadCaches: Map<string, SlimWorkload>[] = [];
-    private nsInformer!: Informer<SlimNamespace>;
+    private readonly workloadCachesByKind: { kind: WorkloadKind; cache: Map<string, SlimWorkload> }[] = [];
+    private policy: ReconcilerPolicy;
+    private policyError?: string;
+    private cancelResync?: () => void;
     private stopped = false;
 
     constructor(private readonly o: ControllerOptions) {
         this.clock = o.clock ?? realClock;
-        this.queue = new WorkQueue({ clock: this.clock, ratePerSec: o.ratePerSec, burst: o.burst, maxAttempts: o.maxAttempts });
-        const hooks = new HookRunner({ client: o.client, recorder: o.recorder, metrics: o.metrics, logger: o.logger, vault: o.vault });
+        this.policy = o.policy ?? EMPTY_POLICY;
+        this.queue = new WorkQueue({ clock: this.clock, ratePerSec: o.ratePerSec, burst: o.burst, maxAttempts: o.maxAttempts, retryMaxMs: o.retryMaxMs });
+        const hooks = new HookRunner({ client: o.client, recorder: o.recorder, metrics: o.metrics, logger: o.logger, vault: o.vault, fingerprint: o.fingerprint, stateNamespace: o.ownNamespace });
         const namespaces = o.namespaces && o.namespaces.length > 0 ? new Set(o.namespaces) : undefined;
-        const union = <T>(caches: Map<string, T>[]): ReadonlyMap<string, T> => unionView(caches);
         this.ctx = {
             client: o.client,
             logger: o.logger,
@@ -70,55 +90,60 @@ export class Controller {
             clock: this.clock,
             hooks,
             debouncer: new Debouncer(o.debounceMs ?? 2000),
+            fingerprint: o.fingerprint,
             namespaces,
-            derived: union(this.derivedCaches),
-            sources: union(this.sourceCaches),
+            secrets: unionView(this.secretCaches),
             namespaceCache: new Map(),
-            workloads: union(this.workloadCaches),
-            derivedBySource: new MultiIndex(),
-            workloadsBySecret: new MultiIndex(),
-            tombstones: new Map<string, Tombstone>(),
+            workloads: unionView(this.workloadCaches),
+            index: new DependencyIndex(),
+            policy: () => this.policy,
+            tombstones: new Map(),
+            deleteGraceMs: o.deleteGraceMs ?? 30_000,
             ownWrites: new Map(),
             fanOutConcurrency: 16,
         };
+        o.metrics.statusCounts = () => this.statusCounts();
         this.build(namespaces);
     }
 
-    private informer<T extends { metadata: any }>(name: string, path: string, labelSelector: string | undefined, transform: (o: any) => T, onChange: (c: Change<T>) => void): Informer<T> {
+    private informer<T extends KubeObject>(name: string, path: string, transform: (o: never) => T, onChange: (c: Change<T>) => void, fieldSelector?: string): Informer<T> {
         const inf = new Informer<T>({
             name,
             client: this.o.client,
             path,
-            labelSelector,
-            transform,
+            fieldSelector,
+            transform: transform as (o: unknown) => T,
             onChange,
+            onWatchEnd: (end) => {
+                if (end !== "closed") this.o.metrics.watchRestarts.inc({ informer: name, reason: end });
+            },
             logger: this.o.logger,
             clock: this.clock,
             timeoutSeconds: this.o.watchTimeoutSeconds,
             stallMs: this.o.stallMs,
         });
-        this.informers.push(inf);
+        this.informers.push(inf as unknown as Informer<KubeObject>);
         return inf;
     }
 
     private build(namespaces: Set<string> | undefined): void {
-        const scopes = namespaces ? [...namespaces].map((ns) => ({ tag: ns, prefix: `/api/v1/namespaces/${ns}` })) : [{ tag: "all", prefix: "/api/v1" }];
-        for (const s of scopes) {
-            const d = this.informer(`derived-secrets[${s.tag}]`, `${s.prefix}/secrets`, `${LABEL_DERIVED}=true`, slimSecret, (c) => this.onDerived(c));
-            this.derivedCaches.push(d.cache);
-            const src = this.informer(`source-secrets[${s.tag}]`, `${s.prefix}/secrets`, `${LABEL_SOURCE}=true`, slimSecret, (c) => this.onSource(c));
-            this.sourceCaches.push(src.cache);
-        }
-        this.nsInformer = this.informer("namespaces", "/api/v1/namespaces", undefined, slimNamespace, (c) => this.onNamespace(c));
-        (this.ctx as { namespaceCache: ReadonlyMap<string, SlimNamespace> }).namespaceCache = this.nsInformer.cache;
+        const scopes = namespaces ? [...namespaces].map((ns) => ({ tag: ns, core: `/api/v1/namespaces/${ns}`, apps: `/apis/apps/v1/namespaces/${ns}` })) : [{ tag: "all", core: "/api/v1", apps: "/apis/apps/v1" }];
+        // Every secret, labelled or not: sources are created by people and ESO, who put no label of ours on them.
+        for (const s of scopes) this.secretCaches.push(this.informer(`secrets[${s.tag}]`, `${s.core}/secrets`, slimSecret, (c) => this.onSecret(c)).cache);
+        const nsInf = this.informer("namespaces", "/api/v1/namespaces", slimNamespace, (c) => this.onNamespace(c));
+        (this.ctx as { namespaceCache: ReadonlyMap<string, SlimNamespace> }).namespaceCache = nsInf.cache;
         if (this.o.workloads !== false) {
             for (const kind of WORKLOAD_KINDS) {
-                const wScopes = namespaces ? [...namespaces].map((ns) => ({ tag: ns, prefix: `/apis/apps/v1/namespaces/${ns}` })) : [{ tag: "all", prefix: "/apis/apps/v1" }];
-                for (const s of wScopes) {
-                    const inf = this.informer(`${kind}[${s.tag}]`, `${s.prefix}/${kind}`, undefined, slimWorkload, (c) => this.onWorkload(kind, c));
-                    this.workloadCaches.push(inf.cache);
+                for (const s of scopes) {
+                    const cache = this.informer(`${kind}[${s.tag}]`, `${s.apps}/${kind}`, slimWorkload, (c) => this.onWorkload(kind, c)).cache;
+                    this.workloadCaches.push(cache);
+                    this.workloadCachesByKind.push({ kind, cache });
                 }
             }
+        }
+        if (this.o.ownNamespace) {
+            const name = this.o.policyName ?? POLICY_CONFIGMAP_NAME;
+            this.informer(`policy[${this.o.ownNamespace}/${name}]`, `/api/v1/namespaces/${this.o.ownNamespace}/configmaps`, (o: { metadata: KubeObject["metadata"]; data?: Record<string, string> }) => o, (c) => this.onPolicy(c), `metadata.name=${name}`);
         }
     }
 
@@ -134,57 +159,97 @@ export class Controller {
 
     private touchConsumers(secretKey: string): void {
         const now = this.clock.now();
-        for (const w of this.ctx.workloadsBySecret.get(secretKey)) {
+        for (const w of this.ctx.index.workloadsOf(secretKey)) {
             this.ctx.debouncer.touch(w, now);
             this.queue.addAfter(w, this.ctx.debouncer.windowMs);
         }
     }
 
-    private onDerived(c: Change<SlimSecret>): void {
-        const old = c.type === "add" ? undefined : c.old;
+    private onSecret(c: Change<SecretMeta>): void {
         const obj = c.type === "delete" ? undefined : c.obj;
-        const oldSrc = old && sourceKeyOf(old);
-        const newSrc = obj && sourceKeyOf(obj);
-        if (oldSrc && oldSrc !== newSrc) this.ctx.derivedBySource.remove(oldSrc, c.key);
-        if (newSrc) this.ctx.derivedBySource.add(newSrc, c.key);
-        if (!obj || !old || obj.contentHash !== old.contentHash) this.touchConsumers(c.key);
+        const old = c.type === "add" ? undefined : c.old;
+        this.ctx.index.setDerived(c.key, obj ? sourceKeyOf(obj) : undefined);
+        // Content (type + data) changes roll consumers; metadata-only changes and deletions never do.
+        if (obj && (!old || obj.contentHash !== old.contentHash || obj.type !== old.type)) this.touchConsumers(c.key);
         if (c.type === "delete") {
-            // A deleted fan-out copy is re-created by its source; a plain derived secret belongs to whoever created it.
-            if (oldSrc && fanOutOwnerOf(c.old)) this.queue.add(oldSrc);
+            const owner = c.old.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER];
+            if (owner && looksDerived(c.old.metadata.labels)) this.queue.add(owner); // a deleted fan-out copy is re-created
+            if (isSourceKey(this.ctx, c.key, c.old)) {
+                this.ctx.tombstones.set(c.key, { at: this.clock.now(), retain: c.old.metadata.annotations?.[ANNOTATION_RETAIN] === "true", meta: c.old });
+                this.queue.addAfter(c.key, this.ctx.deleteGraceMs);
+            }
             return;
         }
         if (this.isOwnEcho(c.key, c.obj.metadata.resourceVersion)) return;
-        this.queue.add(c.key);
-    }
-
-    private onSource(c: Change<SlimSecret>): void {
-        if (c.type === "delete") {
-            this.ctx.tombstones.set(c.key, { at: this.clock.now(), retain: c.old.metadata.annotations?.[ANNOTATION_RETAIN] === "true" });
-        } else {
-            this.ctx.tombstones.delete(c.key);
-        }
-        const old = c.type === "add" ? undefined : c.old;
-        const obj = c.type === "delete" ? undefined : c.obj;
-        if (!obj || !old || obj.contentHash !== old.contentHash) this.touchConsumers(c.key);
-        if (obj && this.isOwnEcho(c.key, obj.metadata.resourceVersion)) return;
-        this.queue.add(c.key);
+        if (looksDerived(c.obj.metadata.labels) || isSourceKey(this.ctx, c.key, c.obj)) this.queue.add(c.key);
     }
 
     private onNamespace(c: Change<SlimNamespace>): void {
         if (c.type === "update" && JSON.stringify(c.old.metadata.labels) === JSON.stringify(c.obj.metadata.labels)) return;
-        for (const cache of this.sourceCaches) for (const [k, s] of cache) if (hasFanOut(s)) this.queue.add(k);
+        // Labels decide fan-out selection and selector grants: re-evaluate fan-out sources and that namespace's derived secrets.
+        const ns = (c.type === "delete" ? c.old : c.obj).metadata.name;
+        for (const [k, s] of this.ctx.secrets) if (hasFanOut(s) || (s.metadata.namespace === ns && looksDerived(s.metadata.labels))) this.queue.add(k);
     }
 
     private onWorkload(kind: WorkloadKind, c: Change<SlimWorkload>): void {
-        const key = workloadKey(kind, (c.type === "delete" ? c.old : c.obj).metadata.namespace!, (c.type === "delete" ? c.old : c.obj).metadata.name!);
-        const ns = (c.type === "delete" ? c.old : c.obj).metadata.namespace!;
-        if (c.type !== "add") for (const n of c.old.consumes) this.ctx.workloadsBySecret.remove(`${ns}/${n}`, key);
+        const w = c.type === "delete" ? c.old : c.obj;
+        const key = workloadKey(kind, w.metadata.namespace!, w.metadata.name!);
         if (c.type === "delete") {
+            this.ctx.index.setWorkload(key, []);
             this.ctx.debouncer.clear(key);
             return;
         }
-        for (const n of c.obj.consumes) this.ctx.workloadsBySecret.add(`${ns}/${n}`, key);
+        this.ctx.index.setWorkload(key, c.obj.consumes.map((n) => `${w.metadata.namespace}/${n}`));
         if (c.obj.consumes.length > 0 && (c.type === "add" || c.old.consumes.join(",") !== c.obj.consumes.join(","))) this.queue.add(key);
+    }
+
+    private onPolicy(c: Change<{ metadata: KubeObject["metadata"]; data?: Record<string, string> }>): void {
+        const object = `configmap ${this.o.ownNamespace}/${this.o.policyName ?? POLICY_CONFIGMAP_NAME}`;
+        if (c.type === "delete") this.policy = EMPTY_POLICY;
+        else {
+            try {
+                this.policy = parsePolicy(c.obj.data?.[POLICY_KEY], object);
+                this.policyError = undefined;
+            } catch (e) {
+                // Bad input changes nothing: the last good policy stays in force, and the error is loud.
+                this.policyError = (e as Error).message;
+                this.o.logger.error({ object, err: this.policyError }, "invalid policy; keeping the last valid one");
+                return;
+            }
+        }
+        this.o.logger.info({ object, fanOutGrants: this.policy.fanOut.length, hookBindings: this.policy.hooks.length }, "policy loaded");
+        for (const b of this.policy.hooks) this.queue.add(`${b.source.namespace}/${b.source.name}`);
+        for (const [k, s] of this.ctx.secrets) if (hasFanOut(s)) this.queue.add(k);
+    }
+
+    /** Enqueues every key with a role: derived secrets, sources, opted-in workloads (the periodic resync). */
+    resyncAll(): number {
+        let n = 0;
+        for (const [k, s] of this.ctx.secrets) {
+            if (looksDerived(s.metadata.labels) || isSourceKey(this.ctx, k, s)) {
+                this.queue.add(k);
+                n++;
+            }
+        }
+        for (const { kind, cache } of this.workloadCachesByKind) {
+            for (const w of cache.values()) {
+                if (w.consumes.length === 0) continue;
+                this.queue.add(workloadKey(kind, w.metadata.namespace!, w.metadata.name!));
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private scheduleResync(): void {
+        const every = this.o.resyncMs ?? 600_000;
+        if (every <= 0 || this.stopped) return;
+        const delay = Math.round(every * (0.9 + 0.2 * Math.random()));
+        this.cancelResync = this.clock.setTimer(delay, () => {
+            const n = this.resyncAll();
+            this.o.logger.info({ keys: n }, "periodic resync");
+            this.scheduleResync();
+        });
     }
 
     async start(): Promise<void> {
@@ -192,37 +257,65 @@ export class Controller {
         await Promise.all(this.informers.map((i) => i.waitForSync()));
         const n = this.o.workers ?? 4;
         for (let i = 0; i < n; i++) this.workers.push(this.work());
-        this.o.logger.info({ informers: this.informers.length, workers: n }, "controller started");
+        this.scheduleResync();
+        this.o.logger.info({ informers: this.informers.length, workers: n, index: this.ctx.index.stats }, "controller started");
     }
 
     get synced(): boolean {
         return this.informers.every((i) => i.hasSynced);
     }
 
-    informerStats(): Record<string, Informer<any>["stats"]> {
-        const out: Record<string, Informer<any>["stats"]> = {};
-        for (const i of this.informers) out[(i as any).o.name] = i.stats;
+    /** Problems /healthz reports: watches failing for longer than `maxFailingMs`, an invalid policy. */
+    healthProblems(maxFailingMs = 120_000): string[] {
+        const out: string[] = [];
+        const now = this.clock.now();
+        for (const i of this.informers) if (i.failingForMs(now) > maxFailingMs) out.push(`watch ${i.name} failing for ${Math.round(i.failingForMs(now) / 1000)} s`);
+        if (this.policyError) out.push(`policy invalid (last valid one in force): ${this.policyError}`);
         return out;
+    }
+
+    informerStats(): Record<string, Informer<KubeObject>["stats"]> {
+        const out: Record<string, Informer<KubeObject>["stats"]> = {};
+        for (const i of this.informers) out[i.name] = i.stats;
+        return out;
+    }
+
+    private statusCounts(): Record<string, number> {
+        const counts: Record<string, number> = Object.fromEntries([...SYNC_STATUSES, "unknown"].map((s) => [s, 0]));
+        for (const s of this.ctx.secrets.values()) {
+            if (!looksDerived(s.metadata.labels)) continue;
+            const st = s.metadata.annotations?.[ANNOTATION_STATUS];
+            counts[st && st in counts ? st : "unknown"]++;
+        }
+        return counts;
+    }
+
+    private async reconcileKey(key: string): Promise<void> {
+        const parsed = parseQueueKey(key);
+        if (parsed.kind !== "secret") return reconcileWorkload(this.ctx, parsed.kind, parsed.namespace, parsed.name);
+        const meta = this.ctx.secrets.get(key);
+        // Derived first (its own data), then the source role (its dependants); a key may play both.
+        if (meta && looksDerived(meta.metadata.labels)) await reconcileDerivedKey(this.ctx, key);
+        if (isSourceKey(this.ctx, key, meta)) await reconcileSourceKey(this.ctx, key);
     }
 
     private async work(): Promise<void> {
         for (;;) {
             const key = await this.queue.get();
             if (key === undefined) return;
-            const parsed = parseQueueKey(key);
-            const end = this.o.metrics.reconcileSeconds.startTimer({ kind: parsed.kind });
+            const kind = parseQueueKey(key).kind;
+            const end = this.o.metrics.reconcileSeconds.startTimer({ kind });
             try {
-                if (parsed.kind === "secret") await reconcileSecretKey(this.ctx, parsed.namespace, parsed.name);
-                else await reconcileWorkload(this.ctx, parsed.kind, parsed.namespace, parsed.name);
+                await this.reconcileKey(key);
                 this.queue.forget(key);
             } catch (e) {
-                this.o.metrics.reconcileErrors.inc({ kind: parsed.kind });
+                this.o.metrics.reconcileErrors.inc({ kind });
                 const conflict = (e as { code?: number }).code === 409;
-                if (this.queue.addRateLimited(key)) {
-                    this.o.logger[conflict ? "debug" : "warn"]({ object: key, err: String((e as Error).message ?? e), attempts: this.queue.attempts(key) }, "reconcile failed; retrying");
-                } else {
-                    this.o.logger.error({ object: key, err: String((e as Error).message ?? e) }, "reconcile failed too often; dropped until the next change");
-                }
+                const retried = this.queue.addRateLimited(key);
+                const attempts = this.queue.attempts(key);
+                // Every failure is logged; the queue never gives up silently (unbounded retries by default).
+                if (!retried) this.o.logger.error({ object: key, err: String((e as Error).message ?? e) }, "reconcile failed; attempts exhausted, waiting for the next change or resync");
+                else this.o.logger[conflict && attempts < 3 ? "debug" : "warn"]({ object: key, err: String((e as Error).message ?? e), attempts }, "reconcile failed; retrying");
             } finally {
                 end();
                 this.queue.done(key);
@@ -234,6 +327,7 @@ export class Controller {
     async stop(): Promise<void> {
         if (this.stopped) return;
         this.stopped = true;
+        this.cancelResync?.();
         await Promise.all(this.informers.map((i) => i.stop()));
         await this.queue.shutDown();
         await Promise.all(this.workers);

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
-import type { Client as PgClient } from "pg";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX, SecretLike, isManaged } from "../derive";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../derive";
 import { Logger } from "../lib/log";
-import { HookSpec, JobRerunHook, PostgresHook, hookStateName, jobTemplateFrom } from "./hookspec";
-import { ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "./keys";
+import { Fingerprinter } from "./fingerprint";
+import { HookSpec, JobRerunHook, jobFromCronJob, jobTemplateFrom, PostgresHook } from "./hookspec";
+import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "./keys";
 import { isKubeError, KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
+import { Secret } from "./model";
+import { alterRolePassword, canLogin, pgConnect } from "./postgres";
 import { Recorder, secretRef } from "./recorder";
 import { scrub } from "./status";
 import { VaultKv } from "./vault";
@@ -17,25 +19,6 @@ const A_MESSAGE = `${PREFIX}hook-message`;
 const D_PG_LAST = (i: number) => `pg-${i}-last`;
 const D_JOB_TEMPLATE = (i: number) => `job-${i}-template`;
 
-/** What a hook's "input changed" is measured on: the password value for postgres, the whole content for job-rerun. */
-export function hookInputHash(source: SecretLike, hook: HookSpec): string {
-    switch (hook.type) {
-        case "postgres":
-            return createHash("sha256").update(source.data?.[hook.passwordKey ?? "password"] ?? "").digest("hex").slice(0, 32);
-        case "job-rerun":
-            return contentHash(source).slice(0, 32);
-        default: {
-            const never: never = hook;
-            throw new Error(`unknown hook ${JSON.stringify(never)}`);
-        }
-    }
-}
-
-/** Whether every hook has been applied for the source's current content (pure): consumers restart only then. */
-export function hooksApplied(source: SecretLike, hooks: readonly HookSpec[], state: SecretLike | undefined): boolean {
-    return hooks.every((h, i) => state?.metadata.annotations?.[A_APPLIED(i)] === hookInputHash(source, h));
-}
-
 export class HookError extends Error {
     constructor(readonly object: string, message: string) {
         super(message);
@@ -43,81 +26,142 @@ export class HookError extends Error {
     }
 }
 
+/** The PostgreSQL operations a hook needs (reconciler/postgres.ts; replaceable in unit tests). */
+export interface PgOps {
+    canLogin: typeof canLogin;
+    pgConnect: typeof pgConnect;
+    alterRolePassword: typeof alterRolePassword;
+}
+
 export interface HookDeps {
     client: KubeClient;
     recorder: Recorder;
     metrics: ReconcilerMetrics;
     logger: Logger;
+    fingerprint: Fingerprinter;
+    /** The reconciler's own namespace: hook state lives there, where no namespace tenant can write. */
+    stateNamespace?: string;
     vault?: VaultKv;
-    /** Overridable for tests; default connects with pg. */
-    pgLogin?: (hook: PostgresHook, password: string) => Promise<PgClient>;
+    pg?: PgOps;
 }
 
 type Outcome = { applied: true; ran: boolean } | { applied: false; error: string };
 
-/** Runs a source's init-time hooks, keeping per-hook state in a managed companion secret. */
-export class HookRunner {
-    constructor(private readonly d: HookDeps) {}
+/** Name of the state secret of one source (a hash: any ns/name fits, and the name reveals nothing). */
+export function hookStateName(sourceKey: string): string {
+    return `hook-state-${createHash("sha256").update(sourceKey).digest("hex").slice(0, 24)}`;
+}
 
-    async getState(namespace: string, sourceName: string): Promise<any | undefined> {
+/**
+ * Runs a source's init-time hooks as the administrator declared them (the policy ConfigMap), keeping per-hook
+ * state (applied fingerprints, the last applied password, a kept Job template) in a secret in the reconciler's own
+ * namespace: a tenant can neither forge it nor read it.
+ */
+export class HookRunner {
+    private readonly pg: PgOps;
+    constructor(private readonly d: HookDeps) {
+        this.pg = d.pg ?? { canLogin, pgConnect, alterRolePassword };
+    }
+
+    /** What a hook's "input changed" is measured on (keyed): the password for postgres, the whole content for jobs. */
+    inputFingerprint(source: Secret, hook: HookSpec): string {
+        switch (hook.type) {
+            case "postgres":
+                return this.d.fingerprint.of(`pg:${source.data?.[hook.passwordKey ?? "password"] ?? ""}`);
+            case "job-rerun":
+                return this.d.fingerprint.of(`job:${contentHash(source)}`);
+            default: {
+                const never: never = hook;
+                throw new Error(`unknown hook ${JSON.stringify(never)}`);
+            }
+        }
+    }
+
+    private statePath(name?: string): string {
+        if (!this.d.stateNamespace) throw new Error("hooks need the reconciler's own namespace (--own-namespace or POD_NAMESPACE) to keep their state");
+        return `/api/v1/namespaces/${this.d.stateNamespace}/secrets${name ? `/${name}` : ""}`;
+    }
+
+    async getState(sourceKey: string): Promise<Secret | undefined> {
+        let s: Secret;
         try {
-            return await this.d.client.request("GET", `/api/v1/namespaces/${namespace}/secrets/${hookStateName(sourceName)}`);
+            s = await this.d.client.request<Secret>("GET", this.statePath(hookStateName(sourceKey)), { object: sourceKey });
         } catch (e) {
             if (isKubeError(e, 404)) return undefined;
             throw e;
         }
+        if (s.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || s.metadata.annotations?.[ANNOTATION_HOOK_SOURCE] !== sourceKey) {
+            throw new HookError(sourceKey, `hook state ${this.d.stateNamespace}/${s.metadata.name} is not ours for ${sourceKey}; delete it`);
+        }
+        return s;
     }
 
-    /** Runs pending hooks; returns true when all are applied. Throws HookError (retried by the queue) on failure. */
-    async run(source: any, hooks: readonly HookSpec[]): Promise<{ allApplied: boolean; ranAny: boolean }> {
-        const ns = source.metadata.namespace as string;
-        const srcKey = `${ns}/${source.metadata.name}`;
-        const state = await this.getState(ns, source.metadata.name);
-        if (state && !isManaged(state)) throw new HookError(srcKey, `${srcKey}: hook state secret ${ns}/${hookStateName(source.metadata.name)} exists but is not managed by platform-secrets; delete or rename it`);
-        if (hooksApplied(source, hooks, state)) return { allApplied: true, ranAny: false };
-        const annotations: Record<string, string> = { ...(state?.metadata?.annotations ?? {}) };
+    /** Whether every hook is applied for the source's current content: consumers restart only then. */
+    async applied(source: Secret, hooks: readonly HookSpec[]): Promise<boolean> {
+        const state = await this.getState(`${source.metadata.namespace}/${source.metadata.name}`);
+        return hooks.every((h, i) => state?.metadata.annotations?.[A_APPLIED(i)] === this.inputFingerprint(source, h));
+    }
+
+    /** Runs pending hooks. Throws HookError (the queue retries with backoff) on failure. */
+    async run(source: Secret, hooks: readonly HookSpec[]): Promise<{ ranAny: boolean }> {
+        const srcKey = `${source.metadata.namespace}/${source.metadata.name}`;
+        let state: Secret | undefined;
+        try {
+            state = await this.getState(srcKey);
+        } catch (e) {
+            if (e instanceof HookError) throw e;
+            throw new HookError(srcKey, `${srcKey}: ${(e as Error).message}`);
+        }
+        const annotations: Record<string, string> = { ...(state?.metadata.annotations ?? {}) };
         const data: Record<string, string> = { ...(state?.data ?? {}) };
+        if (hooks.every((h, i) => annotations[A_APPLIED(i)] === this.inputFingerprint(source, h))) return { ranAny: false };
         let failure: string | undefined;
         let ranAny = false;
         for (let i = 0; i < hooks.length; i++) {
             const hook = hooks[i];
-            const hash = hookInputHash(source, hook);
-            if (annotations[A_APPLIED(i)] === hash) continue;
-            const outcome = await this.runOne(source, hook, i, annotations[A_APPLIED(i)] === undefined, data);
+            const fp = this.inputFingerprint(source, hook);
+            if (annotations[A_APPLIED(i)] === fp) continue;
+            let outcome: Outcome;
+            try {
+                outcome = await this.runOne(source, hook, i, annotations[A_APPLIED(i)] === undefined, data);
+            } catch (e) {
+                outcome = { applied: false, error: scrub(String((e as Error).message ?? e), [source.data?.[(hook as PostgresHook).passwordKey ?? "password"]]) };
+            }
             this.d.metrics.hookRuns.inc({ hook: hook.type, result: outcome.applied ? "ok" : "error" });
             if (outcome.applied) {
-                annotations[A_APPLIED(i)] = hash;
+                annotations[A_APPLIED(i)] = fp;
                 ranAny ||= outcome.ran;
-                this.d.recorder.audit("hook", srcKey, outcome.ran ? `${hook.type} hook applied` : `${hook.type} hook baseline recorded`, { hook: hook.type, sourceHash: hash });
+                this.d.recorder.audit("hook", srcKey, outcome.ran ? `${hook.type} hook applied` : `${hook.type} hook baseline recorded`, { hook: hook.type, fingerprint: fp });
             } else {
                 failure = outcome.error;
-                this.d.recorder.audit("hook", srcKey, `${hook.type} hook failed: ${outcome.error}`, { hook: hook.type, sourceHash: hash, result: "error" });
+                this.d.recorder.audit("hook", srcKey, `${hook.type} hook failed: ${outcome.error}`, { hook: hook.type, fingerprint: fp, result: "error" });
                 this.d.recorder.event(secretRef(source), "Warning", "HookFailed", `${hook.type} hook: ${outcome.error}`);
                 break;
             }
         }
         annotations[A_STATUS] = failure ? "error" : "ok";
         annotations[A_MESSAGE] = failure ?? "all hooks applied";
-        await this.saveState(ns, source.metadata.name, state, annotations, data);
+        annotations[ANNOTATION_HOOK_SOURCE] = srcKey;
+        await this.saveState(srcKey, state, annotations, data);
         if (failure) throw new HookError(srcKey, `${srcKey}: ${failure}`);
-        if (ranAny) this.d.recorder.event(secretRef(source), "Normal", "HooksApplied", `init-time hooks applied for the new content`);
-        return { allApplied: true, ranAny };
+        if (ranAny) this.d.recorder.event(secretRef(source), "Normal", "HooksApplied", "init-time hooks applied for the new content");
+        return { ranAny };
     }
 
-    private async saveState(ns: string, sourceName: string, live: any | undefined, annotations: Record<string, string>, data: Record<string, string>): Promise<void> {
-        const name = hookStateName(sourceName);
-        const body = {
+    private async saveState(srcKey: string, live: Secret | undefined, annotations: Record<string, string>, data: Record<string, string>): Promise<void> {
+        const name = hookStateName(srcKey);
+        const body: Secret = {
             apiVersion: "v1",
             kind: "Secret",
-            metadata: { name, namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LABEL_HOOK_STATE]: "true" }, annotations, ...(live ? { resourceVersion: live.metadata.resourceVersion } : {}) },
+            metadata: { name, namespace: this.d.stateNamespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LABEL_HOOK_STATE]: "true" }, annotations, ...(live ? { resourceVersion: live.metadata.resourceVersion } : {}) },
             type: "Opaque",
             data,
         };
-        if (live) await this.d.client.request("PUT", `/api/v1/namespaces/${ns}/secrets/${name}`, { body, object: `${ns}/${name}` });
-        else await this.d.client.request("POST", `/api/v1/namespaces/${ns}/secrets`, { body, object: `${ns}/${name}` });
+        if (live) await this.d.client.request("PUT", this.statePath(name), { body, object: srcKey });
+        else await this.d.client.request("POST", this.statePath(), { body, object: srcKey });
     }
 
-    private async runOne(source: any, hook: HookSpec, i: number, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
+    private async runOne(source: Secret, hook: HookSpec, i: number, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
         switch (hook.type) {
             case "postgres":
                 return this.postgres(source, hook, i, data);
@@ -130,38 +174,19 @@ export class HookRunner {
         }
     }
 
-    private async login(hook: PostgresHook, password: string): Promise<PgClient> {
-        if (this.d.pgLogin) return this.d.pgLogin(hook, password);
-        // pg is loaded on first use: it adds ~14 MiB of RSS that clusters without postgres hooks never need.
-        const { Client } = require("pg") as typeof import("pg");
-        const c = new Client({ host: hook.host, port: hook.port ?? 5432, database: hook.database ?? "postgres", user: hook.user, password, ssl: hook.ssl ? { rejectUnauthorized: true } : undefined, connectionTimeoutMillis: 5000 });
-        c.on("error", () => undefined);
-        await c.connect();
-        return c;
-    }
-
-    private async canLogin(hook: PostgresHook, password: string): Promise<boolean | "error"> {
-        try {
-            const c = await this.login(hook, password);
-            await c.end();
-            return true;
-        } catch (e: any) {
-            // 28P01 invalid_password, 28000 invalid_authorization_specification: the password is wrong; anything else is an outage.
-            return e?.code === "28P01" || e?.code === "28000" ? false : "error";
-        }
-    }
-
     /**
-     * Makes the role's password equal the source's: no-op when the new one already works; otherwise log in with a
-     * previous value (Vault KV v2 version current-1, or the value we applied last) and ALTER USER.
+     * Makes the role's password equal the source's: no-op when the new one already logs in; otherwise log in with
+     * the previous value (Vault KV v2 version current-1 of the hook's own path, or the value applied last) and
+     * ALTER ROLE with a client-side SCRAM verifier. Only SCRAM authentication is ever answered (postgres.ts).
      */
-    private async postgres(source: any, hook: PostgresHook, i: number, data: Record<string, string>): Promise<Outcome> {
+    private async postgres(source: Secret, hook: PostgresHook, i: number, data: Record<string, string>): Promise<Outcome> {
         const key = hook.passwordKey ?? "password";
         const b64 = source.data?.[key];
         if (!b64) return { applied: false, error: `source has no "${key}" key for the postgres hook (role ${hook.user})` };
         const next = Buffer.from(b64, "base64").toString("utf8");
-        const now = await this.canLogin(hook, next);
-        if (now === "error") return { applied: false, error: `cannot reach PostgreSQL at ${hook.host}:${hook.port ?? 5432}` };
+        const where = `${hook.host}:${hook.port ?? 5432}`;
+        const now = await this.pg.canLogin(hook, next);
+        if (now === "error") return { applied: false, error: `cannot reach PostgreSQL at ${where} as ${hook.user} (or it refused SCRAM authentication); see the reconciler log` };
         if (now === true) {
             data[D_PG_LAST(i)] = b64;
             return { applied: true, ran: false };
@@ -179,7 +204,7 @@ export class HookRunner {
                     }
                 }
             } catch (e) {
-                this.d.logger.warn({ object: `${source.metadata.namespace}/${source.metadata.name}`, err: String(e) }, "vault read for the previous password failed");
+                this.d.logger.warn({ object: `${source.metadata.namespace}/${source.metadata.name}`, err: String((e as Error).message) }, "vault read for the previous password failed");
             }
         }
         if (data[D_PG_LAST(i)]) candidates.push({ from: "last applied value", value: Buffer.from(data[D_PG_LAST(i)], "base64").toString("utf8") });
@@ -187,41 +212,69 @@ export class HookRunner {
         for (const c of candidates) {
             if (c.value === next) continue;
             tried.push(c.from);
-            let client: PgClient;
+            let client;
             try {
-                client = await this.login(hook, c.value);
+                client = await this.pg.pgConnect(hook, c.value);
             } catch {
                 continue;
             }
             try {
-                await client.query(`ALTER USER ${client.escapeIdentifier(hook.user)} WITH PASSWORD ${client.escapeLiteral(next)}`);
-            } catch (e: any) {
-                return { applied: false, error: scrub(`ALTER USER ${hook.user} failed (${e?.code ?? "unknown"})`, [next, c.value]) };
+                await this.pg.alterRolePassword(client, hook.user, next);
+            } catch (e) {
+                return { applied: false, error: scrub(`ALTER ROLE ${hook.user} failed (${(e as { code?: string }).code ?? "unknown"})`, [next, c.value]) };
             } finally {
                 await client.end().catch(() => undefined);
             }
-            if ((await this.canLogin(hook, next)) !== true) return { applied: false, error: `ALTER USER ${hook.user} ran but the new password does not log in` };
+            if ((await this.pg.canLogin(hook, next)) !== true) return { applied: false, error: `ALTER ROLE ${hook.user} ran but the new password does not log in` };
             data[D_PG_LAST(i)] = b64;
             return { applied: true, ran: true };
         }
-        return { applied: false, error: `cannot log in as ${hook.user} with the new password nor any previous one (tried: ${tried.join(", ") || "none available; configure the hook's vault path"})` };
+        return { applied: false, error: `cannot log in as ${hook.user} at ${where} with the new password nor any previous one (tried: ${tried.join(", ") || "none available; give the reconciler Vault access to the password's path"})` };
     }
 
-    /** Jobs are immutable: delete and create again from the kept template (the live Job minus generated fields). */
-    private async jobRerun(source: any, hook: JobRerunHook, i: number, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
-        const ns = hook.namespace ?? source.metadata.namespace;
-        const path = `/apis/batch/v1/namespaces/${ns}/jobs/${hook.job}`;
-        const object = `${ns}/${hook.job}`;
-        let live: any;
+    /**
+     * Re-runs an init-time Job in the source's own namespace. From a suspended CronJob: a new Job named after the
+     * content fingerprint (idempotent). Otherwise the named Job is deleted and created again from the template kept
+     * (in our state) at its first sighting — Jobs are immutable and are often removed after completion.
+     */
+    private async jobRerun(source: Secret, hook: JobRerunHook, i: number, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
+        const ns = source.metadata.namespace!;
+        const fp = this.inputFingerprint(source, hook);
+        if (hook.cronJob) {
+            if (firstSight) return { applied: true, ran: false };
+            let cj: { metadata?: { name?: string; namespace?: string; uid?: string }; spec?: { suspend?: boolean; jobTemplate?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } } };
+            try {
+                cj = await this.d.client.request("GET", `/apis/batch/v1/namespaces/${ns}/cronjobs/${hook.cronJob}`, { object: `${ns}/${hook.cronJob}` });
+            } catch (e) {
+                if (isKubeError(e, 404)) return { applied: false, error: `CronJob ${ns}/${hook.cronJob} not found; create it (suspend: true) with the bootstrap Job as its jobTemplate` };
+                throw e;
+            }
+            const name = `${hook.cronJob.slice(0, 52)}-${fp.slice(0, 10)}`;
+            const job = jobFromCronJob(cj, name);
+            job.metadata = { ...job.metadata, annotations: { ...(job.metadata?.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
+            (job.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: "batch/v1", kind: "CronJob", name: hook.cronJob, uid: cj.metadata?.uid, controller: true }];
+            try {
+                await this.d.client.request("POST", `/apis/batch/v1/namespaces/${ns}/jobs`, { body: job, object: `${ns}/${name}` });
+            } catch (e) {
+                if (!isKubeError(e, 409)) throw e; // already created for this content
+            }
+            this.d.recorder.audit("hook", `${ns}/${name}`, `job created from CronJob ${hook.cronJob} for new source content`, { fingerprint: fp });
+            return { applied: true, ran: true };
+        }
+        const jobName = hook.job!;
+        const path = `/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`;
+        const object = `${ns}/${jobName}`;
+        let live: { metadata: { uid?: string; name?: string; namespace?: string; annotations?: Record<string, string> } } | undefined;
         try {
             live = await this.d.client.request("GET", path, { object });
         } catch (e) {
             if (!isKubeError(e, 404)) throw e;
         }
-        if (live) data[D_JOB_TEMPLATE(i)] = Buffer.from(JSON.stringify(jobTemplateFrom(live))).toString("base64");
+        if (live && live.metadata.annotations?.[ANNOTATION_HOOK_SOURCE_HASH] === fp) return { applied: true, ran: false };
+        if (live && live.metadata.annotations?.[ANNOTATION_HOOK_SOURCE_HASH] === undefined) data[D_JOB_TEMPLATE(i)] = Buffer.from(JSON.stringify(jobTemplateFrom(live))).toString("base64");
         if (firstSight && live) return { applied: true, ran: false };
         const stored = data[D_JOB_TEMPLATE(i)];
-        if (!stored) return { applied: false, error: `job ${object} does not exist and no template was kept; create the Job once` };
+        if (!stored) return { applied: false, error: `job ${object} does not exist and no template was kept; create the Job once, or declare the hook with a suspended CronJob ("cronJob")` };
         const template = JSON.parse(Buffer.from(stored, "base64").toString("utf8"));
         if (live) {
             await this.d.client.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions: { uid: live.metadata.uid } }, object });
@@ -237,10 +290,9 @@ export class HookRunner {
                 await new Promise((r) => setTimeout(r, 100));
             }
         }
-        const hash = hookInputHash(source, hook);
-        template.metadata.annotations = { ...(template.metadata.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: hash };
+        template.metadata = { ...template.metadata, namespace: ns, name: jobName, annotations: { ...(template.metadata.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
         await this.d.client.request("POST", `/apis/batch/v1/namespaces/${ns}/jobs`, { body: template, object });
-        this.d.recorder.audit("hook", object, "job re-created for new source content", { sourceHash: hash });
+        this.d.recorder.audit("hook", object, "job re-created for new source content", { fingerprint: fp });
         return { applied: true, ran: true };
     }
 }

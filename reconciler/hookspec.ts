@@ -1,75 +1,114 @@
-import { ANNOTATION_HOOKS } from "../derive";
+/** TLS to PostgreSQL: `disable` (loopback/sandbox only), `require` (encrypted, server not verified), `verify-full` (CA + host name). */
+export type PgTlsMode = "disable" | "require" | "verify-full";
+export const PG_TLS_MODES: readonly PgTlsMode[] = ["disable", "require", "verify-full"];
+/** Default TLS mode when a hook names none; why: see reconciler/README.md ("PostgreSQL hook"). */
+export const DEFAULT_PG_TLS_MODE: PgTlsMode = "require";
 
 export interface PostgresHook {
     type: "postgres";
     host: string;
+    /** default 5432 */
     port?: number;
+    /** default "postgres" */
     database?: string;
     /** The role whose password the source holds. */
     user: string;
     /** Data key of the password in the source; default "password". */
     passwordKey?: string;
-    /** Where the previous password is kept (KV v2): mount (default "secret") and path; the value key defaults to passwordKey. */
+    /**
+     * The KV v2 path the password itself is stored at (mount default "secret"; key defaults to passwordKey): the
+     * previous version of THIS path logs in to run ALTER ROLE. The stack renders it from the password's own path.
+     */
     vault?: { mount?: string; path: string; key?: string };
-    ssl?: boolean;
+    /** TLS; default { mode: DEFAULT_PG_TLS_MODE }. `ca` (PEM) is required for verify-full. */
+    tls?: { mode: PgTlsMode; ca?: string };
 }
 
+/**
+ * Re-run an init-time Job in the SOURCE's namespace (never another): either re-create `job` from the template kept
+ * at its first sighting, or create a new Job from the suspended CronJob `cronJob` (what
+ * `kubectl create job --from=cronjob/<name>` does), which outlives Jobs removed after completion.
+ */
 export interface JobRerunHook {
     type: "job-rerun";
-    /** Job name; its namespace defaults to the source's. */
-    job: string;
-    namespace?: string;
+    job?: string;
+    cronJob?: string;
 }
 
 export type HookSpec = PostgresHook | JobRerunHook;
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const HOOK_EXAMPLE = '[{"type":"postgres","host":"db","user":"app","vault":{"path":"db/app"}}] or [{"type":"job-rerun","cronJob":"bootstrap"}]';
 
-/** Parses the source's hooks annotation (a JSON array of hook objects). Throws naming the source and the fix. */
-export function parseHooks(annotations: Record<string, string> | undefined, object: string): HookSpec[] {
-    const raw = annotations?.[ANNOTATION_HOOKS];
-    if (raw === undefined || raw.trim() === "") return [];
+function isRecord(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Validates a list of hook objects (pure). Throws an Error naming `object`, the entry and the fix. */
+export function parseHookList(list: unknown, object: string): HookSpec[] {
     const bad = (problem: string): never => {
-        throw new Error(`${object}: annotation ${ANNOTATION_HOOKS} ${problem}; fix: set it to a JSON array like [{"type":"postgres","host":"db","user":"app","vault":{"path":"db/app"}}] or [{"type":"job-rerun","job":"bootstrap"}]`);
+        throw new Error(`${object}: ${problem}; fix: use a JSON array like ${HOOK_EXAMPLE}`);
     };
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(raw);
-    } catch {
-        return bad("is not valid JSON");
-    }
-    if (!Array.isArray(parsed)) return bad("is not a JSON array");
-    return parsed.map((h: any, i): HookSpec => {
-        if (typeof h !== "object" || h === null) return bad(`entry ${i} is not an object`);
+    if (!Array.isArray(list)) return bad("is not an array");
+    return list.map((h: unknown, i): HookSpec => {
+        if (!isRecord(h)) return bad(`entry ${i} is not an object`);
         switch (h.type) {
-            case "postgres":
+            case "postgres": {
                 if (typeof h.host !== "string" || !h.host) return bad(`entry ${i} (postgres) needs "host"`);
                 if (typeof h.user !== "string" || !h.user) return bad(`entry ${i} (postgres) needs "user"`);
-                if (h.port !== undefined && !(Number.isInteger(h.port) && h.port > 0 && h.port < 65536)) return bad(`entry ${i} (postgres) has an invalid "port"`);
-                if (h.vault !== undefined && (typeof h.vault !== "object" || typeof h.vault?.path !== "string")) return bad(`entry ${i} (postgres) "vault" needs a "path"`);
-                return { type: "postgres", host: h.host, port: h.port, database: h.database, user: h.user, passwordKey: h.passwordKey, vault: h.vault, ssl: h.ssl === true };
-            case "job-rerun":
-                if (typeof h.job !== "string" || !NAME.test(h.job)) return bad(`entry ${i} (job-rerun) needs "job", a Job name`);
-                if (h.namespace !== undefined && (typeof h.namespace !== "string" || !NAME.test(h.namespace))) return bad(`entry ${i} (job-rerun) has an invalid "namespace"`);
-                return { type: "job-rerun", job: h.job, namespace: h.namespace };
+                if (h.port !== undefined && !(Number.isInteger(h.port) && (h.port as number) > 0 && (h.port as number) < 65536)) return bad(`entry ${i} (postgres) has an invalid "port"`);
+                if (h.database !== undefined && (typeof h.database !== "string" || !h.database)) return bad(`entry ${i} (postgres) has an invalid "database"`);
+                if (h.passwordKey !== undefined && (typeof h.passwordKey !== "string" || !h.passwordKey)) return bad(`entry ${i} (postgres) has an invalid "passwordKey"`);
+                let vault: PostgresHook["vault"];
+                if (h.vault !== undefined) {
+                    const v = h.vault;
+                    if (!isRecord(v) || typeof v.path !== "string" || !v.path) return bad(`entry ${i} (postgres) "vault" needs a "path"`);
+                    if (v.mount !== undefined && (typeof v.mount !== "string" || !v.mount)) return bad(`entry ${i} (postgres) "vault.mount" must be a non-empty string`);
+                    if (v.key !== undefined && (typeof v.key !== "string" || !v.key)) return bad(`entry ${i} (postgres) "vault.key" must be a non-empty string`);
+                    vault = { path: v.path, ...(v.mount ? { mount: v.mount as string } : {}), ...(v.key ? { key: v.key as string } : {}) };
+                }
+                let tls: PostgresHook["tls"];
+                if (h.tls !== undefined) {
+                    const t = h.tls;
+                    if (!isRecord(t) || !(PG_TLS_MODES as readonly unknown[]).includes(t.mode)) return bad(`entry ${i} (postgres) "tls.mode" must be one of ${PG_TLS_MODES.join(", ")}`);
+                    if (t.ca !== undefined && (typeof t.ca !== "string" || !t.ca.includes("-----BEGIN CERTIFICATE-----"))) return bad(`entry ${i} (postgres) "tls.ca" must be a PEM certificate`);
+                    if (t.mode === "verify-full" && t.ca === undefined) return bad(`entry ${i} (postgres) "tls.mode" verify-full needs "tls.ca"`);
+                    tls = { mode: t.mode as PgTlsMode, ...(t.ca ? { ca: t.ca as string } : {}) };
+                }
+                return {
+                    type: "postgres",
+                    host: h.host,
+                    user: h.user,
+                    ...(h.port !== undefined ? { port: h.port as number } : {}),
+                    ...(h.database !== undefined ? { database: h.database as string } : {}),
+                    ...(h.passwordKey !== undefined ? { passwordKey: h.passwordKey as string } : {}),
+                    ...(vault ? { vault } : {}),
+                    ...(tls ? { tls } : {}),
+                };
+            }
+            case "job-rerun": {
+                if (h.namespace !== undefined) return bad(`entry ${i} (job-rerun) names a namespace; a job-rerun hook acts only in its source's namespace, drop "namespace"`);
+                if (h.job !== undefined && (typeof h.job !== "string" || !NAME.test(h.job))) return bad(`entry ${i} (job-rerun) "job" is not a Job name`);
+                if (h.cronJob !== undefined && (typeof h.cronJob !== "string" || !NAME.test(h.cronJob))) return bad(`entry ${i} (job-rerun) "cronJob" is not a CronJob name`);
+                if (h.job === undefined && h.cronJob === undefined) return bad(`entry ${i} (job-rerun) needs "job" (a Job to re-create) or "cronJob" (a suspended CronJob to create Jobs from)`);
+                return { type: "job-rerun", ...(h.job ? { job: h.job as string } : {}), ...(h.cronJob ? { cronJob: h.cronJob as string } : {}) };
+            }
             default:
                 return bad(`entry ${i} has unknown type ${JSON.stringify(h.type)} (expected "postgres" or "job-rerun")`);
         }
     });
 }
 
-/** Name of the companion secret that keeps a source's hook state (dots are legal in secret names). */
-export function hookStateName(sourceName: string): string {
-    const name = `${sourceName}.hook-state`;
-    if (name.length > 253) throw new Error(`source name "${sourceName}" is too long for its hook-state companion secret; shorten it`);
-    return name;
-}
-
 /** Labels the Job controller stamps; a re-created Job must not carry them (the selector is regenerated). */
 const GENERATED_LABELS = ["controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"];
 
+interface JobLike {
+    metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec?: Record<string, unknown> & { template?: { metadata?: { labels?: Record<string, string> } & Record<string, unknown> } & Record<string, unknown> };
+}
+
 /** A Job manifest that can be created again: controller-generated fields removed (pure). */
-export function jobTemplateFrom(job: any): any {
+export function jobTemplateFrom(job: JobLike): JobLike {
     const strip = (labels: Record<string, string> | undefined) => {
         const out: Record<string, string> = {};
         for (const [k, v] of Object.entries(labels ?? {})) if (!GENERATED_LABELS.includes(k)) out[k] = v;
@@ -77,7 +116,7 @@ export function jobTemplateFrom(job: any): any {
     };
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(job?.metadata?.annotations ?? {})) {
-        if (!k.startsWith("batch.kubernetes.io/") && k !== "kubectl.kubernetes.io/last-applied-configuration") annotations[k] = v as string;
+        if (!k.startsWith("batch.kubernetes.io/") && k !== "kubectl.kubernetes.io/last-applied-configuration") annotations[k] = v;
     }
     const spec = JSON.parse(JSON.stringify(job?.spec ?? {}));
     delete spec.selector;
@@ -87,7 +126,23 @@ export function jobTemplateFrom(job: any): any {
     return {
         apiVersion: "batch/v1",
         kind: "Job",
-        metadata: { name: job.metadata.name, namespace: job.metadata.namespace, labels: strip(job.metadata.labels), annotations },
+        metadata: { name: job.metadata?.name, namespace: job.metadata?.namespace, labels: strip(job.metadata?.labels), annotations },
         spec,
+    } as JobLike;
+}
+
+/** The Job `kubectl create job --from=cronjob/<name>` would create (pure): the CronJob's jobTemplate, named `name`. */
+export function jobFromCronJob(cronJob: { metadata?: { name?: string; namespace?: string; uid?: string }; spec?: { jobTemplate?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } } }, name: string): JobLike & { apiVersion: string; kind: string } {
+    const t = cronJob.spec?.jobTemplate ?? {};
+    return {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: {
+            name,
+            namespace: cronJob.metadata?.namespace,
+            labels: { ...(t.metadata?.labels ?? {}) },
+            annotations: { ...(t.metadata?.annotations ?? {}), "cronjob.kubernetes.io/instantiate": "manual" },
+        },
+        spec: JSON.parse(JSON.stringify(t.spec ?? {})),
     };
 }

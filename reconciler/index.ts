@@ -13,6 +13,7 @@ export * from "./lease";
 export * from "./leader";
 export * from "./metrics";
 export * from "./model";
+export * from "./policy";
 export * from "./queue";
 export * from "./rbac";
 export * from "./recorder";

@@ -96,9 +96,13 @@ export interface InformerOptions<T extends KubeObject> {
     /** Collection path, e.g. /api/v1/secrets or /api/v1/namespaces/ns/secrets. */
     path: string;
     labelSelector?: string;
+    /** e.g. "metadata.name=x" (the policy ConfigMap informer watches one object). */
+    fieldSelector?: string;
     /** Slims each object before it is cached (drop managedFields, hash data): keeps RSS low at 10k objects. */
     transform?: (o: any) => T;
     onChange: (c: Change<T>) => void;
+    /** Called after each watch ends (metrics: watch restarts by reason). */
+    onWatchEnd?: (end: WatchEnd) => void;
     logger: Logger;
     clock?: Clock;
     /** Server-side watch timeout; default 240 s (jittered +-20 %) so the server, not the client, ends each watch. */
@@ -124,6 +128,8 @@ export class Informer<T extends KubeObject> {
     private loop?: Promise<void>;
     private readonly sleeper: WakeableSleep;
     readonly stats = { lists: 0, watches: 0, gone: 0, stalls: 0, errors: 0 };
+    /** When the current run of failed lists/watches began (undefined while healthy): /healthz reads it. */
+    private failingSinceMs?: number;
     private readonly clock: Clock;
     private readonly transform: (o: any) => T;
 
@@ -135,6 +141,23 @@ export class Informer<T extends KubeObject> {
 
     get hasSynced(): boolean {
         return this.syncedOnce;
+    }
+
+    get name(): string {
+        return this.o.name;
+    }
+
+    /** Milliseconds this informer has been failing to list/watch without a success in between (0 when fine). */
+    failingForMs(now = this.clock.now()): number {
+        return this.failingSinceMs === undefined ? 0 : now - this.failingSinceMs;
+    }
+
+    private markFailure(): void {
+        this.failingSinceMs ??= this.clock.now();
+    }
+
+    private markSuccess(): void {
+        this.failingSinceMs = undefined;
     }
 
     start(): void {
@@ -159,12 +182,13 @@ export class Informer<T extends KubeObject> {
         let cont: string | undefined;
         let rv = "";
         do {
-            const page = await this.o.client.request("GET", this.o.path, { query: { labelSelector: this.o.labelSelector, limit: this.o.pageSize ?? 500, continue: cont } });
+            const page = await this.o.client.request("GET", this.o.path, { query: { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 500, continue: cont } });
             for (const it of page.items ?? []) items.push(this.transform(it));
             cont = page.metadata?.continue || undefined;
             rv = page.metadata?.resourceVersion ?? rv;
         } while (cont && !this.stopped);
         this.stats.lists++;
+        this.markSuccess();
         const changes = diffRelist(this.cache, items);
         for (const c of changes) {
             if (c.type === "delete") this.cache.delete(c.key);
@@ -204,7 +228,7 @@ export class Informer<T extends KubeObject> {
         try {
             const handle = await this.o.client.watch(
                 this.o.path,
-                { labelSelector: this.o.labelSelector, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds },
+                { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds },
                 (ev) => {
                     if (end) return;
                     const step = interpretWatchEvent(this.cache, ev, this.transform);
@@ -274,8 +298,14 @@ export class Informer<T extends KubeObject> {
                 if (end === "closed" && this.clock.now() - startedAt < 1000) end = "error";
                 if (end === "gone") this.stats.gone++;
                 if (end === "stalled") this.stats.stalls++;
-                if (end === "error" || end === "stalled") failures++;
-                else failures = 0;
+                if (end === "error" || end === "stalled") {
+                    failures++;
+                    this.markFailure();
+                } else {
+                    failures = 0;
+                    this.markSuccess();
+                }
+                this.o.onWatchEnd?.(end);
                 const next = nextAfterWatchEnd(end, Math.max(0, failures - 1), baseMs, maxMs);
                 if (end !== "closed") this.o.logger.info({ informer: this.o.name, end, delayMs: next.delayMs }, "watch ended; re-watching");
                 needList = next.relist;
@@ -284,6 +314,7 @@ export class Informer<T extends KubeObject> {
                 if (this.stopped) break;
                 this.stats.errors++;
                 failures++;
+                this.markFailure();
                 needList = true;
                 const delay = backoffDelay(failures - 1, baseMs, maxMs);
                 this.o.logger.warn({ informer: this.o.name, err: String(e), delayMs: delay }, "list failed; retrying");

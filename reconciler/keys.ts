@@ -2,7 +2,7 @@ import { PREFIX } from "../derive";
 
 /** On a derived secret (or copied from its source): keep it when the source is deleted. */
 export const ANNOTATION_RETAIN = `${PREFIX}retain-on-source-delete`;
-/** Status of a derived secret: in-sync | stale | source-missing | error. */
+/** Status of a derived secret: in-sync | stale | source-missing | refused | error. */
 export const ANNOTATION_STATUS = `${PREFIX}status`;
 /** Human-readable reason for the status; names objects and keys, never values. */
 export const ANNOTATION_STATUS_MESSAGE = `${PREFIX}status-message`;
@@ -19,9 +19,15 @@ export const ANNOTATION_RESTART_ON = `${PREFIX}restart-on`;
 /** On the pod template (and, as the baseline, on the workload): hash of the consumed secrets' type+data. */
 export const ANNOTATION_SECRETS_HASH = `${PREFIX}secrets-hash`;
 
-/** Label of the reconciler-managed companion secret that keeps a source's hook state. */
+/** Label of the reconciler-managed secret (in the reconciler's own namespace) that keeps a source's hook state. */
 export const LABEL_HOOK_STATE = `${PREFIX}hook-state`;
+/** On a hook-state secret: "ns/name" of the source it belongs to. */
+export const ANNOTATION_HOOK_SOURCE = `${PREFIX}hook-source`;
 /** On a re-run Job: hash of the source it was re-run for. */
 export const ANNOTATION_HOOK_SOURCE_HASH = `${PREFIX}hook-source-hash`;
 
-export type SyncStatus = "in-sync" | "stale" | "source-missing" | "error";
+export type SyncStatus = "in-sync" | "stale" | "source-missing" | "refused" | "error";
+export const SYNC_STATUSES: readonly SyncStatus[] = ["in-sync", "stale", "source-missing", "refused", "error"];
+
+/** Why a request was refused (metric label `reason`; also the Event reason suffix). */
+export type RefusalReason = "no-grant" | "fan-out-not-allowed" | "target-not-managed" | "hooks-annotation";

@@ -1,8 +1,18 @@
 import { createLogger } from "../lib/log";
 import { Reconciler } from "./app";
-import { ConfigError, parseConfig, usage } from "./config";
+import { readFileSync } from "node:fs";
+import { ConfigError, parseConfig, ReconcilerConfig, usage } from "./config";
+import { VaultAuth, VaultConfig } from "./vault";
 import { KubeClient } from "./kube";
 import { ClientConfig, inClusterConfig, loadKubeconfigFile } from "./kubeconfig";
+
+/** The Vault client configuration from validated flags (pure; parseConfig already checked the combination). */
+export function vaultConfig(cfg: ReconcilerConfig): VaultConfig | undefined {
+    if (!cfg.vaultAddr) return undefined;
+    const caPem = cfg.vaultCaFile ? readFileSync(cfg.vaultCaFile, "utf8") : undefined;
+    const auth: VaultAuth = cfg.vaultAuth === "kubernetes" ? { method: "kubernetes", role: cfg.vaultRole!, mount: cfg.vaultAuthMount, jwtPath: cfg.vaultJwtFile } : { method: "token-file", path: cfg.vaultTokenFile! };
+    return { addr: cfg.vaultAddr, auth, ...(caPem ? { caPem } : {}) };
+}
 
 /** Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -40,7 +50,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
         burst: cfg.burst,
         metricsPort: cfg.metricsPort,
         processMetrics: true,
-        vault: cfg.vaultAddr && cfg.vaultToken ? { addr: cfg.vaultAddr, token: cfg.vaultToken } : undefined,
+        ownNamespace: cfg.ownNamespace,
+        policyName: cfg.policyName,
+        resyncMs: cfg.resyncMs,
+        deleteGraceMs: cfg.deleteGraceMs,
+        vault: vaultConfig(cfg),
         lease: cfg.leaderElection
             ? { namespace: cfg.leaseNamespace!, name: cfg.leaseName, durationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs }
             : undefined,

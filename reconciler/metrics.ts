@@ -11,8 +11,13 @@ export class ReconcilerMetrics {
     readonly hookRuns: Counter;
     readonly isLeader: Gauge;
     readonly watchRestarts: Counter;
+    readonly refusals: Counter;
+    readonly keysInRetry: Gauge;
+    readonly statuses: Gauge;
+    /** Set by the leading controller: counts of derived secrets by status, read at scrape time. */
+    statusCounts: () => Record<string, number> = () => ({});
 
-    constructor(queueDepth: () => number = () => 0, processMetrics = false) {
+    constructor(queueDepth: () => number = () => 0, processMetrics = false, inRetry: () => number = () => 0) {
         const registers = [this.registry];
         // Process metrics (RSS, heap, event-loop lag) once per process, not per in-process test instance.
         if (processMetrics) collectDefaultMetrics({ register: this.registry });
@@ -30,5 +35,18 @@ export class ReconcilerMetrics {
         this.hookRuns = new Counter({ name: "platform_secrets_hook_runs_total", help: "Init-time hook runs", labelNames: ["hook", "result"], registers });
         this.isLeader = new Gauge({ name: "platform_secrets_is_leader", help: "1 while this replica holds the lease", registers });
         this.watchRestarts = new Counter({ name: "platform_secrets_watch_restarts_total", help: "Watches re-established", labelNames: ["informer", "reason"], registers });
+        this.refusals = new Counter({ name: "platform_secrets_refusals_total", help: "Actions refused by the trust model, by reason", labelNames: ["reason"], registers });
+        this.keysInRetry = new Gauge({ name: "platform_secrets_keys_in_retry", help: "Keys whose last reconcile failed and that are waiting for a retry", registers, collect() { this.set(inRetry()); } });
+        const self = this;
+        this.statuses = new Gauge({
+            name: "platform_secrets_derived_secrets",
+            help: "Derived secrets by status annotation (in-sync, stale, source-missing, refused, error, unknown)",
+            labelNames: ["status"],
+            registers,
+            collect() {
+                this.reset();
+                for (const [status, n] of Object.entries(self.statusCounts())) this.set({ status }, n);
+            },
+        });
     }
 }

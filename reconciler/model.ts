@@ -1,88 +1,144 @@
-import { ANNOTATION_FAN_OUT, ANNOTATION_HOOKS, ANNOTATION_SOURCE_NAME, ANNOTATION_SOURCE_NAMESPACE, MANAGED_BY_LABEL, PREFIX } from "../derive";
+import {
+    ANNOTATION_ALLOW_NAMESPACE_SELECTOR,
+    ANNOTATION_ALLOW_NAMESPACES,
+    ANNOTATION_FAN_OUT,
+    ANNOTATION_HOOKS,
+    ANNOTATION_SOURCE_NAME,
+    ANNOTATION_SOURCE_NAMESPACE,
+    isOwnedAnnotation,
+    isOwnedLabel,
+    LABEL_DERIVED,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    PREFIX,
+} from "../derive";
 import { KubeObject } from "./informer";
-import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RESTART_ON, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
-import { consumedSecrets, contentHash, parseRestartOn } from "./workloads";
+import { ANNOTATION_RESTART_ON, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
+import { consumedSecrets, contentHash, parseRestartOn, PodSpec } from "./workloads";
 
-/** What the informer caches of a secret: our metadata and a content hash, never the data (RSS and safety). */
-export interface SlimSecret extends KubeObject {
+/** Object metadata as the apiserver returns it (the fields the reconciler reads or must carry over). */
+export interface ObjectMeta {
+    namespace?: string;
+    name?: string;
+    generateName?: string;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: Record<string, unknown>[];
+    finalizers?: string[];
+    deletionTimestamp?: string;
+    managedFields?: unknown[];
+    creationTimestamp?: string;
+}
+
+/** A core/v1 Secret on the wire (data values base64). */
+export interface Secret {
+    apiVersion?: string;
+    kind?: string;
+    metadata: ObjectMeta;
+    type?: string;
+    data?: Record<string, string>;
+    immutable?: boolean;
+}
+
+/** A Deployment / StatefulSet / DaemonSet as far as restarts care. */
+export interface Workload {
+    metadata: ObjectMeta;
+    spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: PodSpec } };
+}
+
+export interface Namespace {
+    metadata: ObjectMeta;
+}
+
+/**
+ * What the informer caches of EVERY secret in the cluster: identity, type, a content hash (never the data) and only
+ * the metadata routing and derived-secret comparison need. 20k unrelated secrets must stay cheap.
+ */
+export interface SecretMeta extends KubeObject {
     type: string;
+    /** sha256 (hex, 32 chars) of type + data; "compare only", never leaves the process. */
     contentHash: string;
+    immutable: boolean;
+    deleting: boolean;
+    /** Data key names of a derived secret (a merge patch must null the keys the derivation no longer writes). */
+    dataKeys?: string[];
 }
 
 function pick(m: Record<string, string> | undefined, keep: (k: string) => boolean): Record<string, string> | undefined {
     if (!m) return undefined;
-    const out: Record<string, string> = {};
-    let any = false;
-    for (const [k, v] of Object.entries(m)) {
-        if (keep(k)) {
-            out[k] = v;
-            any = true;
-        }
-    }
-    return any ? out : undefined;
+    let out: Record<string, string> | undefined;
+    for (const [k, v] of Object.entries(m)) if (keep(k)) (out ??= {})[k] = v;
+    return out;
 }
 
-const ours = (k: string) => k.startsWith(PREFIX) || k === MANAGED_BY_LABEL;
-/** Only the annotations event routing reads: the cache must stay small at 20k secrets. */
-const ROUTING_ANNOTATIONS = new Set([ANNOTATION_SOURCE_NAMESPACE, ANNOTATION_SOURCE_NAME, ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN]);
-const routing = (k: string) => ROUTING_ANNOTATIONS.has(k);
+/** Annotations kept verbatim on non-derived secrets: deletion retention and the source's grants (small strings). */
+const KEPT_ON_SOURCES = new Set([ANNOTATION_RETAIN, ANNOTATION_ALLOW_NAMESPACES, ANNOTATION_ALLOW_NAMESPACE_SELECTOR]);
 
-export function slimSecret(o: any): SlimSecret {
+const ourLabel = (k: string) => k === MANAGED_BY_LABEL || k.startsWith(PREFIX) || isOwnedLabel(k);
+
+/** Whether the labels make it a derived secret we own (a forged one looks the same: trust is checked per action). */
+export function looksDerived(labels: Record<string, string> | undefined): boolean {
+    return labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels?.[LABEL_DERIVED] === "true";
+}
+
+export function slimSecret(o: Secret): SecretMeta {
+    const derived = looksDerived(o.metadata?.labels);
+    const ann = o.metadata?.annotations;
+    // Derived secrets keep every annotation we own or compare (recipe, status, tekton.dev/*); other secrets keep
+    // only our keys, and the fan-out JSON only as a presence marker (it is read live when the source reconciles).
+    let annotations = derived ? pick(ann, (k) => k.startsWith(PREFIX) || isOwnedAnnotation(k)) : pick(ann, (k) => KEPT_ON_SOURCES.has(k));
+    if (!derived) for (const k of [ANNOTATION_FAN_OUT, ANNOTATION_HOOKS]) if (ann?.[k] !== undefined) annotations = { ...(annotations ?? {}), [k]: "" };
     return {
         metadata: {
             namespace: o.metadata?.namespace,
             name: o.metadata?.name,
             resourceVersion: o.metadata?.resourceVersion,
             uid: o.metadata?.uid,
-            labels: pick(o.metadata?.labels, ours),
-            annotations: slimAnnotations(o.metadata?.annotations),
+            labels: pick(o.metadata?.labels, ourLabel),
+            annotations,
         },
         type: o.type ?? "Opaque",
         contentHash: contentHash(o).slice(0, 32),
+        immutable: o.immutable === true,
+        deleting: o.metadata?.deletionTimestamp !== undefined,
+        ...(derived ? { dataKeys: Object.keys(o.data ?? {}).sort() } : {}),
     };
 }
 
-/** Routing annotations kept verbatim; fan-out and hooks only as presence markers (their JSON is read live). */
-function slimAnnotations(a: Record<string, string> | undefined): Record<string, string> | undefined {
-    const out = pick(a, routing) ?? {};
-    if (a?.[ANNOTATION_FAN_OUT] !== undefined) out[ANNOTATION_FAN_OUT] = "";
-    if ((a?.[ANNOTATION_HOOKS] ?? "").trim() !== "") out[ANNOTATION_HOOKS] = "1";
-    return Object.keys(out).length > 0 ? out : undefined;
-}
-
+/** "ns/name" of the source a derived secret names, from its recipe annotations. */
 export function sourceKeyOf(s: KubeObject): string | undefined {
+    if (!looksDerived(s.metadata.labels)) return undefined;
     const a = s.metadata.annotations;
     const ns = a?.[ANNOTATION_SOURCE_NAMESPACE];
     const name = a?.[ANNOTATION_SOURCE_NAME];
     return ns && name ? `${ns}/${name}` : undefined;
 }
 
-export function fanOutOwnerOf(s: KubeObject): string | undefined {
-    return s.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER];
-}
-
 export function hasFanOut(s: KubeObject): boolean {
     return s.metadata.annotations?.[ANNOTATION_FAN_OUT] !== undefined;
 }
 
-export function hasHooks(s: KubeObject): boolean {
-    return (s.metadata.annotations?.[ANNOTATION_HOOKS] ?? "").trim() !== "";
+/** A hooks annotation on a Secret: no longer honoured (hooks are administrator policy), only warned about. */
+export function hasHooksAnnotation(s: KubeObject): boolean {
+    return s.metadata.annotations?.[ANNOTATION_HOOKS] !== undefined;
 }
 
 export interface SlimNamespace extends KubeObject {}
 
-export function slimNamespace(o: any): SlimNamespace {
+export function slimNamespace(o: Namespace): SlimNamespace {
     return { metadata: { name: o.metadata?.name, resourceVersion: o.metadata?.resourceVersion, uid: o.metadata?.uid, labels: o.metadata?.labels ?? {} } };
 }
 
-/** A workload as cached: identity, the secrets it follows (computed once, so the pod spec is not kept). */
+/** A workload as cached: identity and the secrets it follows (computed once, so the pod spec is not kept). */
 export interface SlimWorkload extends KubeObject {
     consumes: string[];
     templateHash?: string;
     invalid?: string;
 }
 
-export function slimWorkload(o: any): SlimWorkload {
+export function slimWorkload(o: Workload): SlimWorkload {
     const object = `${o.metadata?.namespace}/${o.metadata?.name}`;
     let consumes: string[] = [];
     let invalid: string | undefined;
@@ -92,15 +148,15 @@ export function slimWorkload(o: any): SlimWorkload {
         invalid = (e as Error).message;
     }
     return {
-        metadata: { namespace: o.metadata?.namespace, name: o.metadata?.name, resourceVersion: o.metadata?.resourceVersion, uid: o.metadata?.uid, annotations: pick(o.metadata?.annotations, ours) },
+        metadata: { namespace: o.metadata?.namespace, name: o.metadata?.name, resourceVersion: o.metadata?.resourceVersion, uid: o.metadata?.uid },
         consumes,
         templateHash: o.spec?.template?.metadata?.annotations?.[ANNOTATION_SECRETS_HASH],
         invalid,
     };
 }
 
-/** A reverse index key → set of keys (e.g. source → derived secrets). */
-export class MultiIndex {
+/** A reverse index key → set of keys. */
+class MultiIndex {
     private readonly m = new Map<string, Set<string>>();
     add(from: string, to: string): void {
         let s = this.m.get(from);
@@ -118,5 +174,68 @@ export class MultiIndex {
     }
     has(from: string): boolean {
         return this.m.has(from);
+    }
+    get size(): number {
+        return this.m.size;
+    }
+}
+
+/**
+ * THE index from a secret to what depends on it: derived secrets naming it as their source (fan-out copies are
+ * derived secrets too) and workloads that restart when it changes. Fed only by informer events, so it is rebuilt
+ * from the cluster after every restart (no database).
+ */
+export class DependencyIndex {
+    private readonly derived = new MultiIndex();
+    private readonly workloads = new MultiIndex();
+    private readonly sourceOfDerived = new Map<string, string>();
+    private readonly consumesOfWorkload = new Map<string, string[]>();
+
+    /** Records (or clears, with undefined) the source a derived secret names. */
+    setDerived(derivedKey: string, sourceKey: string | undefined): void {
+        const old = this.sourceOfDerived.get(derivedKey);
+        if (old === sourceKey) return;
+        if (old !== undefined) this.derived.remove(old, derivedKey);
+        if (sourceKey === undefined) this.sourceOfDerived.delete(derivedKey);
+        else {
+            this.sourceOfDerived.set(derivedKey, sourceKey);
+            this.derived.add(sourceKey, derivedKey);
+        }
+    }
+
+    /** Records the secrets (keys "ns/name") a workload key follows; [] clears. */
+    setWorkload(workloadKey: string, secretKeys: string[]): void {
+        for (const s of this.consumesOfWorkload.get(workloadKey) ?? []) this.workloads.remove(s, workloadKey);
+        if (secretKeys.length === 0) this.consumesOfWorkload.delete(workloadKey);
+        else this.consumesOfWorkload.set(workloadKey, secretKeys);
+        for (const s of secretKeys) this.workloads.add(s, workloadKey);
+    }
+
+    derivedOf(sourceKey: string): string[] {
+        return this.derived.get(sourceKey);
+    }
+
+    sourceOf(derivedKey: string): string | undefined {
+        return this.sourceOfDerived.get(derivedKey);
+    }
+
+    workloadsOf(secretKey: string): string[] {
+        return this.workloads.get(secretKey);
+    }
+
+    /** Whether anything derives from `key` (it is a source). */
+    isSource(key: string): boolean {
+        return this.derived.has(key);
+    }
+
+    /** Workloads restarted when `key` changes: its own consumers and those of every secret derived from it. */
+    consumersOf(key: string): string[] {
+        const out = new Set(this.workloads.get(key));
+        for (const d of this.derived.get(key)) for (const w of this.workloads.get(d)) out.add(w);
+        return [...out];
+    }
+
+    get stats(): { sources: number; derived: number; consumedSecrets: number; workloads: number } {
+        return { sources: this.derived.size, derived: this.sourceOfDerived.size, consumedSecrets: this.workloads.size, workloads: this.consumesOfWorkload.size };
     }
 }

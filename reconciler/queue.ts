@@ -5,9 +5,12 @@ export interface WorkQueueOptions {
     clock?: Clock;
     /** First retry delay; default 50 ms. */
     retryBaseMs?: number;
-    /** Retry delay cap; default 30 s. */
+    /** Retry delay cap; default 5 min (an outage during a rotation converges at most this long after it ends). */
     retryMaxMs?: number;
-    /** Attempts per key before it is dropped; default 10. */
+    /**
+     * Attempts per key before it is dropped; default unlimited: a failing key is retried for as long as it fails
+     * (PostgreSQL or the apiserver down during a rotation must not leave things stale until someone edits them).
+     */
     maxAttempts?: number;
     /** Global reconcile rate (tokens/s); default 500. */
     ratePerSec?: number;
@@ -19,7 +22,7 @@ export interface WorkQueueOptions {
 /**
  * A de-duplicating queue of keys (client-go semantics): a key is queued at most once; a key added while it is
  * being processed is re-queued once when `done` is called; failed keys are retried with per-key exponential
- * backoff up to `maxAttempts`; `get` is paced by a global token bucket.
+ * backoff (unbounded attempts by default, capped delay); `get` is paced by a global token bucket.
  */
 export class WorkQueue {
     private readonly clock: Clock;
@@ -39,8 +42,8 @@ export class WorkQueue {
         this.clock = opts.clock ?? realClock;
         this.opts = {
             retryBaseMs: opts.retryBaseMs ?? 50,
-            retryMaxMs: opts.retryMaxMs ?? 30_000,
-            maxAttempts: opts.maxAttempts ?? 10,
+            retryMaxMs: opts.retryMaxMs ?? 300_000,
+            maxAttempts: opts.maxAttempts ?? Number.POSITIVE_INFINITY,
             ratePerSec: opts.ratePerSec ?? 500,
             burst: opts.burst ?? 1000,
             rand: opts.rand ?? Math.random,
@@ -58,6 +61,10 @@ export class WorkQueue {
     }
     get delayedCount(): number {
         return this.delayed.size;
+    }
+    /** Keys whose last attempt failed and that wait for a retry (exported as a metric). */
+    get retrying(): number {
+        return this.failures.size;
     }
 
     add(key: string): void {

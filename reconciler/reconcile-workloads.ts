@@ -1,32 +1,22 @@
-import { isDerived, recipeFromSecret } from "../derive";
 import { ReconcileContext } from "./context";
-import { hooksApplied } from "./hooks";
-import { parseHooks } from "./hookspec";
 import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "./keys";
 import { isKubeError } from "./kube";
-import { getSecret } from "./reconcile-secrets";
-import { consumedSecrets, contentHash, parseRestartOn, restartDecision, secretsHash, WorkloadKind, workloadKey } from "./workloads";
+import { Workload } from "./model";
+import { hooksFor } from "./policy";
+import { getSecret } from "./writes";
+import { consumedSecrets, parseRestartOn, restartDecision, secretsHash, WorkloadKind, workloadKey } from "./workloads";
 
 const KIND_NAME: Record<WorkloadKind, string> = { deployments: "Deployment", statefulsets: "StatefulSet", daemonsets: "DaemonSet" };
 
-/** Whether the init-time hooks behind `secret` (its own, or its source's) are done for the current content. */
-async function hooksSettled(ctx: ReconcileContext, secret: any): Promise<boolean> {
-    let source = secret;
-    if (isDerived(secret)) {
-        const r = recipeFromSecret(secret);
-        if (!r) return true;
-        source = await getSecret(ctx, r.source.namespace, r.source.name);
-        if (!source) return true;
-    }
-    let hooks;
-    try {
-        hooks = parseHooks(source.metadata.annotations, `${source.metadata.namespace}/${source.metadata.name}`);
-    } catch {
-        return true;
-    }
+/** Whether the administrator-declared init-time hooks behind `secretKey` (its own, or its source's) are done. */
+async function hooksSettled(ctx: ReconcileContext, secretKey: string): Promise<boolean> {
+    const sourceKey = ctx.index.sourceOf(secretKey) ?? secretKey;
+    const hooks = hooksFor(ctx.policy(), sourceKey);
     if (hooks.length === 0) return true;
-    const state = await ctx.hooks.getState(source.metadata.namespace, source.metadata.name);
-    return hooksApplied(source, hooks, state);
+    const [ns, name] = [sourceKey.slice(0, sourceKey.indexOf("/")), sourceKey.slice(sourceKey.indexOf("/") + 1)];
+    const source = await getSecret(ctx, ns, name);
+    if (!source) return true;
+    return ctx.hooks.applied(source, hooks);
 }
 
 /**
@@ -36,9 +26,9 @@ async function hooksSettled(ctx: ReconcileContext, secret: any): Promise<boolean
 export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKind, ns: string, name: string): Promise<void> {
     const key = workloadKey(kind, ns, name);
     const path = `/apis/apps/v1/namespaces/${ns}/${kind}/${name}`;
-    let wl: any;
+    let wl: Workload;
     try {
-        wl = await ctx.client.request("GET", path, { object: `${ns}/${name}` });
+        wl = await ctx.client.request<Workload>("GET", path, { object: `${ns}/${name}` });
     } catch (e) {
         if (isKubeError(e, 404)) {
             ctx.debouncer.clear(key);
@@ -59,16 +49,23 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         ctx.queue.addAfter(key, wait);
         return;
     }
+    // Content hashes come from the informer cache (no GET per secret). A consumed secret that is absent (deleted,
+    // or not created yet) defers the decision: rolling then would only crash-loop pods on a missing secret.
     const contents: Record<string, string> = {};
     for (const n of names) {
-        const s = await getSecret(ctx, ns, n);
-        if (s && !(await hooksSettled(ctx, s))) {
+        const meta = ctx.secrets.get(`${ns}/${n}`);
+        if (!meta || meta.deleting) {
+            ctx.logger.debug({ object: key, secret: `${ns}/${n}` }, "restart decision deferred: a consumed secret is absent");
+            ctx.debouncer.clear(key);
+            return;
+        }
+        if (!(await hooksSettled(ctx, `${ns}/${n}`))) {
             ctx.logger.info({ object: key, secret: `${ns}/${n}` }, "restart deferred until the init-time hook succeeds");
             return;
         }
-        contents[n] = contentHash(s);
+        contents[n] = `${meta.type}:${meta.contentHash}`;
     }
-    const hash = secretsHash(contents);
+    const hash = secretsHash(contents, ctx.fingerprint);
     const decision = restartDecision(hash, wl.spec?.template?.metadata?.annotations?.[ANNOTATION_SECRETS_HASH], wl.metadata.annotations?.[ANNOTATION_SECRETS_HASH]);
     ctx.debouncer.clear(key);
     switch (decision) {
@@ -91,7 +88,7 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
                 object: key,
             });
             ctx.metrics.restarts.inc({ kind });
-            ctx.recorder.audit("restart", key, `consumed secrets changed (${names.join(",")})`, { secretsHash: hash });
+            ctx.recorder.audit("restart", key, `consumed secrets changed (${names.join(",")})`, { fingerprint: hash });
             ctx.recorder.event(
                 { apiVersion: "apps/v1", kind: KIND_NAME[kind], namespace: ns, name, uid: wl.metadata.uid },
                 "Normal",

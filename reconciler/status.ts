@@ -1,5 +1,25 @@
 import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME, SyncStatus } from "./keys";
 
+/** Event reason and type for a status (Warning for anything a person must act on). */
+export function statusEvent(s: SyncStatus): { reason: string; type: "Normal" | "Warning" } {
+    switch (s) {
+        case "in-sync":
+            return { reason: "InSync", type: "Normal" };
+        case "stale":
+            return { reason: "Stale", type: "Warning" };
+        case "source-missing":
+            return { reason: "SourceMissing", type: "Warning" };
+        case "refused":
+            return { reason: "Refused", type: "Warning" };
+        case "error":
+            return { reason: "DerivationFailed", type: "Warning" };
+        default: {
+            const never: never = s;
+            throw new Error(`unknown status ${String(never)}`);
+        }
+    }
+}
+
 export interface StatusReport {
     status: SyncStatus;
     message: string;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../derive";
+import { Fingerprinter } from "./fingerprint";
 import { ANNOTATION_RESTART_ON } from "./keys";
 
 export type WorkloadKind = "deployments" | "statefulsets" | "daemonsets";
@@ -23,8 +24,22 @@ export function parseQueueKey(key: string): { kind: "secret"; namespace: string;
     throw new Error(`invalid queue key "${key}": unknown kind "${kind}"`);
 }
 
+interface Container {
+    env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
+    envFrom?: { secretRef?: { name?: string } }[];
+}
+
+/** The parts of a pod spec that reference secrets. */
+export interface PodSpec {
+    containers?: Container[];
+    initContainers?: Container[];
+    ephemeralContainers?: Container[];
+    volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+    imagePullSecrets?: { name?: string }[];
+}
+
 /** Secret names a pod spec references: env valueFrom, envFrom, volumes (secret and projected), imagePullSecrets. */
-export function referencedSecrets(podSpec: any): string[] {
+export function referencedSecrets(podSpec: PodSpec | undefined): string[] {
     const out = new Set<string>();
     const containers = [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? []), ...(podSpec?.ephemeralContainers ?? [])];
     for (const c of containers) {
@@ -61,7 +76,7 @@ export function parseRestartOn(value: string | undefined, object: string): Resta
 }
 
 /** The secrets a workload's restarts follow (empty when not opted in). */
-export function consumedSecrets(restartOn: RestartOn, podSpec: any): string[] {
+export function consumedSecrets(restartOn: RestartOn, podSpec: PodSpec | undefined): string[] {
     switch (restartOn.mode) {
         case "off":
             return [];
@@ -82,9 +97,12 @@ export function contentHash(secret: { type?: string; data?: Record<string, strin
     return createHash("sha256").update(canonicalJson({ type: secret.type ?? "Opaque", data: secret.data ?? {} })).digest("hex");
 }
 
-/** Combined hash of the consumed secrets, by name (order-independent). */
-export function secretsHash(contents: Record<string, string>): string {
-    return createHash("sha256").update(canonicalJson(contents)).digest("hex").slice(0, 32);
+/**
+ * Combined fingerprint of the consumed secrets' content hashes, by name (order-independent). Keyed (HMAC): it is
+ * written on the workload, which the built-in `view` role can read.
+ */
+export function secretsHash(contents: Record<string, string>, fp: Fingerprinter): string {
+    return fp.of(canonicalJson(contents));
 }
 
 /**

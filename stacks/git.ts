@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ArgoCdRepository, KargoCredential, TektonGitCredential } from "../providers";
 import type { GitCredentialSpec } from "./config/types";
 import { VaultExternalSecret } from "./eso/components";
-import { sourceLabel } from "./eso/manifests";
+import { ANNOTATION_ALLOW_NAMESPACES } from "../derive/constants";
 
 export interface GitCredentialsArgs {
     /** URL, Vault source, landing namespace and the consumers (Tekton, Argo CD, Kargo). */
@@ -14,8 +14,20 @@ export interface GitCredentialsArgs {
 }
 
 /**
- * One git credential from Vault: ESO lands a kubernetes.io/basic-auth source secret (labelled as a fan-out source
- * so the reconciler re-derives on rotation), and the derived-secret providers shape it for Tekton, Argo CD, Kargo.
+ * The source's consent to the derivations this credential declares (pure): every consumer namespace other than the
+ * source's own, sorted, in `platform-secrets.io/allow-namespaces`. Written by ESO's template, so it survives every
+ * sync and the reconciler honours the derived secrets (a source grants nothing it was not asked for).
+ */
+export function sourceGrantAnnotations(c: GitCredentialSpec): Record<string, string> {
+    const namespaces = [c.tekton, c.argocd, c.kargo].flatMap((t) => (t && t.namespace !== c.sourceNamespace ? [t.namespace] : []));
+    const list = [...new Set(namespaces)].sort();
+    return list.length ? { [ANNOTATION_ALLOW_NAMESPACES]: list.join(",") } : {};
+}
+
+/**
+ * One git credential from Vault: ESO lands a kubernetes.io/basic-auth source secret granting the consumer
+ * namespaces, and the derived-secret providers shape it for Tekton, Argo CD, Kargo; the reconciler (which watches
+ * every Secret) re-derives them on rotation.
  */
 export class GitCredentials extends pulumi.ComponentResource {
     readonly source: VaultExternalSecret;
@@ -42,7 +54,8 @@ export class GitCredentials extends pulumi.ComponentResource {
                 refreshInterval: c.refreshInterval,
                 targetName: c.name,
                 secretType: "kubernetes.io/basic-auth",
-                targetLabels: { ...labels, ...sourceLabel() },
+                targetLabels: labels,
+                targetAnnotations: sourceGrantAnnotations(c),
                 data: [
                     { secretKey: "username", key: c.vaultPath, property: c.usernameProperty },
                     { secretKey: "password", key: c.vaultPath, property: c.passwordProperty },

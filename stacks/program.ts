@@ -4,11 +4,12 @@ import type { StackConfig } from "./config/types";
 import { StablePassword } from "./passwords";
 import { RawManifest, VaultClusterExternalSecret, VaultClusterSecretStore, VaultExternalSecret } from "./eso/components";
 import { DockerRegistryCredentials } from "./eso/registry";
-import { ANNOTATION_ROTATION, ANNOTATION_VAULT_PATH, ESO_GENERATORS_API_VERSION, commonLabels, hooksAnnotation, sourceLabel } from "./eso/manifests";
+import { ANNOTATION_ROTATION, ANNOTATION_VAULT_PATH, ESO_GENERATORS_API_VERSION, commonLabels } from "./eso/manifests";
 import { GitHubAppCredentials } from "./github/apps";
 import { DriftChecks } from "./drift";
 import { GitCredentials } from "./git";
-import { ReconcilerDeployment } from "./reconciler";
+import { ReconcilerDeployment, ReconcilerVaultArgs } from "./reconciler";
+import { buildReconcilerPolicy, hookVaultPaths, policyNeedsVault } from "./policy";
 
 /** Everything the program created, for index.ts exports and for tests. */
 export interface Platform {
@@ -77,9 +78,9 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                     refreshPolicy: c.refreshPolicy,
                     refreshInterval: c.refreshInterval,
                     targetName: c.secretName,
-                    // A secret with hooks is a source the reconciler watches (it runs them when the value changes).
-                    targetLabels: c.hooks.length ? { ...labels, ...sourceLabel() } : labels,
-                    targetAnnotations: hooksAnnotation(c.hooks),
+                    // No hooks or source label on the secret: the reconciler watches every Secret and takes hooks
+                    // only from its policy ConfigMap (stacks/policy.ts), which a Secret writer cannot edit.
+                    targetLabels: labels,
                     data: [{ secretKey: c.secretKey, key: p.vaultPath, property: p.vaultKey }],
                 })),
             }, { dependsOn: [pw, store] }));
@@ -125,11 +126,15 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
     }
 
     if (cfg.reconciler.enabled) {
+        const policy = buildReconcilerPolicy(cfg);
         platform.reconciler = new ReconcilerDeployment("platform-secrets", {
             image: cfg.reconciler.image,
             namespace: cfg.reconciler.namespace,
             replicas: cfg.reconciler.replicas,
             debounceMs: cfg.reconciler.debounceMs,
+            policy,
+            // Only postgres hooks read Vault: without them the reconciler gets no Vault login at all.
+            ...(policyNeedsVault(policy) ? { vault: reconcilerVault(cfg) } : {}),
         });
     }
 
@@ -199,6 +204,20 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
     return platform;
 }
 
+function reconcilerVault(cfg: StackConfig): ReconcilerVaultArgs {
+    const v = cfg.reconciler.vault;
+    switch (v.auth.method) {
+        case "kubernetes":
+            return { addr: v.address, auth: { method: "kubernetes", role: v.auth.role, mount: v.auth.mount } };
+        case "token-file":
+            return { addr: v.address, auth: { method: "token-file", secretName: v.auth.secretName } };
+        default: {
+            const never: never = v.auth;
+            throw new Error(`unknown reconciler Vault auth ${JSON.stringify(never)}`);
+        }
+    }
+}
+
 /** Non-secret stack outputs. */
 export function platformOutputs(cfg: StackConfig, platform: Platform): Record<string, pulumi.Input<unknown>> {
     return {
@@ -207,5 +226,7 @@ export function platformOutputs(cfg: StackConfig, platform: Platform): Record<st
         rotations: Object.fromEntries(cfg.passwords.map((p) => [p.name, p.rotation])),
         githubApps: cfg.github.apps.map((a) => `${cfg.github.workflowsNamespace}/${a.secretName}`),
         driftSchedule: cfg.drift.enabled ? cfg.drift.cron : "disabled",
+        // What the reconciler's Vault role must be allowed to read (previous versions of hooked passwords), and no more.
+        reconcilerVaultReadPaths: cfg.reconciler.enabled ? hookVaultPaths(buildReconcilerPolicy(cfg)) : [],
     };
 }

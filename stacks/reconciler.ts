@@ -1,6 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { reconcilerRbacRules } from "../reconciler/rbac";
+import { EMPTY_POLICY, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, parsePolicy, renderPolicy } from "../reconciler/policy";
+
+/** Where a token-file Vault token is mounted (read-only, from a Secret in the reconciler's namespace). */
+export const VAULT_TOKEN_DIR = "/var/run/secrets/platform-secrets/vault";
+export const VAULT_TOKEN_FILE = `${VAULT_TOKEN_DIR}/token`;
+
+/**
+ * How the reconciler logs in to Vault. The method is a plain value because it decides the pod's shape (a mounted
+ * token file or none); never a token in env or args, where `kubectl describe` and process listings show it.
+ */
+export type ReconcilerVaultAuthArgs =
+    /** Vault's Kubernetes auth with the reconciler's ServiceAccount token; `mount` default "kubernetes". */
+    | { method: "kubernetes"; role: pulumi.Input<string>; mount?: pulumi.Input<string> }
+    /** A Secret `secretName` in the reconciler's namespace with key "token", mounted read-only as a file. */
+    | { method: "token-file"; secretName: pulumi.Input<string> };
+
+export interface ReconcilerVaultArgs {
+    /** Vault/OpenBao address as seen from the pod, e.g. "https://vault.vault.svc:8200". Required. */
+    addr: pulumi.Input<string>;
+    /** Required. */
+    auth: ReconcilerVaultAuthArgs;
+}
 
 export interface ReconcilerDeploymentArgs {
     /** Container image of the reconciler (built from reconciler/Dockerfile). Required. */
@@ -16,10 +38,13 @@ export interface ReconcilerDeploymentArgs {
     secretNamespaces?: pulumi.Input<string>[];
     /** Workload restart debounce window in ms; default 2000. */
     debounceMs?: pulumi.Input<number>;
-    /** Vault/OpenBao address for the postgres hook's previous-password lookup; default none. */
-    vaultAddr?: pulumi.Input<string>;
-    /** Name of an existing Secret (in `namespace`) with key `token` holding the Vault token; default none. */
-    vaultTokenSecret?: pulumi.Input<string>;
+    /**
+     * Administrator policy (hooks, fan-out grants), rendered into the ConfigMap `platform-secrets-policy` (key
+     * policy.json) in `namespace`; default empty (no hooks, fan-out only within a source's own namespace).
+     */
+    policy?: pulumi.Input<ReconcilerPolicy>;
+    /** Vault login for postgres hooks (reads the previous password version); default none (hooks needing Vault fail visibly). */
+    vault?: ReconcilerVaultArgs;
     /** Metrics/health port; default 8080. */
     metricsPort?: pulumi.Input<number>;
     /** Container resources; default requests 50m/64Mi, limits 500m/192Mi. */
@@ -28,18 +53,64 @@ export interface ReconcilerDeploymentArgs {
     imagePullPolicy?: pulumi.Input<string>;
 }
 
-/** Kubernetes objects running the reconciler: namespace, SA, least-privilege RBAC, Deployment, PDB, metrics Service. */
+/** Env vars and pod volumes for the reconciler's Vault login (pure apart from Inputs). */
+export function vaultPodParts(vault: ReconcilerVaultArgs | undefined): {
+    env: k8s.types.input.core.v1.EnvVar[];
+    volumes: k8s.types.input.core.v1.Volume[];
+    mounts: k8s.types.input.core.v1.VolumeMount[];
+} {
+    if (vault === undefined) return { env: [], volumes: [], mounts: [] };
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+        { name: "VAULT_ADDR", value: vault.addr },
+        { name: "VAULT_AUTH_METHOD", value: vault.auth.method },
+    ];
+    const auth = vault.auth;
+    switch (auth.method) {
+        case "kubernetes":
+            env.push({ name: "VAULT_ROLE", value: auth.role }, { name: "VAULT_AUTH_MOUNT", value: auth.mount ?? "kubernetes" });
+            return { env, volumes: [], mounts: [] };
+        case "token-file":
+            env.push({ name: "VAULT_TOKEN_FILE", value: VAULT_TOKEN_FILE });
+            return {
+                env,
+                // 0400 + the pod's fsGroup: readable by the reconciler's group only; the kubelet refreshes it on rotation.
+                volumes: [{ name: "vault-token", secret: { secretName: auth.secretName, items: [{ key: "token", path: "token" }], defaultMode: 0o400 } }],
+                mounts: [{ name: "vault-token", mountPath: VAULT_TOKEN_DIR, readOnly: true }],
+            };
+        default: {
+            const never: never = auth;
+            throw new Error(`unknown Vault auth method ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+/**
+ * Kubernetes objects running the reconciler: namespace, SA, least-privilege RBAC, the administrator policy ConfigMap,
+ * Deployment, PDB, metrics Service.
+ */
 export class ReconcilerDeployment extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     readonly serviceAccountName: pulumi.Output<string>;
     readonly deploymentName: pulumi.Output<string>;
     readonly metricsServiceName: pulumi.Output<string>;
+    readonly policyConfigMapName: pulumi.Output<string>;
 
     constructor(name: string, args: ReconcilerDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:reconciler:ReconcilerDeployment", name, {}, opts);
         if (args.image === undefined || args.image === "") {
             throw new Error(`ReconcilerDeployment ${name}: "image" is required; build reconciler/Dockerfile and pass its reference`);
         }
+        if (args.vault !== undefined && (args.vault.addr === "" || !["kubernetes", "token-file"].includes(args.vault.auth?.method))) {
+            throw new Error(`ReconcilerDeployment ${name}: "vault" needs addr and auth.method kubernetes (with role) or token-file (with secretName); omit vault when no hook reads Vault`);
+        }
+        // The reconciler refuses a policy it cannot parse; fail at preview instead, naming the component.
+        const checkPolicy = (p: ReconcilerPolicy): string => {
+            const text = renderPolicy(p);
+            parsePolicy(text, `ReconcilerDeployment ${name} policy`);
+            return text;
+        };
+        const policy = args.policy ?? EMPTY_POLICY;
+        if (!pulumi.Output.isInstance(policy) && !(policy instanceof Promise)) checkPolicy(policy as ReconcilerPolicy);
         const parent = { parent: this };
         const rules = reconcilerRbacRules();
         const labels = { "app.kubernetes.io/name": "platform-secrets-reconciler", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
@@ -59,9 +130,18 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             secretNamespaces.forEach((target, i) => {
                 new k8s.rbac.v1.RoleBinding(`${name}-secrets-${i}`, { metadata: { name: `${name}-reconciler-secrets`, namespace: target, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: secretsRole.metadata.name }, subjects }, parent);
             });
+            // Hook state and the reconciler's own key are Secrets in its namespace: reachable even when scoped (its
+            // own name, so listing that namespace in secretNamespaces too cannot collide).
+            new k8s.rbac.v1.RoleBinding(`${name}-secrets-own`, { metadata: { name: `${name}-reconciler-secrets-own`, namespace: nsName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: secretsRole.metadata.name }, subjects }, parent);
         }
-        const leaseRole = new k8s.rbac.v1.Role(`${name}-lease`, { metadata: { name: `${name}-reconciler-lease`, namespace: nsName, labels }, rules: rules.lease }, parent);
-        new k8s.rbac.v1.RoleBinding(`${name}-lease`, { metadata: { name: `${name}-reconciler-lease`, namespace: nsName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: leaseRole.metadata.name }, subjects }, parent);
+        // Its Lease and the policy ConfigMap, in its own namespace only.
+        const ownRole = new k8s.rbac.v1.Role(`${name}-own`, { metadata: { name: `${name}-reconciler-own`, namespace: nsName, labels }, rules: rules.own }, parent);
+        new k8s.rbac.v1.RoleBinding(`${name}-own`, { metadata: { name: `${name}-reconciler-own`, namespace: nsName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: ownRole.metadata.name }, subjects }, parent);
+        const policyMap = new k8s.core.v1.ConfigMap(
+            `${name}-policy`,
+            { metadata: { name: POLICY_CONFIGMAP_NAME, namespace: nsName, labels }, data: { [POLICY_KEY]: pulumi.output(policy).apply((p) => checkPolicy(p as ReconcilerPolicy)) } },
+            parent,
+        );
 
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -69,10 +149,12 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             { name: "RECONCILER_LEASE_NAME", value: `${name}-reconciler` },
             { name: "RECONCILER_METRICS_PORT", value: port.apply(String) },
             { name: "RECONCILER_DEBOUNCE_MS", value: pulumi.output(args.debounceMs ?? 2000).apply(String) },
+            // The policy ConfigMap's name; its namespace is POD_NAMESPACE (only the stack owner writes there).
+            { name: "RECONCILER_POLICY", value: policyMap.metadata.name },
         ];
         if (secretNamespaces !== undefined) env.push({ name: "RECONCILER_NAMESPACES", value: pulumi.all(secretNamespaces).apply((l) => l.join(",")) });
-        if (args.vaultAddr !== undefined) env.push({ name: "VAULT_ADDR", value: args.vaultAddr });
-        if (args.vaultTokenSecret !== undefined) env.push({ name: "VAULT_TOKEN", valueFrom: { secretKeyRef: { name: args.vaultTokenSecret, key: "token" } } });
+        const vault = vaultPodParts(args.vault);
+        env.push(...vault.env);
 
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
@@ -87,12 +169,14 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
                             serviceAccountName: sa.metadata.name,
                             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
                             terminationGracePeriodSeconds: 30,
+                            ...(vault.volumes.length ? { volumes: vault.volumes } : {}),
                             containers: [
                                 {
                                     name: "reconciler",
                                     image: args.image,
                                     imagePullPolicy: args.imagePullPolicy ?? "IfNotPresent",
                                     env,
+                                    ...(vault.mounts.length ? { volumeMounts: vault.mounts } : {}),
                                     ports: [{ name: "metrics", containerPort: port }],
                                     resources: args.resources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "192Mi" } },
                                     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
@@ -116,6 +200,7 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
         this.serviceAccountName = sa.metadata.name;
         this.deploymentName = deployment.metadata.name;
         this.metricsServiceName = svc.metadata.name;
-        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, deploymentName: this.deploymentName, metricsServiceName: this.metricsServiceName });
+        this.policyConfigMapName = policyMap.metadata.name;
+        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, deploymentName: this.deploymentName, metricsServiceName: this.metricsServiceName, policyConfigMapName: this.policyConfigMapName });
     }
 }

@@ -1,5 +1,6 @@
-import { ANNOTATION_HOOKS } from "../../derive/constants";
-import { parseHooks } from "../../reconciler/hookspec";
+import { parseLabelSelector } from "../../derive/fanout";
+import { HookSpec, parseHookList } from "../../reconciler/hookspec";
+import type { FanOutGrant } from "../../reconciler/policy";
 import {
     Obj, asArray, asObject, bool, dnsLabel, dnsSubdomain, duration, fail, int, labelSelector, onlyFields, optStr, refreshPolicy, str, strList,
     vaultPath,
@@ -30,16 +31,42 @@ function selectors(o: Obj, f: string, path: string, def?: unknown[]): ReturnType
     return list.map((x, idx) => labelSelector(x, `${path}.${f}[${idx}]`));
 }
 
-/** Hooks are checked with the reconciler's own parser, so a hook the reconciler would reject fails preview. */
-function hooks(v: unknown, path: string): Record<string, unknown>[] {
+/**
+ * Hooks are checked with the reconciler's own parser (the one that reads the policy ConfigMap), so a hook the
+ * reconciler would reject fails preview. Defaults (the password's own Vault path, passwordKey) are applied later,
+ * when the policy is built (stacks/policy.ts), because they depend on the password and the KV mount.
+ */
+function hooks(v: unknown, path: string): HookSpec[] {
     const list = asArray(v ?? [], path).map((h, idx) => asObject(h, `${path}[${idx}]`));
     try {
-        parseHooks({ [ANNOTATION_HOOKS]: JSON.stringify(list) }, path);
+        return parseHookList(list, path);
     } catch (e) {
         const [problem, fix] = (e as Error).message.replace(`${path}: `, "").split("; fix: ");
-        fail(path, problem, fix ?? 'write e.g. [{type: job-rerun, job: bootstrap}]');
+        return fail(path, problem, fix ?? "write e.g. [{type: job-rerun, cronJob: bootstrap}]");
     }
-    return list;
+}
+
+/** One administrator fan-out grant (reconciler policy `fanOut`); namespace names and the selector are checked here. */
+export function fanOutGrant(v: unknown, path: string): FanOutGrant {
+    const o = asObject(v, path);
+    onlyFields(o, path, ["sourceNamespace", "namespaces", "namespaceSelector"]);
+    const sourceNamespace = dnsLabel(str(o, "sourceNamespace", path), `${path}.sourceNamespace`);
+    const namespaces = o.namespaces === undefined ? undefined : strList(o, "namespaces", path).map((n, idx) => dnsLabel(n, `${path}.namespaces[${idx}]`));
+    const namespaceSelector = optStr(o, "namespaceSelector", path);
+    if (namespaceSelector !== undefined) {
+        let ok = namespaceSelector.trim() !== "";
+        try {
+            if (ok) parseLabelSelector(namespaceSelector);
+        } catch {
+            ok = false;
+        }
+        // An empty selector would match every namespace: a grant must name whom it trusts.
+        if (!ok) fail(`${path}.namespaceSelector`, "is not a non-empty label selector", 'write e.g. "team=a" or "env in (prod,staging)"');
+    }
+    if (!namespaces?.length && namespaceSelector === undefined) {
+        fail(`${path}.namespaces`, "the grant allows no namespace", "list target namespaces under namespaces, and/or set namespaceSelector");
+    }
+    return { sourceNamespace, ...(namespaces?.length ? { namespaces } : {}), ...(namespaceSelector !== undefined ? { namespaceSelector } : {}) };
 }
 
 function consumer(v: unknown, path: string, pw: { name: string; vaultKey: string }, defInterval: string): PasswordConsumer {

@@ -9,6 +9,7 @@ import type { CertManagerIssuerSpec, EsoGeneratorSpec, LabelSelector, StackConfi
 export function checkGuardrails(cfg: StackConfig): void {
     checkPasswordPolicy(cfg);
     checkVaultPathOwnership(cfg);
+    checkHooks(cfg);
     checkVaultPathsKnown(cfg);
     checkStoreConditions(cfg);
     checkTargetCollisions(cfg);
@@ -33,15 +34,54 @@ export function checkVaultPathOwnership(cfg: StackConfig): void {
         if (prev) fail(`passwords[${idx}].vaultPath`, `Vault path "${p.vaultPath}" is already written by ${prev}`, "give each secret its own vaultPath");
         owner.set(p.vaultPath, `passwords[${idx}] ("${p.name}")`);
     });
-    cfg.passwords.forEach((p, i) => p.consumers.forEach((c, j) => c.hooks.forEach((h, k) => {
-        const vault = h.vault as { mount?: string; path?: string } | undefined;
-        const prev = vault?.path && (vault.mount ?? "secret") === cfg.vault.kvMount ? owner.get(vault.path) : undefined;
-        if (prev) fail(`passwords[${i}].consumers[${j}].hooks[${k}].vault.path`, `the hook keeps the previous password at "${vault!.path}", which ${prev} writes`, "give the hook its own path (e.g. <path>-previous)");
-    })));
     cfg.externalVaultPaths.forEach((path, idx) => {
         const prev = owner.get(path);
         if (prev) fail(`externalVaultPaths[${idx}]`, `Vault path "${path}" is written by this stack (${prev}) and declared as written elsewhere`, "remove it from externalVaultPaths, or move the password to another path");
     });
+}
+
+/**
+ * Hooks belong to one password (issues 10 and 12): a postgres hook logs in with the PREVIOUS version of that
+ * password's own Vault path (Vault keeps it when `pulumi up` writes the new one) and may read nothing else, and the
+ * synced secret holds the new value under the consumer's secretKey. Hooks and fan-out grants only act through the
+ * reconciler, so they need it deployed.
+ */
+export function checkHooks(cfg: StackConfig): void {
+    cfg.passwords.forEach((p, i) => p.consumers.forEach((c, j) => {
+        const key = `passwords[${i}].consumers[${j}].hooks`;
+        if (c.hooks.length > 0 && !cfg.reconciler.enabled) {
+            fail(key, "hooks run only in the reconciler, which reconcilerEnabled: false leaves out", "set platform-secrets:reconcilerEnabled: true, or remove the hooks");
+        }
+        c.hooks.forEach((h, k) => {
+            switch (h.type) {
+                case "postgres": {
+                    const own = `password "${p.name}" is stored at mount "${cfg.vault.kvMount}", path "${p.vaultPath}", key "${p.vaultKey}"`;
+                    if (h.vault?.path !== undefined && h.vault.path !== p.vaultPath) {
+                        fail(`${key}[${k}].vault.path`, `the hook would read Vault path "${h.vault.path}", but a hook may read only its own password's path (${own}), whose previous version is what still logs in`, `remove vault (it defaults to the password's own path) or set vault.path: ${p.vaultPath}`);
+                    }
+                    if (h.vault?.mount !== undefined && h.vault.mount !== cfg.vault.kvMount) {
+                        fail(`${key}[${k}].vault.mount`, `the hook would read mount "${h.vault.mount}", but ${own}`, `remove vault.mount (it defaults to platform-secrets:vaultKvMount) or set it to ${cfg.vault.kvMount}`);
+                    }
+                    if (h.vault?.key !== undefined && h.vault.key !== p.vaultKey) {
+                        fail(`${key}[${k}].vault.key`, `the hook would read key "${h.vault.key}", but ${own}`, `remove vault.key (it defaults to the password's vaultKey) or set it to ${p.vaultKey}`);
+                    }
+                    if (h.passwordKey !== undefined && h.passwordKey !== c.secretKey) {
+                        fail(`${key}[${k}].passwordKey`, `secret ${c.namespace}/${c.secretName} holds the password under key "${c.secretKey}", not "${h.passwordKey}"`, `remove passwordKey (it defaults to the consumer's secretKey) or set it to ${c.secretKey}`);
+                    }
+                    break;
+                }
+                case "job-rerun":
+                    break;
+                default: {
+                    const never: never = h;
+                    throw new Error(`unknown hook ${JSON.stringify(never)}`);
+                }
+            }
+        });
+    }));
+    if (cfg.reconciler.fanOutGrants.length > 0 && !cfg.reconciler.enabled) {
+        fail("reconcilerFanOutGrants", "fan-out grants are read only by the reconciler, which reconcilerEnabled: false leaves out", "set platform-secrets:reconcilerEnabled: true, or remove reconcilerFanOutGrants");
+    }
 }
 
 /** Every ExternalSecret must read a path this stack writes or config declares: a typo would sync nothing. */

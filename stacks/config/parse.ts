@@ -1,9 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ALL_KEYS, SCALAR_KEYS, STRUCTURED_KEYS } from "./schema";
 import { Obj, asArray, asObject, closest, dnsLabel, dnsSubdomain, duration, fail, int, labelMap, vaultPath } from "./readers";
-import type { GitHubAppsMode, StackConfig, VaultAuth } from "./types";
+import type { GitHubAppsMode, ReconcilerVaultAuth, StackConfig, VaultAuth } from "./types";
 import { checkGuardrails } from "./guardrails";
-import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, gitCredential, githubApp, issuer, password } from "./entries";
+import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, fanOutGrant, gitCredential, githubApp, issuer, password } from "./entries";
 
 /**
  * Raw config as Pulumi hands it to the program: short key (no `platform-secrets:` prefix) → string; structured
@@ -74,6 +74,29 @@ function labelList(list: string[], key: string): { key: string; value: string }[
         const [[k, v]] = Object.entries(labelMap({ [kv.slice(0, eq)]: kv.slice(eq + 1) }, `${key}[${idx}]`));
         return { key: k, value: v };
     });
+}
+
+/** The reconciler's own Vault login (separate from ESO's: its role should read only the hooked passwords' paths). */
+function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: ReconcilerVaultAuth } {
+    const S = (k: string) => c[k] as string;
+    const address = S("reconcilerVaultAddress") || esoAddress;
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(address)) fail("reconcilerVaultAddress", `"${address}" is not a Vault server URL`, 'write e.g. "https://vault.vault.svc:8200" (no path), or leave it empty to use vaultAddress');
+    const method = S("reconcilerVaultAuthMethod") as ReconcilerVaultAuth["method"];
+    switch (method) {
+        case "kubernetes": {
+            const role = S("reconcilerVaultRole");
+            if (!role) fail("reconcilerVaultRole", "is empty", "set the Vault Kubernetes auth role the reconciler's ServiceAccount logs in with");
+            const mount = S("reconcilerVaultAuthMount");
+            if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(mount)) fail("reconcilerVaultAuthMount", `"${mount}" is not a Vault auth mount path`, 'write e.g. "kubernetes" (no leading "/", no "auth/")');
+            return { address, auth: { method, role, mount } };
+        }
+        case "token-file":
+            return { address, auth: { method, secretName: dnsSubdomain(S("reconcilerVaultTokenSecretName"), "reconcilerVaultTokenSecretName") } };
+        default: {
+            const never: never = method;
+            throw new Error(`unknown reconciler Vault auth ${String(never)}`);
+        }
+    }
 }
 
 /**
@@ -150,6 +173,8 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
             replicas: int(c, "reconcilerReplicas", "", 1, 0),
             namespace: reconcilerNamespace,
             debounceMs: int(c, "reconcilerDebounceMs", "", 2000, 0),
+            vault: reconcilerVault(c, address),
+            fanOutGrants: (c.reconcilerFanOutGrants as unknown[]).map((g, idx) => fanOutGrant(g, `reconcilerFanOutGrants[${idx}]`)),
         },
         drift: {
             enabled: c.driftEnabled as boolean,

@@ -75,6 +75,13 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
+    s("reconcilerVaultAddress", "Vault server URL the reconciler reads hooked passwords' previous versions from; empty = vaultAddress.", ""),
+    s("reconcilerVaultAuthMethod", "How the reconciler authenticates to Vault: kubernetes (its ServiceAccount token) or token-file (a Secret mounted as a file).", "kubernetes", {
+        oneOf: ["kubernetes", "token-file"],
+    }),
+    s("reconcilerVaultRole", "Vault Kubernetes auth role of the reconciler (reconcilerVaultAuthMethod=kubernetes); its policy should allow reading only the hooked passwords' paths.", "platform-secrets-reconciler"),
+    s("reconcilerVaultAuthMount", "Vault Kubernetes auth mount path of the reconciler (reconcilerVaultAuthMethod=kubernetes).", "kubernetes"),
+    s("reconcilerVaultTokenSecretName", "Secret in reconcilerNamespace with key token, mounted read-only as a file (reconcilerVaultAuthMethod=token-file).", "reconciler-vault-token"),
     b("driftEnabled", "Create Pulumi Cloud DeploymentSettings + DriftSchedule for this stack.", false),
     s("driftCron", "Drift detection schedule (cron, 5 fields).", "0 */6 * * *"),
     b("driftAutoRemediate", "Run `pulumi up` automatically when drift is found.", false),
@@ -86,13 +93,14 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
 
 export const STRUCTURED_KEYS: readonly StructuredKeySchema[] = [
     { key: "namespaceLabels", shape: "object", description: "Known labels per namespace: {<namespace>: {<key>: <value>}}, used to check consumers against label store conditions.", default: {} },
-    { key: "passwords", shape: "array", description: "Stable passwords: [{name, length, special, upper, lower, numeric, min*, overrideSpecial, vaultPath, vaultKey, rotation, consumers: [{namespace, secretName, secretKey, refreshPolicy, refreshInterval, hooks}]}].", default: [] },
+    { key: "passwords", shape: "array", description: "Stable passwords: [{name, length, special, upper, lower, numeric, min*, overrideSpecial, vaultPath, vaultKey, rotation, consumers: [{namespace, secretName, secretKey, refreshPolicy, refreshInterval, hooks: [{type: postgres, host, user, port, database, tls: {mode, ca}} | {type: job-rerun, job | cronJob}]}]}]; a postgres hook reads the previous version of its own password's path.", default: [] },
     { key: "externalSecrets", shape: "array", description: "ExternalSecrets of Vault paths written elsewhere: [{name, namespace, vaultPath, data: [{secretKey, property}], refreshPolicy, refreshInterval, secretType}].", default: [] },
     { key: "clusterExternalSecrets", shape: "array", description: "Fan-out by namespace labels: [{name, namespaceSelectors: [{matchLabels, matchExpressions}], vaultPath, secretName, data, refreshPolicy, refreshInterval, secretType}].", default: [] },
     { key: "dockerRegistries", shape: "array", description: "Registry credentials: [{name, server, vaultPath, usernameProperty, passwordProperty, secretName, namespaceSelectors, refreshInterval, kargo: {name, secretName, namespaceSelectors, repoURL, repoURLIsRegex}}].", default: [] },
     { key: "gitCredentials", shape: "array", description: "Git credentials: [{name, url, vaultPath, usernameProperty, passwordProperty, sourceNamespace, refreshInterval, tekton: {namespace, secretName}, argocd: {namespace, secretName, project}, kargo: {namespace, secretName}}].", default: [] },
     { key: "githubApps", shape: "array", description: "GitHub Apps (rex, clippy, qa, triage, security): [{name, vaultPath, secretName, serviceAccount, syncInstallationId, appId, installationId, repositories}].", default: [] },
     { key: "esoGenerators", shape: "array", description: "Extra ESO generators: [{name, namespace, kind, spec, target: {secretName, refreshPolicy, refreshInterval}}]; a Password generator must not refresh periodically.", default: [] },
+    { key: "reconcilerFanOutGrants", shape: "array", description: "Administrator consent for reconciler fan-out: [{sourceNamespace, namespaces: [..], namespaceSelector: \"key=value,...\"}]; sources in sourceNamespace may fan out only into these namespaces.", default: [] },
     { key: "certManagerIssuers", shape: "array", description: "cert-manager issuers: [{name, kind: ClusterIssuer|Issuer, namespace, spec}]; every apiKeySecretRef must name its namespace.", default: [] },
 ];
 

@@ -1,4 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { HookSpec } from "../../reconciler/hookspec";
+import type { FanOutGrant } from "../../reconciler/policy";
 
 /** ESO ExternalSecret.spec.refreshPolicy (external-secrets.io/v1). */
 export type RefreshPolicy = "CreatedOnce" | "Periodic" | "OnChange";
@@ -46,9 +48,11 @@ export interface PasswordConsumer {
     refreshInterval: string;
     /**
      * Init-time hooks the reconciler runs when the value changes (reconciler/hookspec: postgres ALTER ROLE,
-     * job-rerun), written as the ANNOTATION_HOOKS JSON on the synced secret, which is then labelled a source.
+     * job-rerun), as written in config (validated by the reconciler's own parser, no defaults applied). They reach
+     * the reconciler through its policy ConfigMap (stacks/policy.ts), never through an annotation on the secret:
+     * whoever can write a Secret must not be able to declare hooks (issue 10).
      */
-    hooks: Record<string, unknown>[];
+    hooks: HookSpec[];
 }
 
 export interface PasswordSpec {
@@ -190,12 +194,23 @@ export interface CertManagerIssuerSpec {
     spec: Record<string, unknown>;
 }
 
+/** How the reconciler logs in to Vault to read the previous version of a hooked password. */
+export type ReconcilerVaultAuth =
+    | { method: "kubernetes"; role: string; mount: string }
+    /** A Secret in the reconciler's namespace with key "token", mounted read-only as a file. */
+    | { method: "token-file"; secretName: string };
+export const RECONCILER_VAULT_AUTH_METHODS: readonly ReconcilerVaultAuth["method"][] = ["kubernetes", "token-file"];
+
 export interface ReconcilerSettings {
     enabled: boolean;
     image: string;
     replicas: number;
     namespace: string;
     debounceMs: number;
+    /** Where the reconciler reaches Vault (default: vaultAddress) and how it authenticates. */
+    vault: { address: string; auth: ReconcilerVaultAuth };
+    /** Administrator consent for fan-out (reconciler policy `fanOut`): which namespaces a source namespace may write into. */
+    fanOutGrants: FanOutGrant[];
 }
 
 export interface DriftSettings {

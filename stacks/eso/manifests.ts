@@ -1,4 +1,4 @@
-import { ANNOTATION_HOOKS, KARGO_CRED_TYPE_LABEL, LABEL_SOURCE } from "../../derive/constants";
+import { KARGO_CRED_TYPE_LABEL } from "../../derive/constants";
 import type { LabelSelector, RefreshPolicy, StoreSettings, VaultSettings } from "../config/types";
 
 /**
@@ -142,12 +142,4 @@ export function kargoImageTemplate(repoURL: string, isRegex: boolean): { labels:
             password: "{{ .password }}",
         },
     };
-}
-
-export function hooksAnnotation(hooks: Record<string, unknown>[]): Record<string, string> {
-    return hooks.length ? { [ANNOTATION_HOOKS]: JSON.stringify(hooks) } : {};
-}
-
-export function sourceLabel(): Record<string, string> {
-    return { [LABEL_SOURCE]: "true" };
 }

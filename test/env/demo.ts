@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { deriveSecret, LABEL_SOURCE, Recipe } from "../../derive";
+import { deriveSecret, Recipe } from "../../derive";
 import { Logger } from "../../lib/log";
 import { Reconciler } from "../../reconciler/app";
 import { ANNOTATION_STATUS } from "../../reconciler/keys";
@@ -32,7 +32,7 @@ export function demoSummary(d: { namespace: string; metricsUrl: string; kubeconf
     return [
         "",
         `Demo (seed 000) in namespace ${ns}, kept in sync by an in-process reconciler:`,
-        `  created: Secret ${ns}/${DEMO_SOURCE} (kubernetes.io/basic-auth, throwaway username/password, label ${LABEL_SOURCE}=true)`,
+        `  created: Secret ${ns}/${DEMO_SOURCE} (kubernetes.io/basic-auth, throwaway username/password, no label of ours: as kubectl or ESO creates it)`,
         `  derived: Secret ${ns}/${DEMO_TARGET} (tekton-git for https://github.com), written and watched by the reconciler`,
         "",
         "Look at it:",
@@ -73,7 +73,7 @@ export async function seedDemo(env: Pick<TestEnv, "kubeConfig">, logger: Logger,
             body: {
                 apiVersion: "v1",
                 kind: "Secret",
-                metadata: { name: DEMO_SOURCE, namespace: ns, labels: { [LABEL_SOURCE]: "true" } },
+                metadata: { name: DEMO_SOURCE, namespace: ns },
                 type: "kubernetes.io/basic-auth",
                 data: { username: b64(`demo-${randomBytes(3).toString("hex")}`), password: b64(randomBytes(18).toString("base64url")) },
             },

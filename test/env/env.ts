@@ -19,7 +19,8 @@ export interface TestEnv {
     kubeConfig(): KubeConfig;
     apiServerUrl: string;
     vault: { addr: string; token: string };
-    postgres: { host: string; port: number; user: string; password: string; database: string; url: string };
+    /** `caPem`: the CA of the server's TLS certificate (ssl is on, optional for clients); `logPath`: its stderr log. */
+    postgres: { host: string; port: number; user: string; password: string; database: string; url: string; caPem: string; logPath: string };
     mintServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
     restartApiServer(opts?: { downMs?: number }): Promise<void>;
     stop(): Promise<void>;
@@ -120,7 +121,7 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
                 return kc;
             },
             vault: { addr: vault.addr, token: vault.token },
-            postgres: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, url: pg.url },
+            postgres: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, url: pg.url, caPem: pg.caPem, logPath: pg.logPath },
             async mintServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
                 const token = await requestServiceAccountToken(server, tls, namespace, serviceAccount);
                 const file = path.join(root, `sa-${namespace}-${serviceAccount}-${randomBytes(3).toString("hex")}.kubeconfig`);

@@ -22,6 +22,10 @@ export interface PostgresServer {
     password: string;
     database: string;
     url: string;
+    /** PEM of the throwaway CA that signed the server's TLS certificate (SAN IP:127.0.0.1 only); ssl is on. */
+    caPem: string;
+    /** The server's stderr log (statements appear here when log_statement is set). */
+    logPath: string;
 }
 
 const PG_ROOT = "/usr/lib/postgresql";
@@ -85,7 +89,8 @@ function runChecked(cmd: string, args: string[], as: RunAs | undefined, cwd: str
     });
 }
 
-export function postgresArgs(dataDir: string, port: number, socketDir: string): string[] {
+export function postgresArgs(dataDir: string, port: number, socketDir: string, tls?: { certFile: string; keyFile: string }): string[] {
+    const ssl = tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${tls.certFile}`, "-c", `ssl_key_file=${tls.keyFile}`] : [];
     return [
         "-D", dataDir,
         "-p", String(port),
@@ -95,6 +100,7 @@ export function postgresArgs(dataDir: string, port: number, socketDir: string): 
         "-c", "fsync=off",
         "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off",
+        ...ssl,
     ];
 }
 
@@ -104,9 +110,43 @@ export function postgresUrl(p: { user: string; password: string; host: string; p
     return `postgres://${e(p.user)}:${e(p.password)}@${p.host}:${p.port}/${e(p.database)}`;
 }
 
+async function openssl(args: string[], cwd: string): Promise<void> {
+    try {
+        await execFileP("openssl", args, { cwd });
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException & { stderr?: string };
+        if (err.code === "ENOENT") throw new Error("openssl CLI not found: install it (apt-get install -y openssl)");
+        throw new Error(`openssl ${args[0]} failed: ${err.stderr ?? err.message}`);
+    }
+}
+
+/**
+ * A throwaway CA and a server certificate for 127.0.0.1 (IP SAN only, so a client checking another host name
+ * fails), in `dir/tls`, the key readable by the server's user only (PostgreSQL refuses a group/world-readable key).
+ */
+async function createPostgresTls(dir: string, as: RunAs | undefined): Promise<{ certFile: string; keyFile: string; caPem: string }> {
+    const tls = path.join(dir, "tls");
+    await fs.mkdir(tls, { mode: 0o700 });
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    await openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "3", "-subj", "/CN=platform-secrets-test-postgres-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"], tls);
+    await fs.writeFile(path.join(tls, "server.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n");
+    await openssl(["req", "-new", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=platform-secrets-test-postgres"], tls);
+    await openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3", "-out", "server.crt", "-extfile", "server.ext"], tls);
+    await fs.rm(path.join(tls, "ca.key"));
+    const certFile = path.join(tls, "server.crt");
+    const keyFile = path.join(tls, "server.key");
+    await fs.chmod(keyFile, 0o600);
+    if (as) {
+        for (const f of [tls, certFile, keyFile]) await fs.chown(f, as.uid, as.gid);
+    }
+    return { certFile, keyFile, caPem: await fs.readFile(path.join(tls, "ca.crt"), "utf8") };
+}
+
 /**
  * A throwaway cluster in its own temp dir (owned by the postgres user when running as root), scram password auth,
- * listening on 127.0.0.1 only with the unix socket inside the temp dir.
+ * listening on 127.0.0.1 only with the unix socket inside the temp dir. TLS is on (optional for clients: pg_hba
+ * `host` lines match both), with a certificate from a throwaway CA exposed as `caPem`.
  */
 export async function startPostgres(progress: Progress = stderrProgress, attempts = 3): Promise<PostgresServer> {
     const bin = await ensurePostgresInstalled(progress);
@@ -140,9 +180,11 @@ async function startIn(dir: string, bin: string, as: RunAs | undefined, attempts
         dir,
     );
     await fs.rm(pwfile);
+    const tls = await createPostgresTls(dir, as);
+    const logPath = path.join(dir, "postgres.log");
     for (let i = 1; ; i++) {
         const port = await freePort();
-        const proc = new ManagedProcess("postgres", path.join(bin, "postgres"), postgresArgs(dataDir, port, dir), path.join(dir, "postgres.log"), {
+        const proc = new ManagedProcess("postgres", path.join(bin, "postgres"), postgresArgs(dataDir, port, dir, tls), logPath, {
             cwd: dir,
             env: { ...process.env, ...(as ? { HOME: dir } : {}) },
             // SIGTERM is a "smart" shutdown that waits for every client; SIGINT is the fast one.
@@ -165,7 +207,7 @@ async function startIn(dir: string, bin: string, as: RunAs | undefined, attempts
                 },
                 { timeoutMs: 20_000, everyMs: 100, alive: () => proc.assertRunning() },
             );
-            return { process: proc, dir, ...conn, url: postgresUrl(conn) };
+            return { process: proc, dir, ...conn, url: postgresUrl(conn), caPem: tls.caPem, logPath };
         } catch (e) {
             await proc.stop(2000);
             const msg = e instanceof Error ? e.message : String(e);

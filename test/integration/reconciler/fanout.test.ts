@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import { ANNOTATION_FAN_OUT } from "../../../derive";
 import { canaryValue, randomName } from "../../support";
-import { admin, auditLines, createSource, deleteNamespaces, eventually, getSecret, mutateSecret, Running, startReconciler, unb64, b64 } from "./helpers";
+import { admin, auditLines, createSource, deleteNamespaces, eventually, getSecret, mutateSecret, Running, startReconciler, unb64, b64, writePolicy } from "./helpers";
 
 describe("reconciler: selector-based mirrors follow namespace labels", function () {
     let rec: Running;
     const names = [randomName("mir-src"), randomName("mir-a"), randomName("mir-b"), randomName("mir-c")];
     const [srcNs, a, b, c] = names;
+    const own = randomName("mir-own");
     const sel = `mirror-test-${randomName("t")}`;
 
     after(async () => {
         await rec?.stop();
-        await deleteNamespaces(names);
+        await deleteNamespaces([...names, own]);
     });
 
     it("fans out to matching namespaces, adds a copy when one starts matching and removes only our copy when one stops", async () => {
@@ -21,6 +22,10 @@ describe("reconciler: selector-based mirrors follow namespace labels", function 
         await mk(a, { [sel]: "yes" });
         await mk(b, { [sel]: "yes" });
         await mk(c, {});
+        await mk(own, {});
+        // The administrator allows this source namespace to write into namespaces carrying the selector label
+        // (the stack renders this policy ConfigMap into the reconciler's namespace).
+        await writePolicy(own, { fanOut: [{ sourceNamespace: srcNs, namespaceSelector: `${sel}=yes` }], hooks: [] });
         const v = canaryValue();
         await createSource(srcNs, "registry", { ".dockerconfigjson": JSON.stringify({ auths: { "ghcr.io": { auth: b64(`u:${v}`) } } }) }, {
             type: "kubernetes.io/dockerconfigjson",
@@ -29,7 +34,7 @@ describe("reconciler: selector-based mirrors follow namespace labels", function 
         // An unmanaged secret of the same name in c must survive everything.
         await k.request("POST", `/api/v1/namespaces/${c}/secrets`, { body: { metadata: { name: "registry" }, type: "Opaque", data: { x: b64("theirs") } } });
 
-        rec = await startReconciler(names);
+        rec = await startReconciler(names, { ownNamespace: own });
         for (const ns of [a, b]) await eventually(async () => (await getSecret(ns, "registry")) ?? undefined, 10_000, `copy in ${ns}`);
         assert.equal(unb64((await getSecret(c, "registry")).data.x), "theirs");
 

@@ -1,4 +1,6 @@
-import { deriveSecret, LABEL_SOURCE, Recipe } from "../../../derive";
+import { KubeConfig } from "@kubernetes/client-node";
+import { deriveSecret, Recipe } from "../../../derive";
+import { POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, renderPolicy } from "../../../reconciler/policy";
 import { Reconciler, ReconcilerOptions } from "../../../reconciler/app";
 import { KubeClient, isKubeError } from "../../../reconciler/kube";
 import { capturingLogger, eventually, randomName } from "../../support";
@@ -34,12 +36,13 @@ export async function getSecret(ns: string, name: string): Promise<any | undefin
     }
 }
 
-export async function createSource(ns: string, name: string, data: Record<string, string>, opts: { type?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {}): Promise<any> {
-    const c = await admin();
+/** A source as a person (`kubectl create secret`) or ESO creates it: no label or annotation of ours unless asked. */
+export async function createSource(ns: string, name: string, data: Record<string, string>, opts: { type?: string; annotations?: Record<string, string>; labels?: Record<string, string>; client?: KubeClient } = {}): Promise<any> {
+    const c = opts.client ?? (await admin());
     const body = {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: { name, namespace: ns, labels: { [LABEL_SOURCE]: "true", ...(opts.labels ?? {}) }, annotations: opts.annotations ?? {} },
+        metadata: { name, namespace: ns, ...(opts.labels ? { labels: opts.labels } : {}), ...(opts.annotations ? { annotations: opts.annotations } : {}) },
         type: opts.type ?? "Opaque",
         data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
     };
@@ -67,6 +70,36 @@ export async function bootstrapDerived(recipe: Recipe): Promise<any> {
     return (await admin()).request("POST", `/api/v1/namespaces/${recipe.target.namespace}/secrets`, { body: { apiVersion: "v1", kind: "Secret", ...desired } });
 }
 
+/** Writes the administrator's policy ConfigMap the way the stack renders it (ReconcilerDeployment). */
+export async function writePolicy(ownNs: string, policy: ReconcilerPolicy, name = POLICY_CONFIGMAP_NAME): Promise<void> {
+    const c = await admin();
+    const body = { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ownNs }, data: { [POLICY_KEY]: renderPolicy(policy) } };
+    try {
+        await c.request("POST", `/api/v1/namespaces/${ownNs}/configmaps`, { body });
+    } catch (e) {
+        if (!isKubeError(e, 409)) throw e;
+        await c.request("PUT", `/api/v1/namespaces/${ownNs}/configmaps/${name}`, { body });
+    }
+}
+
+/**
+ * A namespace tenant: a ServiceAccount in `ns` allowed to manage Secrets (and, with `extra`, more) in `ns` only,
+ * as a real kubeconfig minted through the TokenRequest API.
+ */
+export async function tenantClient(ns: string, extra: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = []): Promise<KubeClient> {
+    const c = await admin();
+    const sa = randomName("tenant");
+    await c.request("POST", `/api/v1/namespaces/${ns}/serviceaccounts`, { body: { metadata: { name: sa } } });
+    const rules = [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] }, ...extra];
+    await c.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, { body: { metadata: { name: sa }, rules } });
+    await c.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+        body: { metadata: { name: sa }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: sa }, subjects: [{ kind: "ServiceAccount", name: sa, namespace: ns }] },
+    });
+    const kc = new KubeConfig();
+    kc.loadFromFile(await getEnv().mintServiceAccountKubeconfig(ns, sa));
+    return KubeClient.create(kc);
+}
+
 export interface Running {
     r: Reconciler;
     lines: string[];
@@ -76,8 +109,8 @@ export interface Running {
 
 export async function startReconciler(namespaces: string[], opts: Partial<ReconcilerOptions> = {}): Promise<Running> {
     const cap = capturingLogger("reconciler");
-    const client = await KubeClient.create(getEnv().kubeConfig());
-    const r = new Reconciler({ client, logger: cap.logger, identity: randomName("rec"), namespaces, debounceMs: 300, workers: 4, ...opts });
+    const client = opts.client ?? (await KubeClient.create(getEnv().kubeConfig()));
+    const r = new Reconciler({ client, logger: cap.logger, identity: randomName("rec"), namespaces, debounceMs: 300, workers: 4, deleteGraceMs: 1000, retryMaxMs: 2000, resyncMs: 0, ...opts });
     await r.start();
     if (!opts.lease) await r.waitUntilReconciling();
     let stopped = false;
@@ -99,3 +132,43 @@ export function auditLines(lines: string[]): any[] {
 }
 
 export { eventually };
+
+/**
+ * The reconciler's identity exactly as the stack deploys it cluster-wide (ReconcilerDeployment without
+ * secretNamespaces): a ServiceAccount in `ownNs`, ClusterRoles `cluster` + `secrets` bound cluster-wide, Role `own`
+ * in `ownNs`. Returns a client with a minted token for it and the cluster objects to delete afterwards.
+ */
+export async function reconcilerIdentity(ownNs: string): Promise<{ client: KubeClient; cleanup: () => Promise<void> }> {
+    const { reconcilerRbacRules } = await import("../../../reconciler/rbac");
+    const k = await admin();
+    const rules = reconcilerRbacRules();
+    const sa = "reconciler";
+    const base = randomName("ps-rec");
+    const subj = [{ kind: "ServiceAccount", name: sa, namespace: ownNs }];
+    const rbac = "/apis/rbac.authorization.k8s.io/v1";
+    await k.request("POST", `/api/v1/namespaces/${ownNs}/serviceaccounts`, { body: { metadata: { name: sa } } });
+    const cluster: string[] = [];
+    for (const [suffix, r] of [["cluster", rules.cluster], ["secrets", rules.secrets]] as const) {
+        const name = `${base}-${suffix}`;
+        await k.request("POST", `${rbac}/clusterroles`, { body: { metadata: { name }, rules: r } });
+        await k.request("POST", `${rbac}/clusterrolebindings`, { body: { metadata: { name }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name }, subjects: subj } });
+        cluster.push(`${rbac}/clusterroles/${name}`, `${rbac}/clusterrolebindings/${name}`);
+    }
+    await k.request("POST", `${rbac}/namespaces/${ownNs}/roles`, { body: { metadata: { name: `${base}-own` }, rules: rules.own } });
+    await k.request("POST", `${rbac}/namespaces/${ownNs}/rolebindings`, { body: { metadata: { name: `${base}-own` }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${base}-own` }, subjects: subj } });
+    const kc = new KubeConfig();
+    kc.loadFromFile(await getEnv().mintServiceAccountKubeconfig(ownNs, sa));
+    const client = await KubeClient.create(kc);
+    return {
+        client,
+        cleanup: async () => {
+            client.close();
+            for (const p of cluster) await k.request("DELETE", p).catch(() => undefined);
+        },
+    };
+}
+
+/** Events in a namespace, as one string (for canary and reason checks). */
+export async function eventsText(ns: string): Promise<string> {
+    return JSON.stringify((await (await admin()).request("GET", `/api/v1/namespaces/${ns}/events`)).items);
+}

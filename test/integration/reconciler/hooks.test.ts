@@ -1,15 +1,41 @@
 import assert from "node:assert/strict";
 import { Client } from "pg";
-import { ANNOTATION_HOOKS } from "../../../derive";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { hookStateName } from "../../../reconciler/hooks";
+import { HookBinding } from "../../../reconciler/policy";
 import { ANNOTATION_HOOK_SOURCE_HASH, ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
 import { canaryValue, randomName } from "../../support";
 import { getEnv } from "../fixture";
-import { admin, auditLines, createNamespace, createSource, deleteNamespaces, eventually, mutateSecret, Running, startReconciler, b64 } from "./helpers";
+import { admin, auditLines, createNamespace, createSource, deleteNamespaces, eventually, mutateSecret, Running, startReconciler, b64, writePolicy } from "./helpers";
 
 async function vaultWrite(path: string, data: Record<string, string>): Promise<void> {
     const { addr, token } = getEnv().vault;
     const res = await fetch(`${addr}/v1/secret/data/${path}`, { method: "POST", headers: { "X-Vault-Token": token, "Content-Type": "application/json" }, body: JSON.stringify({ data }) });
     if (!res.ok) throw new Error(`vault write ${path}: HTTP ${res.status}`);
+}
+
+/** A loopback TCP proxy in front of the real PostgreSQL: `down()` is a network outage, `up()` ends it. */
+async function pgProxy(target: { host: string; port: number }): Promise<{ port: number; down: () => Promise<void>; up: () => Promise<void>; close: () => Promise<void> }> {
+    const net = await import("node:net");
+    const sockets = new Set<import("node:net").Socket>();
+    const server = net.createServer((client) => {
+        const upstream = net.connect(target.port, target.host);
+        for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on("error", () => undefined);
+            s.on("close", () => sockets.delete(s));
+        }
+        client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const down = () => new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of sockets) s.destroy();
+    });
+    return { port, down, up: () => new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r())), close: down };
 }
 
 async function canLogin(user: string, password: string): Promise<boolean> {
@@ -38,21 +64,35 @@ async function superuser<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 
 describe("reconciler: init-time hooks (seed 004)", function () {
     let ns: string;
+    let own: string;
     let rec: Running;
+    let tokenDir: string;
+    const bindings: HookBinding[] = [];
+    /** Hooks are administrator policy: the stack renders them into the policy ConfigMap of the reconciler's namespace. */
+    const declare = async (name: string, hooks: HookBinding["hooks"]) => {
+        bindings.push({ source: { namespace: ns, name }, hooks });
+        await writePolicy(own, { fanOut: [], hooks: bindings });
+    };
     const canaries: string[] = [];
     const role = `app_${randomName("r").replace(/-/g, "_")}`;
     const vaultPath = `platform-secrets-test/${randomName("db")}`;
 
     before(async () => {
         ns = await createNamespace();
-        const { vault } = getEnv();
-        rec = await startReconciler([ns], { vault, debounceMs: 200 });
+        own = await createNamespace({}, "rec-own");
+        await writePolicy(own, { fanOut: [], hooks: [] });
+        // The Vault token reaches the reconciler as a file (a mounted Secret in the cluster), never as a flag.
+        tokenDir = mkdtempSync(path.join(tmpdir(), "ps-vault-"));
+        const tokenFile = path.join(tokenDir, "token");
+        writeFileSync(tokenFile, getEnv().vault.token, { mode: 0o600 });
+        rec = await startReconciler([ns], { vault: { addr: getEnv().vault.addr, auth: { method: "token-file", path: tokenFile } }, debounceMs: 200, ownNamespace: own });
     });
     after(async () => {
         await rec?.stop();
         if (rec) for (const c of canaries) assert.ok(!rec.text().includes(c), "canary in logs");
         await superuser((c) => c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`)).catch(() => undefined);
-        await deleteNamespaces([ns]);
+        await deleteNamespaces([ns, own]);
+        rmSync(tokenDir, { recursive: true, force: true });
     });
 
     it("postgres: rotates the role's password with ALTER USER using the previous value from Vault KV v2, then restarts consumers", async () => {
@@ -62,8 +102,8 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         canaries.push(v1, v2);
         await vaultWrite(vaultPath, { password: v1 });
         await superuser((c) => c.query(`CREATE ROLE ${c.escapeIdentifier(role)} LOGIN PASSWORD ${c.escapeLiteral(v1)}`));
-        const hooks = [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: role, vault: { mount: "secret", path: vaultPath } }];
-        await createSource(ns, "db-app", { password: v1 }, { annotations: { [ANNOTATION_HOOKS]: JSON.stringify(hooks) } });
+        await declare("db-app", [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: role, vault: { mount: "secret", path: vaultPath }, tls: { mode: "disable" } }]);
+        await createSource(ns, "db-app", { password: v1 });
         const k = await admin();
         await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, {
             body: {
@@ -98,8 +138,8 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         canaries.push(v1, drifted, v2);
         await superuser((c) => c.query(`CREATE ROLE ${c.escapeIdentifier(lonely)} LOGIN PASSWORD ${c.escapeLiteral(v1)}`));
         try {
-            const hooks = [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: lonely }];
-            await createSource(ns, "db-lonely", { password: v1 }, { annotations: { [ANNOTATION_HOOKS]: JSON.stringify(hooks) } });
+            await declare("db-lonely", [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: lonely, tls: { mode: "disable" } }]);
+            await createSource(ns, "db-lonely", { password: v1 });
             const k = await admin();
             await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, {
                 body: {
@@ -107,7 +147,7 @@ describe("reconciler: init-time hooks (seed 004)", function () {
                     spec: { selector: { matchLabels: { app: "lonely" } }, template: { metadata: { labels: { app: "lonely" } }, spec: { containers: [{ name: "c", image: "registry.invalid/x" }] } } },
                 },
             });
-            const stateOf = () => k.request("GET", `/api/v1/namespaces/${ns}/secrets/db-lonely.hook-state`).catch(() => undefined);
+            const stateOf = () => k.request("GET", `/api/v1/namespaces/${own}/secrets/${hookStateName(`${ns}/db-lonely`)}`).catch(() => undefined);
             await eventually(async () => ((await stateOf())?.metadata.annotations?.["platform-secrets.io/hook-status"] === "ok" ? true : undefined), 15_000, "hook baseline ok");
             const before = await eventually(async () => {
                 const d = await k.request("GET", `/apis/apps/v1/namespaces/${ns}/deployments/lonely`);
@@ -139,7 +179,8 @@ describe("reconciler: init-time hooks (seed 004)", function () {
                 spec: { backoffLimit: 0, template: { metadata: { labels: { app: "bootstrap" } }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "registry.invalid/x", envFrom: [{ secretRef: { name: "bootstrap-token" } }] }] } } },
             },
         });
-        await createSource(ns, "bootstrap-token", { token: "t1" }, { annotations: { [ANNOTATION_HOOKS]: JSON.stringify([{ type: "job-rerun", job: "bootstrap" }]) } });
+        await declare("bootstrap-token", [{ type: "job-rerun", job: "bootstrap" }]);
+        await createSource(ns, "bootstrap-token", { token: "t1" });
         await eventually(async () => auditLines(rec.lines).some((a) => a.action === "hook" && a.object === `${ns}/bootstrap-token` && /baseline/.test(a.reason)) || undefined, 15_000, "job baseline");
         await mutateSecret(ns, "bootstrap-token", (s) => (s.data.token = b64("t2")));
         const rerun = await eventually(async () => {
@@ -149,5 +190,60 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         assert.ok(rerun.metadata.annotations[ANNOTATION_HOOK_SOURCE_HASH]);
         assert.equal(rerun.metadata.labels.app, "bootstrap");
         assert.equal(rerun.spec.template.spec.containers[0].envFrom[0].secretRef.name, "bootstrap-token");
+    });
+
+    it("job-rerun from a suspended CronJob: a new Job per rotation even after the bootstrap Job was removed; a clear error without it", async () => {
+        const k = await admin();
+        await k.request("POST", `/apis/batch/v1/namespaces/${ns}/cronjobs`, {
+            body: {
+                metadata: { name: "seed-db" },
+                spec: { schedule: "0 0 1 1 *", suspend: true, jobTemplate: { metadata: { labels: { app: "seed" } }, spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "registry.invalid/seed" }] } } } } },
+            },
+        });
+        await declare("seed-input", [{ type: "job-rerun", cronJob: "seed-db" }]);
+        await createSource(ns, "seed-input", { token: "s1" });
+        await eventually(async () => auditLines(rec.lines).some((a) => a.action === "hook" && a.object === `${ns}/seed-input` && /baseline/.test(a.reason)) || undefined, 15_000, "cronjob baseline");
+        await mutateSecret(ns, "seed-input", (s) => (s.data.token = b64("s2")));
+        const job = await eventually(async () => {
+            const jobs = await k.request("GET", `/apis/batch/v1/namespaces/${ns}/jobs`);
+            return jobs.items.find((j: { metadata: { name: string } }) => j.metadata.name.startsWith("seed-db-"));
+        }, 15_000, "job created from the CronJob");
+        assert.equal(job.metadata.labels.app, "seed");
+        assert.equal(job.metadata.ownerReferences[0].kind, "CronJob");
+
+        // Without the CronJob the hook fails loudly with the fix, and keeps retrying.
+        await k.request("DELETE", `/apis/batch/v1/namespaces/${ns}/cronjobs/seed-db`);
+        await mutateSecret(ns, "seed-input", (s) => (s.data.token = b64("s3")));
+        await eventually(async () => auditLines(rec.lines).some((a) => a.action === "hook" && a.object === `${ns}/seed-input` && /CronJob .*seed-db not found; create it/.test(a.reason)) || undefined, 15_000, "clear error");
+    });
+
+    it("postgres outage during a rotation: retried until the database is back, then converges without any new event", async () => {
+        const pg = getEnv().postgres;
+        const proxy = await pgProxy(pg);
+        const user = `${role}_o`;
+        const v1 = canaryValue();
+        const v2 = canaryValue();
+        canaries.push(v1, v2);
+        const vp = `${vaultPath}-outage`;
+        await vaultWrite(vp, { password: v1 });
+        await superuser((c) => c.query(`CREATE ROLE ${c.escapeIdentifier(user)} LOGIN PASSWORD ${c.escapeLiteral(v1)}`));
+        try {
+            await declare("db-outage", [{ type: "postgres", host: "127.0.0.1", port: proxy.port, database: pg.database, user, vault: { path: vp }, tls: { mode: "disable" } }]);
+            await createSource(ns, "db-outage", { password: v1 });
+            await eventually(async () => auditLines(rec.lines).some((a) => a.action === "hook" && a.object === `${ns}/db-outage` && /baseline/.test(a.reason)) || undefined, 15_000, "baseline");
+            await proxy.down();
+            await vaultWrite(vp, { password: v2 });
+            await mutateSecret(ns, "db-outage", (s) => (s.data.password = b64(v2)));
+            await eventually(async () => auditLines(rec.lines).filter((a) => a.action === "hook" && a.object === `${ns}/db-outage` && a.result === "error").length >= 2 || undefined, 20_000, "retried while down");
+            assert.equal(await canLogin(user, v2), false);
+            await proxy.up();
+            // Nothing changes in the cluster from here on: only the retry can bring the database to v2.
+            await eventually(async () => ((await canLogin(user, v2)) ? true : undefined), 20_000, "converged after the outage");
+            const m = await rec.r.metrics.registry.getSingleMetricAsString("platform_secrets_keys_in_retry");
+            assert.match(m, /platform_secrets_keys_in_retry \d+/);
+        } finally {
+            await proxy.close().catch(() => undefined);
+            await superuser((c) => c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(user)}`));
+        }
     });
 });

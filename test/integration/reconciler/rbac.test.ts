@@ -34,7 +34,7 @@ describe("reconciler: the RBAC the stack deploys is enough and no more", functio
         clusterObjects.push(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${cr}`, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${crSecrets}`, `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${cr}`);
         // Secret access limited to the labelled namespace: a RoleBinding there, none elsewhere.
         await k.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${work}/rolebindings`, { body: { metadata: { name: "ps-reconciler-secrets" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: crSecrets }, subjects: subj } });
-        await k.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${home}/roles`, { body: { metadata: { name: "ps-reconciler-lease" }, rules: rules.lease } });
+        await k.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${home}/roles`, { body: { metadata: { name: "ps-reconciler-lease" }, rules: rules.own } });
         await k.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${home}/rolebindings`, { body: { metadata: { name: "ps-reconciler-lease" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "ps-reconciler-lease" }, subjects: subj } });
 
         await createSource(work, "src", { username: "u", password: canaryValue() }, { type: "kubernetes.io/basic-auth" });
@@ -45,7 +45,7 @@ describe("reconciler: the RBAC the stack deploys is enough and no more", functio
         kc.loadFromFile(kcPath);
         const client = await KubeClient.create(kc);
         const cap = capturingLogger("rbac");
-        const r = new Reconciler({ client, logger: cap.logger, identity: "rbac-test", namespaces: [work], lease: { namespace: home, name: "ps-reconciler", durationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 }, debounceMs: 200 });
+        const r = new Reconciler({ client, logger: cap.logger, identity: "rbac-test", namespaces: [work], ownNamespace: home, lease: { namespace: home, name: "ps-reconciler", durationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 }, debounceMs: 200 });
         try {
             await r.start();
             await eventually(async () => (r.isLeader ? true : undefined), 15_000, "SA acquires the lease");
@@ -64,7 +64,9 @@ describe("reconciler: the RBAC the stack deploys is enough and no more", functio
                 }
             };
             assert.ok(await denied("GET", `/api/v1/namespaces/${other}/secrets`), "secrets outside the bound namespaces");
-            assert.ok(await denied("PATCH", `/api/v1/namespaces/${work}/secrets/dst`, {}), "patch on secrets is not granted");
+            assert.ok(await denied("PATCH", `/api/v1/namespaces/${other}/secrets/dst`, {}), "patch on secrets outside the bound namespaces");
+            assert.ok(await denied("GET", `/api/v1/namespaces/${work}/configmaps`), "configmaps outside its own namespace");
+            assert.ok(await denied("DELETE", `/api/v1/namespaces/${home}/secrets/platform-secrets-fingerprint-key`), "deleting secrets in its own namespace");
             assert.ok(await denied("DELETE", `/api/v1/namespaces/${other}`), "deleting namespaces");
             assert.ok(await denied("GET", `/api/v1/namespaces/${work}/pods`), "pods");
             assert.ok(await denied("POST", `/apis/coordination.k8s.io/v1/namespaces/${work}/leases`, { metadata: { name: "x" }, spec: {} }), "leases outside its namespace");

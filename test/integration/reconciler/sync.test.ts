@@ -46,7 +46,7 @@ describe("reconciler: derived secrets follow their sources (seed 000)", function
         await mutateSecret(ns, "github-credentials-tekton", (s) => (s.data.password = b64("typed-by-hand")));
         await eventually(async () => (unb64((await getSecret(ns, "github-credentials-tekton"))?.data?.password) === rotated ? true : undefined), 10_000, "hand edit restored");
         const audits = auditLines(rec.lines);
-        assert.ok(audits.some((a) => a.action === "write" && a.object === `${ns}/github-credentials-tekton` && /source changed/.test(a.reason) && a.sourceHash));
+        assert.ok(audits.some((a) => a.action === "write" && a.object === `${ns}/github-credentials-tekton` && /source changed/.test(a.reason) && a.fingerprint && !a.sourceHash));
         assert.ok(audits.some((a) => a.action === "write" && a.object === `${ns}/github-credentials-tekton` && /edited by hand/.test(a.reason)));
     });
 

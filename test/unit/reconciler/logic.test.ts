@@ -1,18 +1,26 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import {
     contentHash,
     consumedSecrets,
     Debouncer,
-    hookInputHash,
-    hooksApplied,
+    HookDeps,
+    HookError,
+    hookStateName,
+    HookRunner,
+    HookSpec,
+    jobFromCronJob,
     jobTemplateFrom,
+    KubeApiError,
+    KubeClient,
     leaseDecision,
     microTime,
     nextLease,
     parseConfig,
-    parseHooks,
+    parseHookList,
     parseQueueKey,
+    POLICY_CONFIGMAP_NAME,
     parseRestartOn,
     referencedSecrets,
     restartDecision,
@@ -21,7 +29,11 @@ import {
     statusPatch,
     ConfigError,
     reconcilerRbacRules,
+    Secret,
 } from "../../../reconciler";
+import { Fingerprinter } from "../../../reconciler/fingerprint";
+
+const fpKey = (byte: number) => Buffer.alloc(32, byte);
 
 const podSpec = {
     containers: [
@@ -58,7 +70,8 @@ describe("reconciler/workloads", () => {
         fc.assert(
             fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 8 })), (m) => {
                 const reversed = Object.fromEntries(Object.entries(m).reverse());
-                return secretsHash(m) === secretsHash(reversed);
+                const fp = new Fingerprinter(fpKey(7));
+                return secretsHash(m, fp) === secretsHash(reversed, fp);
             }),
         );
     });
@@ -108,32 +121,97 @@ describe("reconciler/lease", () => {
 });
 
 describe("reconciler/hooks (pure)", () => {
-    const source = (pw: string, hooks: unknown) => ({
-        metadata: { namespace: "db", name: "app-pw", annotations: { "platform-secrets.io/hooks": JSON.stringify(hooks) } },
+    const source = (pw: string, other = "eA=="): Secret => ({
+        metadata: { namespace: "db", name: "app-pw" },
         type: "Opaque",
-        data: { password: Buffer.from(pw).toString("base64"), other: "eA==" },
+        data: { password: Buffer.from(pw).toString("base64"), other },
     });
 
-    it("parses postgres and job-rerun hooks and names the source on errors", () => {
-        const s = source("p", [{ type: "postgres", host: "db", user: "app", vault: { path: "db/app" } }, { type: "job-rerun", job: "bootstrap" }]);
-        const hooks = parseHooks(s.metadata.annotations, "db/app-pw");
-        assert.equal(hooks.length, 2);
-        assert.throws(() => parseHooks({ "platform-secrets.io/hooks": "{" }, "db/x"), /db\/x.*not valid JSON/);
-        assert.throws(() => parseHooks({ "platform-secrets.io/hooks": '[{"type":"nope"}]' }, "db/x"), /unknown type/);
-        assert.throws(() => parseHooks({ "platform-secrets.io/hooks": '[{"type":"postgres","host":"h"}]' }, "db/x"), /needs "user"/);
-        assert.deepEqual(parseHooks(undefined, "db/x"), []);
+    it("parseHookList validates postgres and job-rerun hooks and names the object on errors", () => {
+        const hooks = parseHookList([{ type: "postgres", host: "db", user: "app", vault: { path: "db/app" } }, { type: "job-rerun", job: "bootstrap" }], "policy hooks[0].hooks");
+        assert.deepEqual(hooks, [
+            { type: "postgres", host: "db", user: "app", vault: { path: "db/app" } },
+            { type: "job-rerun", job: "bootstrap" },
+        ]);
+        assert.deepEqual(parseHookList([{ type: "job-rerun", cronJob: "boot" }], "x"), [{ type: "job-rerun", cronJob: "boot" }]);
+        assert.deepEqual(parseHookList([], "x"), []);
+        assert.throws(() => parseHookList({ type: "postgres" }, "db/x"), /^Error: db\/x: is not an array; fix: use a JSON array/);
+        assert.throws(() => parseHookList(undefined, "db/x"), /db\/x: is not an array/);
+        assert.throws(() => parseHookList(["nope"], "db/x"), /db\/x: entry 0 is not an object/);
+        assert.throws(() => parseHookList([{ type: "nope" }], "db/x"), /unknown type "nope"/);
+        assert.throws(() => parseHookList([{ type: "postgres", host: "h" }], "db/x"), /db\/x: entry 0 \(postgres\) needs "user"/);
+        assert.throws(() => parseHookList([{ type: "postgres", user: "u" }], "db/x"), /needs "host"/);
+        assert.throws(() => parseHookList([{ type: "postgres", host: "h", user: "u", port: 70000 }], "db/x"), /invalid "port"/);
+        assert.throws(() => parseHookList([{ type: "postgres", host: "h", user: "u", vault: {} }], "db/x"), /"vault" needs a "path"/);
+        assert.throws(() => parseHookList([{ type: "postgres", host: "h", user: "u", tls: { mode: "prefer" } }], "db/x"), /tls.mode" must be one of disable, require, verify-full/);
+        assert.throws(() => parseHookList([{ type: "postgres", host: "h", user: "u", tls: { mode: "verify-full" } }], "db/x"), /verify-full needs "tls.ca"/);
+        assert.throws(() => parseHookList([{ type: "postgres", host: "h", user: "u", tls: { mode: "require", ca: "not a pem" } }], "db/x"), /PEM certificate/);
     });
 
-    it("a postgres hook follows only its password key; state says applied per hash", () => {
-        const h = { type: "postgres" as const, host: "h", user: "u" };
-        const a = source("one", []);
-        const b = { ...a, data: { ...a.data, other: "eQ==" } };
-        assert.equal(hookInputHash(a, h), hookInputHash(b, h));
-        assert.notEqual(hookInputHash(a, h), hookInputHash(source("two", []), h));
-        const state = { metadata: { annotations: { "platform-secrets.io/hook-0-applied": hookInputHash(a, h) } } };
-        assert.equal(hooksApplied(a, [h], state), true);
-        assert.equal(hooksApplied(source("two", []), [h], state), false);
-        assert.equal(hooksApplied(a, [h], undefined), false);
+    it("a job-rerun hook acts only in its source's namespace and needs a job or a CronJob", () => {
+        assert.throws(() => parseHookList([{ type: "job-rerun", job: "j", namespace: "kube-system" }], "db/x"), /acts only in its source's namespace/);
+        assert.throws(() => parseHookList([{ type: "job-rerun" }], "db/x"), /needs "job".*or "cronJob"/);
+        assert.throws(() => parseHookList([{ type: "job-rerun", job: "Bad_Name" }], "db/x"), /"job" is not a Job name/);
+        assert.throws(() => parseHookList([{ type: "job-rerun", cronJob: "../x" }], "db/x"), /"cronJob" is not a CronJob name/);
+    });
+
+    const runner = (fingerprint: Fingerprinter, state?: Secret, stateNamespace: string | null = "ps-system") => {
+        const requests: string[] = [];
+        const client = {
+            async request(method: string, path: string) {
+                requests.push(`${method} ${path}`);
+                if (state === undefined) throw new KubeApiError(404, "NotFound", "not found");
+                return state;
+            },
+        } as unknown as KubeClient;
+        return { requests, runner: new HookRunner({ client, fingerprint, stateNamespace: stateNamespace ?? undefined } as unknown as HookDeps) };
+    };
+
+    it("a postgres hook's input fingerprint follows only its password key, is keyed, and never a plain hash", () => {
+        const fp = new Fingerprinter(fpKey(1));
+        const { runner: r } = runner(fp);
+        const h: HookSpec = { type: "postgres", host: "h", user: "u" };
+        assert.equal(r.inputFingerprint(source("one"), h), r.inputFingerprint(source("one", "eQ=="), h), "other keys do not count");
+        assert.notEqual(r.inputFingerprint(source("one"), h), r.inputFingerprint(source("two"), h));
+        const job: HookSpec = { type: "job-rerun", job: "j" };
+        assert.notEqual(r.inputFingerprint(source("one"), job), r.inputFingerprint(source("one", "eQ=="), job), "a job re-runs on any content change");
+        const { runner: other } = runner(new Fingerprinter(fpKey(2)));
+        assert.notEqual(other.inputFingerprint(source("one"), h), r.inputFingerprint(source("one"), h), "keyed: another key, another fingerprint");
+        const b64 = source("one").data!.password;
+        for (const plain of [b64, `pg:${b64}`, "one"]) assert.ok(!createHash("sha256").update(plain).digest("hex").startsWith(r.inputFingerprint(source("one"), h)));
+    });
+
+    it("applied() reads the state secret from the reconciler's own namespace and refuses forged state", async () => {
+        const fp = new Fingerprinter(fpKey(3));
+        const h: HookSpec = { type: "postgres", host: "h", user: "u" };
+        const probe = runner(fp).runner;
+        const state = (annotations: Record<string, string>, labels: Record<string, string> = { "app.kubernetes.io/managed-by": "platform-secrets" }): Secret => ({
+            metadata: { namespace: "ps-system", name: hookStateName("db/app-pw"), labels, annotations },
+        });
+        const good = state({ "platform-secrets.io/hook-source": "db/app-pw", "platform-secrets.io/hook-0-applied": probe.inputFingerprint(source("one"), h) });
+        const r = runner(fp, good);
+        assert.equal(await r.runner.applied(source("one"), [h]), true);
+        assert.equal(await r.runner.applied(source("two"), [h]), false);
+        assert.deepEqual(r.requests, [`GET /api/v1/namespaces/ps-system/secrets/${hookStateName("db/app-pw")}`, `GET /api/v1/namespaces/ps-system/secrets/${hookStateName("db/app-pw")}`]);
+        assert.equal(await runner(fp, undefined).runner.applied(source("one"), [h]), false, "no state: not applied");
+        const forgedOwner = state({ "platform-secrets.io/hook-source": "db/app-pw", "platform-secrets.io/hook-0-applied": probe.inputFingerprint(source("one"), h) }, {});
+        await assert.rejects(runner(fp, forgedOwner).runner.applied(source("one"), [h]), (e: unknown) => e instanceof HookError && /not ours for db\/app-pw/.test((e as Error).message));
+        const otherSource = state({ "platform-secrets.io/hook-source": "tenant/x", "platform-secrets.io/hook-0-applied": probe.inputFingerprint(source("one"), h) });
+        await assert.rejects(runner(fp, otherSource).runner.applied(source("one"), [h]), HookError);
+        await assert.rejects(runner(fp, good, null).runner.applied(source("one"), [h]), /own namespace/);
+    });
+
+    it("hook state names are a hash of the source key (reveal nothing, fit any ns/name)", () => {
+        const n = hookStateName(`${"a".repeat(63)}/${"b".repeat(253)}`);
+        assert.match(n, /^hook-state-[0-9a-f]{24}$/);
+        assert.notEqual(hookStateName("db/a"), hookStateName("db/b"));
+        assert.ok(!hookStateName("db/app-pw").includes("app-pw"));
+    });
+
+    it("a Job from a CronJob is what kubectl create job --from=cronjob would make", () => {
+        const job = jobFromCronJob({ metadata: { name: "boot", namespace: "db", uid: "u1" }, spec: { jobTemplate: { metadata: { labels: { app: "b" } }, spec: { template: { spec: { restartPolicy: "Never" } } } } } }, "boot-abc");
+        assert.deepEqual(job.metadata, { name: "boot-abc", namespace: "db", labels: { app: "b" }, annotations: { "cronjob.kubernetes.io/instantiate": "manual" } });
+        assert.deepEqual(job.spec, { template: { spec: { restartPolicy: "Never" } } });
     });
 
     it("a Job template drops controller-generated fields", () => {
@@ -144,9 +222,9 @@ describe("reconciler/hooks (pure)", () => {
         };
         const t = jobTemplateFrom(job);
         assert.deepEqual(t.metadata, { name: "j", namespace: "n", labels: { app: "x" }, annotations: {} });
-        assert.equal(t.spec.selector, undefined);
-        assert.deepEqual(t.spec.template.metadata.labels, { app: "x" });
-        assert.equal(t.status, undefined);
+        assert.equal(t.spec!.selector, undefined);
+        assert.deepEqual(t.spec!.template!.metadata!.labels, { app: "x" });
+        assert.equal((t as Record<string, unknown>).status, undefined);
     });
 });
 
@@ -175,12 +253,99 @@ describe("reconciler/status and config", () => {
         assert.equal(parseConfig([], { POD_NAMESPACE: "ps" }).leaseNamespace, "ps");
     });
 
-    it("RBAC rules never grant wildcards, patch on secrets, or cluster-wide lease writes", () => {
-        const r = reconcilerRbacRules();
-        for (const rule of [...r.cluster, ...r.secrets, ...r.lease]) {
-            assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"));
+    it("config: new flags (own namespace, policy, resync, delete grace, Vault auth) with their defaults", () => {
+        const d = parseConfig(["--leader-election=false"], {});
+        assert.equal(d.policyName, POLICY_CONFIGMAP_NAME, "default policy ConfigMap is the one the stack renders");
+        assert.equal(d.resyncMs, 600_000, "periodic resync default <= 10 min");
+        assert.equal(d.deleteGraceMs, 30_000);
+        assert.equal(d.ownNamespace, undefined);
+        assert.equal(d.vaultAuth, undefined);
+        assert.equal(parseConfig([], { POD_NAMESPACE: "ps" }).ownNamespace, "ps", "own namespace defaults to the lease namespace");
+        const c = parseConfig(
+            ["--own-namespace=own", "--policy", "my-policy", "--resync-ms=1000", "--delete-grace-ms", "0", "--vault-addr=http://127.0.0.1:8200", "--vault-auth=kubernetes", "--vault-role", "ps", "--vault-auth-mount=k8s", "--vault-jwt-file=/t"],
+            { POD_NAMESPACE: "lease-ns" },
+        );
+        assert.equal(c.ownNamespace, "own");
+        assert.equal(c.leaseNamespace, "lease-ns");
+        assert.equal(c.policyName, "my-policy");
+        assert.equal(c.resyncMs, 1000);
+        assert.equal(c.deleteGraceMs, 0);
+        assert.equal(c.vaultAuth, "kubernetes");
+        assert.equal(c.vaultRole, "ps");
+        assert.equal(c.vaultAuthMount, "k8s");
+        assert.equal(c.vaultJwtFile, "/t");
+        const t = parseConfig(["--leader-election=false"], { VAULT_ADDR: "http://v", VAULT_AUTH_METHOD: "token-file", VAULT_TOKEN_FILE: "/run/token", RECONCILER_RESYNC_MS: "5", RECONCILER_OWN_NAMESPACE: "o" });
+        assert.equal(t.vaultTokenFile, "/run/token");
+        assert.equal(t.resyncMs, 5);
+        assert.equal(t.ownNamespace, "o");
+        assert.throws(() => parseConfig(["--leader-election=false", "--resync-ms=-1"], {}), /--resync-ms/);
+        assert.throws(() => parseConfig(["--leader-election=false", "--own-namespace=Not_A_Ns"], {}), /--own-namespace/);
+    });
+
+    it("config: Vault needs an auth method and never takes a token on the command line", () => {
+        for (const argv of [["--vault-token", "s.SECRETTOKEN"], ["--vault-token=s.SECRETTOKEN"]]) {
+            assert.throws(
+                () => parseConfig([...argv, "--leader-election=false"], {}),
+                (e: unknown) => e instanceof ConfigError && /--vault-token/.test((e as Error).message) && /--vault-token-file/.test((e as Error).message) && /--vault-auth=kubernetes/.test((e as Error).message) && !(e as Error).message.includes("SECRETTOKEN"),
+            );
         }
-        assert.ok(!r.cluster.some((x) => x.resources.includes("secrets")));
-        assert.ok(r.lease.every((x) => x.resources.join() === "leases"));
+        const base = ["--leader-election=false", "--vault-addr=http://v"];
+        assert.throws(() => parseConfig(base, {}), (e: unknown) => e instanceof ConfigError && /--vault-auth/.test((e as Error).message));
+        assert.throws(() => parseConfig([...base, "--vault-auth=kubernetes"], {}), /needs --vault-role/);
+        assert.throws(() => parseConfig([...base, "--vault-auth=token-file"], {}), /needs --vault-token-file/);
+        assert.throws(() => parseConfig([...base, "--vault-auth=token"], {}), /must be kubernetes or token-file/);
+        assert.doesNotThrow(() => parseConfig(["--leader-election=false", "--vault-auth=kubernetes"], {}), "auth without an address: Vault unused, nothing to check");
+    });
+
+    it("RBAC rules never grant wildcards, secrets cluster-wide reads only via the secrets role, lease/configmap access only in the own namespace", () => {
+        const r = reconcilerRbacRules();
+        assert.deepEqual(Object.keys(r).sort(), ["cluster", "own", "secrets"]);
+        for (const rule of [...r.cluster, ...r.secrets, ...r.own]) {
+            assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*") && !rule.apiGroups.includes("*"), JSON.stringify(rule));
+        }
+        assert.ok(!r.cluster.some((x) => x.resources.includes("secrets")), "no secret access in the cluster role");
+        for (const scoped of [r.cluster, r.secrets]) {
+            assert.ok(!scoped.some((x) => x.resources.includes("leases")), "no lease access outside the own namespace");
+            assert.ok(!scoped.some((x) => x.resources.includes("configmaps")), "no configmap access outside the own namespace");
+        }
+        const ownResources = r.own.flatMap((x) => x.resources);
+        assert.ok(ownResources.includes("leases") && ownResources.includes("configmaps"));
+        assert.ok(ownResources.every((x) => ["leases", "configmaps", "secrets"].includes(x)), `own-namespace rules: ${ownResources.join()}`);
+        assert.ok(!r.own.find((x) => x.resources.includes("configmaps"))!.verbs.some((v) => ["create", "update", "patch", "delete"].includes(v)), "the policy ConfigMap is read-only for the reconciler");
+        assert.ok(!r.secrets.some((x) => x.resources.includes("jobs") && x.verbs.includes("list")));
+    });
+});
+
+describe("reconciler/fingerprint", () => {
+    it("HMAC: stable per key, different per key, never the plain sha256 of the input", () => {
+        const a = new Fingerprinter(fpKey(1));
+        const a2 = new Fingerprinter(fpKey(1));
+        const b = new Fingerprinter(fpKey(2));
+        fc.assert(
+            fc.property(fc.string(), (v) => {
+                const fa = a.of(v);
+                assert.match(fa, /^[0-9a-f]{32}$/);
+                assert.equal(fa, a.of(v), "stable");
+                assert.equal(fa, a2.of(v), "same key, same fingerprint");
+                assert.notEqual(fa, b.of(v), "another key, another fingerprint");
+                assert.ok(!createHash("sha256").update(v).digest("hex").startsWith(fa), "not a plain sha256");
+            }),
+        );
+    });
+
+    it("objects are canonicalised (key order does not matter); short keys are refused; ephemeral keys differ", () => {
+        const f = new Fingerprinter(fpKey(9));
+        assert.equal(f.of({ a: 1, b: [2, { c: 3, d: 4 }] }), f.of({ b: [2, { d: 4, c: 3 }], a: 1 }));
+        assert.notEqual(f.of({ a: 1 }), f.of({ a: 2 }));
+        assert.throws(() => new Fingerprinter(Buffer.alloc(16)), /at least 32 bytes/);
+        assert.notEqual(Fingerprinter.ephemeral().of("x"), Fingerprinter.ephemeral().of("x"));
+    });
+
+    it("secretsHash is keyed (the view role can read it on workloads)", () => {
+        const contents = { "app-pw": contentHash({ type: "Opaque", data: { password: "aHVudGVyMg==" } }) };
+        const h1 = secretsHash(contents, new Fingerprinter(fpKey(1)));
+        assert.notEqual(h1, secretsHash(contents, new Fingerprinter(fpKey(2))));
+        assert.equal(h1, secretsHash({ ...contents }, new Fingerprinter(fpKey(1))));
+        assert.notEqual(h1, createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 32));
     });
 });

@@ -59,7 +59,7 @@ describe("stacks/reconciler: ReconcilerDeployment component", () => {
         const roles = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
         const rules = reconcilerRbacRules();
         assert.deepEqual(roles.map((r) => r.inputs.rules).sort((a, b) => a.length - b.length), [rules.cluster, rules.secrets].sort((a, b) => a.length - b.length));
-        assert.deepEqual(byType("kubernetes:rbac.authorization.k8s.io/v1:Role")[0].inputs.rules, rules.lease);
+        assert.deepEqual(byType("kubernetes:rbac.authorization.k8s.io/v1:Role")[0].inputs.rules, rules.own);
         assert.equal(byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length, 2, "cluster-wide secret access by default");
         for (const r of regs.filter((x) => x.type.startsWith("kubernetes:"))) assert.ok(r.name.startsWith("ps-"), `child name ${r.name} derives from the component name`);
     });

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     ConfigError, SCALAR_KEYS, STRUCTURED_KEYS, namespaceAllowed, parseStackConfig, readRawConfig, selectorMatches, StoreSettings,
 } from "../../../stacks/config";
+import { renderProjectYaml } from "../../../stacks/config/project-yaml";
 import { ROOT, loadStackFile, runStack, toRawConfig } from "./harness";
 import { canaryValue } from "../../support";
 
@@ -36,6 +37,10 @@ const dev = () => loadStackFile("dev");
 const devPasswords = () => JSON.parse(JSON.stringify(dev().passwords)) as any[];
 
 describe("stacks/config: Pulumi.yaml schema", () => {
+    it("is exactly what `npm run gen:pulumi-yaml` renders from stacks/config/schema.ts", () => {
+        assert.equal(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"), renderProjectYaml(), "Pulumi.yaml is stale: run npm run gen:pulumi-yaml");
+    });
+
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
     const text = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
 
@@ -224,10 +229,16 @@ describe("stacks/config: guardrails reject bad config naming the key and the fix
         rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[0].consumers[0].hooks", /unknown type "restart-everything"/);
     });
 
-    it("22. a postgres hook keeping the previous password on a path the stack writes", () => {
+    it("22. a postgres hook reading a Vault path other than its own password's (seed 004: the previous version of the OWN path logs in)", () => {
         const pw = devPasswords();
-        pw[1].consumers[0].hooks[0].vault.path = "authentik/postgres";
-        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].consumers[0].hooks[0].vault.path", /keeps the previous password at "authentik\/postgres", which passwords\[1\] \("authentik-postgres-password"\) writes/);
+        pw[1].consumers[0].hooks[0].vault = { path: "authentik/postgres-previous" };
+        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].consumers[0].hooks[0].vault.path", /would read Vault path "authentik\/postgres-previous", but a hook may read only its own password's path \(password "authentik-postgres-password" is stored at mount "secret", path "authentik\/postgres", key "password"\).*fix: remove vault \(it defaults to the password's own path\) or set vault.path: authentik\/postgres/);
+        // Another password's path is refused just the same: a hook may not read what it does not belong to.
+        pw[1].consumers[0].hooks[0].vault = { path: "dns/powerdns-api-key" };
+        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].consumers[0].hooks[0].vault.path", /may read only its own password's path/);
+        // The own path, spelled out, is what the old guardrail rejected; it is the natural config now.
+        pw[1].consumers[0].hooks[0].vault = { path: "authentik/postgres", mount: "secret", key: "password" };
+        parse("dev", { passwords: pw });
     });
 
     it("fails the program itself (what `pulumi preview` runs) with the ConfigError", async () => {

@@ -43,8 +43,9 @@ function common(): string[] {
         "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::platform-secrets-cluster",
         "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::platform-secrets-secrets",
         "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::platform-secrets-secrets",
-        `${T.role}::platform-secrets-lease`,
-        `${T.roleBinding}::platform-secrets-lease`,
+        `${T.role}::platform-secrets-own`,
+        `${T.roleBinding}::platform-secrets-own`,
+        "kubernetes:core/v1:ConfigMap::platform-secrets-policy",
         "kubernetes:apps/v1:Deployment::platform-secrets-deployment",
         "kubernetes:policy/v1:PodDisruptionBudget::platform-secrets-pdb",
         "kubernetes:core/v1:Service::platform-secrets-metrics",
@@ -202,10 +203,11 @@ describe("stacks program: behaviour", function () {
         const dns = es.find((r) => r.inputs.metadata.namespace === "dns-system")!;
         assert.equal(dns.inputs.spec.refreshPolicy, "OnChange");
         assert.equal(dns.inputs.spec.refreshInterval, undefined);
-        assert.equal(dns.inputs.spec.target.template.metadata.annotations["platform-secrets.io/hooks"], JSON.stringify([{ type: "job-rerun", job: "powerdns-api-key-sync" }]));
-        assert.equal(dns.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], "true", "a secret with hooks is a reconciler source");
-        const cm = es.find((r) => r.inputs.metadata.namespace === "cert-manager")!;
-        assert.equal(cm.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], undefined);
+        // Hooks reach the reconciler only through its policy ConfigMap: nothing on the synced secret declares them.
+        for (const r of es) {
+            assert.deepEqual(r.inputs.spec.target.template.metadata.annotations, {}, `${r.name}: no hooks annotation`);
+            assert.equal(r.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], undefined, `${r.name}: no source label`);
+        }
         assert.deepEqual(dns.inputs.spec.data, [{ secretKey: "PDNS_API_KEY", remoteRef: { key: "dns/powerdns-api-key", property: "password" } }]);
     });
 
@@ -264,11 +266,13 @@ describe("stacks program: behaviour", function () {
         assert.deepEqual(remoteKeys(app), remoteKeys(kargo), "same Vault source");
     });
 
-    it("git credentials: a basic-auth source labelled for the reconciler, derived for Tekton, Argo CD and Kargo", async () => {
+    it("git credentials: a basic-auth source granting its consumer namespaces, derived for Tekton, Argo CD and Kargo", async () => {
         const run = await runStack("dev");
         const src = run.resources.find((r) => r.name === "git-platform-repo-source-es")!;
         assert.equal(src.inputs.spec.target.template.type, "kubernetes.io/basic-auth");
-        assert.equal(src.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], "true");
+        assert.equal(src.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], undefined, "the reconciler watches every Secret: no source label");
+        // ESO writes the source's consent with every sync, so the reconciler honours the three cross-namespace derivations.
+        assert.deepEqual(src.inputs.spec.target.template.metadata.annotations, { "platform-secrets.io/allow-namespaces": "argocd,kargo-platform,tekton-pipelines" });
         assert.equal(src.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
         const tekton = run.resources.find((r) => r.name === "git-platform-repo-tekton")!;
         assert.deepEqual([tekton.inputs.format, tekton.inputs.source, tekton.inputs.target, tekton.inputs.options], ["tekton-git", { namespace: "platform-secrets", name: "platform-repo" }, { namespace: "tekton-pipelines", name: "platform-repo-git" }, { gitUrls: ["https://github.com/example-org/platform.git"] }]);
@@ -284,8 +288,11 @@ describe("stacks program: behaviour", function () {
         assert.equal(dep.inputs.spec.replicas, 2);
         assert.equal(dep.inputs.metadata.namespace, "platform-secrets");
         assert.equal(dep.inputs.spec.template.spec.containers[0].image, "ghcr.io/platform-secrets/reconciler:0.1.0");
-        const off = await runStack("staging", { overrides: { reconcilerEnabled: false } });
-        assert.ok(!off.resources.some((r) => r.type.startsWith("platform-secrets:reconciler:") || r.type === "kubernetes:apps/v1:Deployment"));
+        // Hooks act only through the reconciler: disabling it while hooks are declared fails preview.
+        await assert.rejects(runStack("staging", { overrides: { reconcilerEnabled: false } }), /passwords\[0\]\.consumers\[0\]\.hooks: hooks run only in the reconciler.*fix: set platform-secrets:reconcilerEnabled: true, or remove the hooks/);
+        const pw = (JSON.parse(JSON.stringify(loadStackFile("staging").passwords)) as any[]).map((p) => ({ ...p, consumers: (p.consumers ?? []).map((c: any) => ({ ...c, hooks: undefined })) }));
+        const off = await runStack("staging", { overrides: { reconcilerEnabled: false, passwords: pw } });
+        assert.ok(!off.resources.some((r) => r.type.startsWith("platform-secrets:reconciler:") || r.type === "kubernetes:apps/v1:Deployment" || r.type === "kubernetes:core/v1:ConfigMap"));
     });
 
     it("index.ts exports non-secret summaries only", async () => {

@@ -1,0 +1,101 @@
+import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../derive";
+import { inScope, ReconcileContext } from "./context";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
+import { looksDerived, Secret, SecretMeta } from "./model";
+import { inSyncAnnotations } from "./status";
+import { authorizeDerivation, FanOutPlan, planFanOut } from "./trust";
+import { cachedDiff, deleteExact, getSecret, patchDerived, replaceDerived, writeStatus } from "./writes";
+
+/** The message of an in-sync derived secret: stable (no hash, no time), so an in-sync secret is never rewritten. */
+export const inSyncMessage = (srcKey: string) => `in sync with source ${srcKey}`;
+
+/** The fan-out plan of a live source; the DerivationError when its fan-out annotation is malformed. */
+export function planOrError(ctx: ReconcileContext, source: Secret): FanOutPlan | DerivationError {
+    try {
+        return planFanOut(source, ctx.namespaceCache, ctx.policy(), (ns) => inScope(ctx, ns));
+    } catch (e) {
+        if (isDerivationError(e)) return e;
+        throw e;
+    }
+}
+
+/** The fan-out plan of a live source, or undefined when the declaration is malformed (reported by the source). */
+export function fanOutPlanOf(ctx: ReconcileContext, source: Secret): FanOutPlan | undefined {
+    const p = planOrError(ctx, source);
+    return isDerivationError(p) ? undefined : p;
+}
+
+/** Reconciles one derived secret from its own event: reads its source live (the one request it needs to decide). */
+export async function reconcileDerivedKey(ctx: ReconcileContext, key: string): Promise<void> {
+    const meta = ctx.secrets.get(key);
+    if (!meta || meta.deleting || !looksDerived(meta.metadata.labels)) return;
+    const recipe = recipeFromSecret(meta);
+    if (!recipe) return writeStatus(ctx, meta, { status: "error", message: `the recipe annotations of ${key} are missing or malformed; re-create it through the stack` });
+    const source = (await getSecret(ctx, recipe.source.namespace, recipe.source.name)) ?? null;
+    await reconcileDerived(ctx, meta, recipe, source, source ? fanOutPlanOf(ctx, source) : undefined);
+}
+
+/**
+ * Brings one cached derived secret in line with its source (idempotent). `source` null: the source is absent now.
+ * Order matters: the trust check comes before anything is read from the source or written.
+ */
+export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe, source: Secret | null, plan: FanOutPlan | undefined): Promise<void> {
+    const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
+    const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
+    if (meta.deleting) return;
+    if (source === null) return sourceAbsent(ctx, meta, recipe);
+    const decision = authorizeDerivation(meta, recipe, source, ctx.namespaceCache, plan);
+    if (!decision.allowed) {
+        ctx.metrics.refusals.inc({ reason: decision.reason });
+        ctx.logger.warn({ object: key, source: srcKey, reason: decision.reason }, "derivation refused");
+        return writeStatus(ctx, meta, { status: "refused", message: decision.message });
+    }
+    let desired: DesiredSecret;
+    try {
+        desired = deriveSecret(source, recipe);
+    } catch (e) {
+        if (!isDerivationError(e)) throw e;
+        return writeStatus(ctx, meta, { status: "error", message: `${e.message}; the last derived value is kept` });
+    }
+    await writeDerived(ctx, meta, desired, srcKey);
+}
+
+async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe): Promise<void> {
+    const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
+    const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
+    const tomb = ctx.tombstones.get(srcKey);
+    // Cross-namespace: consent is judged on the deleted source's last known grants; without a witnessed deletion
+    // the answer must not reveal whether a secret exists in a namespace the reader cannot see.
+    const decision = authorizeDerivation(meta, recipe, tomb?.meta ?? null, ctx.namespaceCache, undefined);
+    if (!decision.allowed && !(tomb && meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey)) {
+        ctx.metrics.refusals.inc({ reason: decision.reason });
+        return writeStatus(ctx, meta, { status: "refused", message: decision.message });
+    }
+    if (!tomb) return writeStatus(ctx, meta, { status: "source-missing", message: `source ${srcKey} not found; the last derived value is kept` });
+    const wait = tomb.at + ctx.deleteGraceMs - ctx.clock.now();
+    if (wait > 0) return; // re-queued by the source; a re-creation within the grace period keeps everything
+    const retain = meta.metadata.annotations?.[ANNOTATION_RETAIN] === "true" || tomb.retain;
+    if (retain) return writeStatus(ctx, meta, { status: "source-missing", message: `source ${srcKey} was deleted; kept because ${ANNOTATION_RETAIN} is "true"` });
+    await deleteExact(ctx, meta);
+    ctx.metrics.writes.inc({ action: "delete", reason: "source-deleted" });
+    ctx.recorder.audit("delete", key, `source ${srcKey} was deleted`);
+}
+
+async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, srcKey: string): Promise<void> {
+    const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
+    const ann = meta.metadata.annotations ?? {};
+    const requested = ann[ANNOTATION_SYNC_REQUESTED];
+    const force = requested !== undefined && requested !== ann[ANNOTATION_SYNC_HANDLED];
+    const diff = cachedDiff(meta, desired);
+    const message = inSyncMessage(srcKey);
+    if (diff.length === 0 && !force) return writeStatus(ctx, meta, { status: "in-sync", message });
+    const hash = desired.metadata.annotations[ANNOTATION_SOURCE_HASH];
+    const reason = diff.length === 0 ? "sync requested" : recordedSourceHash(meta) === hash && diff.includes("data") ? "derived secret edited by hand; restored" : "source changed";
+    const extra = { ...inSyncAnnotations(message, new Date(ctx.clock.now())), ...(force ? { [ANNOTATION_SYNC_HANDLED]: requested! } : {}) };
+    const replace = meta.immutable || meta.type !== desired.type;
+    const res = replace ? await replaceDerived(ctx, meta, desired, extra) : await patchDerived(ctx, meta, desired, extra);
+    ctx.metrics.writes.inc({ action: replace ? "replace" : "update", reason: reason === "source changed" ? "source-changed" : reason === "sync requested" ? "sync-requested" : "restored" });
+    // The fingerprint is keyed: an audit reader can correlate writes, not test guesses of the value.
+    ctx.recorder.audit("write", key, replace ? `${reason} (${meta.immutable ? "immutable" : "type changed"}: replaced)` : reason, { fingerprint: ctx.fingerprint.of(hash), changed: diff.join(",") });
+    if (reason.startsWith("derived secret edited")) ctx.recorder.event({ apiVersion: "v1", kind: "Secret", namespace: meta.metadata.namespace!, name: meta.metadata.name!, uid: res.metadata.uid }, "Normal", "Restored", "hand edit reverted to the derivation of the source");
+}

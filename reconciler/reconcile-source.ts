@@ -1,0 +1,173 @@
+import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../derive";
+import { forEachLimit, ReconcileContext, splitKey } from "./context";
+import { HookError } from "./hooks";
+import { ANNOTATION_FAN_OUT_OWNER } from "./keys";
+import { hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
+import { hooksFor } from "./policy";
+import { secretRef } from "./recorder";
+import { inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
+import { inSyncAnnotations } from "./status";
+import { FanOutPlan } from "./trust";
+import { createSecret, deleteExact, getSecret, writeStatus } from "./writes";
+
+/** Whether a secret key plays the source role: something derives from it, it fans out, or hooks are declared for it. */
+export function isSourceKey(ctx: ReconcileContext, key: string, meta: SecretMeta | undefined): boolean {
+    return ctx.index.isSource(key) || (meta !== undefined && (meta.metadata.annotations?.[ANNOTATION_FAN_OUT] !== undefined || hasHooksAnnotation(meta))) || hooksFor(ctx.policy(), key).length > 0 || ctx.tombstones.has(key);
+}
+
+/** Warned-about hooks annotations (key → resourceVersion), so one annotation yields one Warning, not one per resync. */
+const warnedHooks = new WeakMap<ReconcileContext, Map<string, string>>();
+
+/**
+ * Reconciles a source: administrator-declared init-time hooks first (consumers restart only after they succeed),
+ * then every derived secret naming it and every fan-out target it asks for. One live GET of the source; each
+ * dependant is compared against the cache and written only when it differs.
+ */
+export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const live = (await getSecret(ctx, namespace, name)) ?? null;
+    if (live === null) return sourceGone(ctx, key);
+    ctx.tombstones.delete(key);
+    warnAboutHooksAnnotation(ctx, key, live);
+    const hooks = hooksFor(ctx.policy(), key);
+    let ranHooks = false;
+    if (hooks.length > 0) {
+        try {
+            ranHooks = (await ctx.hooks.run(live, hooks)).ranAny;
+        } catch (e) {
+            if (e instanceof HookError) await markStale(ctx, key, `waiting for the init-time hook of ${key}: ${e.message}`);
+            throw e;
+        }
+    }
+    let plan: FanOutPlan | undefined;
+    let planValid = true;
+    if (live.metadata.annotations?.[ANNOTATION_FAN_OUT] !== undefined) {
+        const p = planOrError(ctx, live);
+        if (isDerivationError(p)) {
+            // A malformed declaration prunes nothing: the copies stay as they are until it is fixed.
+            planValid = false;
+            ctx.recorder.event(secretRef(live), "Warning", "InvalidFanOut", p.message);
+            ctx.logger.warn({ object: key, err: p.message }, "invalid fan-out annotation");
+        } else plan = p;
+    }
+    const dependants = ctx.index.derivedOf(key);
+    const work: (() => Promise<void>)[] = [];
+    for (const d of dependants) {
+        const meta = ctx.secrets.get(d);
+        if (!meta || !looksDerived(meta.metadata.labels)) continue;
+        const recipe = recipeFromSecret(meta);
+        if (!recipe) continue; // reported by its own reconcile
+        const ownCopy = meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === key;
+        if (ownCopy && planValid && !plan?.allowed.has(d)) {
+            const refusedWhy = plan?.refused.get(meta.metadata.namespace!);
+            // Consent withdrawn by the administrator: keep the copy as it is and say so; no longer selected: prune.
+            if (refusedWhy) work.push(() => refuse(ctx, meta, refusedWhy));
+            else work.push(() => prune(ctx, key, meta));
+            continue;
+        }
+        work.push(() => reconcileDerived(ctx, meta, recipe, live, plan));
+    }
+    if (plan) {
+        for (const [t, recipe] of plan.allowed) if (!ctx.secrets.has(t)) work.push(() => createTarget(ctx, key, live, recipe));
+        for (const [ns, why] of plan.refused) if (!ctx.secrets.has(`${ns}/${name}`)) reportRefusedTarget(ctx, key, live, ns, why);
+    }
+    const errs = await forEachLimit(work, ctx.fanOutConcurrency, (w) => w());
+    if (errs.length) throw errs[0];
+    if (ranHooks) for (const w of ctx.index.consumersOf(key)) ctx.queue.add(w);
+}
+
+function warnAboutHooksAnnotation(ctx: ReconcileContext, key: string, live: Secret): void {
+    let seen = warnedHooks.get(ctx);
+    if (!seen) warnedHooks.set(ctx, (seen = new Map()));
+    if (!hasHooksAnnotation({ metadata: live.metadata })) {
+        seen.delete(key);
+        return;
+    }
+    if (seen.get(key) === live.metadata.resourceVersion) return;
+    seen.set(key, live.metadata.resourceVersion ?? "");
+    ctx.metrics.refusals.inc({ reason: "hooks-annotation" });
+    const msg = `the platform-secrets.io/hooks annotation on ${key} is ignored: init-time hooks are administrator policy. Fix: declare the hook in the stack config (passwords[].consumers[].hooks), which renders the reconciler's policy ConfigMap`;
+    ctx.logger.warn({ object: key }, "hooks annotation ignored");
+    ctx.recorder.event(secretRef(live), "Warning", "HooksAnnotationIgnored", msg);
+}
+
+async function sourceGone(ctx: ReconcileContext, key: string): Promise<void> {
+    const tomb = ctx.tombstones.get(key);
+    if (tomb) {
+        const wait = tomb.at + ctx.deleteGraceMs - ctx.clock.now();
+        if (wait > 0) {
+            ctx.queue.addAfter(key, wait);
+            return;
+        }
+    }
+    const dependants = ctx.index.derivedOf(key);
+    const errs = await forEachLimit(dependants, ctx.fanOutConcurrency, async (d) => {
+        const meta = ctx.secrets.get(d);
+        const recipe = meta && recipeFromSecret(meta);
+        if (meta && recipe) await reconcileDerived(ctx, meta, recipe, null, undefined);
+    });
+    if (errs.length) throw errs[0];
+    if (tomb && ctx.index.derivedOf(key).every((d) => ctx.secrets.get(d)?.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] !== key)) ctx.tombstones.delete(key);
+}
+
+async function markStale(ctx: ReconcileContext, key: string, message: string): Promise<void> {
+    await forEachLimit(ctx.index.derivedOf(key), ctx.fanOutConcurrency, async (d) => {
+        const meta = ctx.secrets.get(d);
+        if (meta) await writeStatus(ctx, meta, { status: "stale", message });
+    });
+}
+
+async function refuse(ctx: ReconcileContext, meta: SecretMeta, message: string): Promise<void> {
+    ctx.metrics.refusals.inc({ reason: "fan-out-not-allowed" });
+    await writeStatus(ctx, meta, { status: "refused", message: `${message}; the copy is kept as it is` });
+}
+
+/** Per source and namespace, one Event per source version: a refused target has no object of its own to carry status. */
+const reportedTargets = new WeakMap<ReconcileContext, Map<string, string>>();
+function reportRefusedTarget(ctx: ReconcileContext, srcKey: string, live: Secret, ns: string, why: string): void {
+    let seen = reportedTargets.get(ctx);
+    if (!seen) reportedTargets.set(ctx, (seen = new Map()));
+    const id = `${srcKey}>${ns}`;
+    if (seen.get(id) === live.metadata.resourceVersion) return;
+    seen.set(id, live.metadata.resourceVersion ?? "");
+    ctx.metrics.refusals.inc({ reason: "fan-out-not-allowed" });
+    ctx.logger.warn({ object: srcKey, target: ns }, "fan-out target refused");
+    ctx.recorder.event(secretRef(live), "Warning", "FanOutRefused", why);
+}
+
+/** Creates a fan-out copy; an existing secret we did not create for this source is never touched. */
+async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secret, recipe: Recipe): Promise<void> {
+    const key = `${recipe.target.namespace}/${recipe.target.name}`;
+    let desired: DesiredSecret;
+    try {
+        desired = deriveSecret(source, recipe);
+    } catch (e) {
+        if (!isDerivationError(e)) throw e;
+        ctx.recorder.event(secretRef(source), "Warning", "DerivationFailed", `${key}: ${e.message}`);
+        return;
+    }
+    const body: Secret = {
+        ...desired,
+        metadata: {
+            ...desired.metadata,
+            annotations: { ...desired.metadata.annotations, [ANNOTATION_FAN_OUT_OWNER]: srcKey, ...inSyncAnnotations(inSyncMessage(srcKey), new Date(ctx.clock.now())) },
+        },
+    };
+    const res = await createSecret(ctx, body);
+    if (!res) {
+        const live = await getSecret(ctx, recipe.target.namespace, recipe.target.name);
+        if (live && looksDerived(live.metadata.labels) && live.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey) return; // ours; its event reconciles it
+        ctx.metrics.refusals.inc({ reason: "target-not-managed" });
+        ctx.recorder.event(secretRef(source), "Warning", "TargetNotManaged", `fan-out target ${key} exists and was not created by platform-secrets for ${srcKey}; left alone. Fix: delete or rename it, or change targetName`);
+        return;
+    }
+    ctx.metrics.writes.inc({ action: "create", reason: "fan-out" });
+    ctx.recorder.audit("create", key, `fan-out of ${srcKey}`, { fingerprint: ctx.fingerprint.of(desired.metadata.annotations[ANNOTATION_SOURCE_HASH] ?? "") });
+}
+
+/** Deletes a fan-out copy whose namespace is no longer selected — only our copy of this very source. */
+async function prune(ctx: ReconcileContext, srcKey: string, meta: SecretMeta): Promise<void> {
+    await deleteExact(ctx, meta);
+    ctx.metrics.writes.inc({ action: "delete", reason: "fan-out-pruned" });
+    ctx.recorder.audit("delete", `${meta.metadata.namespace}/${meta.metadata.name}`, `namespace ${meta.metadata.namespace} no longer selected by the fan-out of ${srcKey}`);
+}

@@ -1,0 +1,152 @@
+import { DesiredSecret, isOwnedAnnotation, isOwnedLabel, mergeForUpdate } from "../derive";
+import { ReconcileContext } from "./context";
+import { isKubeError } from "./kube";
+import { Secret, SecretMeta } from "./model";
+import { secretRef } from "./recorder";
+import { StatusReport, statusEvent, statusPatch } from "./status";
+import { contentHash } from "./workloads";
+
+/**
+ * Every Secret write the reconciler makes. Updates are JSON merge patches carrying the cached resourceVersion as
+ * precondition: one request, a concurrent writer turns it into a 409 (the key is retried from fresh state), and
+ * everything other controllers own (ownerReferences, finalizers, foreign labels and annotations) is untouched.
+ */
+
+export const secretPath = (ns: string, name?: string) => `/api/v1/namespaces/${ns}/secrets${name ? `/${name}` : ""}`;
+const MERGE = "application/merge-patch+json";
+
+export async function getSecret(ctx: Pick<ReconcileContext, "client">, ns: string, name: string): Promise<Secret | undefined> {
+    try {
+        return await ctx.client.request<Secret>("GET", secretPath(ns, name), { object: `${ns}/${name}` });
+    } catch (e) {
+        if (isKubeError(e, 404)) return undefined;
+        throw e;
+    }
+}
+
+const keyOf = (m: SecretMeta) => `${m.metadata.namespace}/${m.metadata.name}`;
+
+/**
+ * What differs between the cached derived secret and the desired one (names only, safe to log): "type", "data"
+ * (content hash), owned "labels.<k>" / "annotations.<k>". Pure.
+ */
+export function cachedDiff(meta: SecretMeta, desired: DesiredSecret): string[] {
+    const out: string[] = [];
+    if (meta.type !== desired.type) out.push("type");
+    if (meta.contentHash !== contentHash(desired).slice(0, 32)) out.push("data");
+    const cmp = (prefix: string, live: Record<string, string> | undefined, want: Record<string, string>, owned: (k: string) => boolean) => {
+        const keys = new Set([...Object.keys(live ?? {}).filter(owned), ...Object.keys(want).filter(owned)]);
+        for (const k of [...keys].sort()) if ((live ?? {})[k] !== want[k]) out.push(`${prefix}${k}`);
+    };
+    cmp("labels.", meta.metadata.labels, desired.metadata.labels, isOwnedLabel);
+    cmp("annotations.", meta.metadata.annotations, desired.metadata.annotations, isOwnedAnnotation);
+    return out;
+}
+
+/** Writes the status annotations when they differ from the cached ones (no write otherwise); Event on change. */
+export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, report: StatusReport): Promise<void> {
+    const patch = statusPatch(meta.metadata.annotations, report, new Date(ctx.clock.now()));
+    if (!patch) return;
+    const key = keyOf(meta);
+    const res = await ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
+        body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: patch } },
+        contentType: MERGE,
+        object: key,
+    });
+    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+    ctx.recorder.audit("status", key, `${report.status}: ${report.message}`);
+    const ev = statusEvent(report.status);
+    ctx.recorder.event(secretRef(res), ev.type, ev.reason, report.message);
+}
+
+/**
+ * Merge patch bringing a cached derived secret to `desired` plus `extraAnnotations` (status): owned keys the
+ * derivation no longer writes are set to null (removed), every other key is left alone.
+ */
+export function derivedPatch(meta: SecretMeta, desired: DesiredSecret, extraAnnotations: Record<string, string>): Record<string, unknown> {
+    const labels: Record<string, string | null> = { ...desired.metadata.labels };
+    for (const k of Object.keys(meta.metadata.labels ?? {})) if (isOwnedLabel(k) && !(k in labels)) labels[k] = null;
+    const annotations: Record<string, string | null> = { ...desired.metadata.annotations, ...extraAnnotations };
+    for (const k of Object.keys(meta.metadata.annotations ?? {})) if (isOwnedAnnotation(k) && !(k in annotations)) annotations[k] = null;
+    const data: Record<string, string | null> = { ...desired.data };
+    for (const k of meta.dataKeys ?? []) if (!(k in data)) data[k] = null;
+    return { metadata: { resourceVersion: meta.metadata.resourceVersion, labels, annotations }, data };
+}
+
+export async function patchDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, extraAnnotations: Record<string, string>): Promise<Secret> {
+    const key = keyOf(meta);
+    const res = await ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
+        body: derivedPatch(meta, desired, extraAnnotations),
+        contentType: MERGE,
+        object: key,
+    });
+    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+    return res;
+}
+
+/**
+ * Delete + create, for what the apiserver refuses to patch: an `immutable` derived secret or a type change. The
+ * new object keeps what others put on the old one (ownerReferences, finalizers, foreign labels/annotations,
+ * immutability). A finalizer that delays the deletion turns the create into a 409: the key is retried.
+ */
+export async function replaceDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, extraAnnotations: Record<string, string>): Promise<Secret> {
+    const key = keyOf(meta);
+    const live = await getSecret(ctx, meta.metadata.namespace!, meta.metadata.name!);
+    if (!live) throw new Error(`${key}: vanished before it could be replaced; retrying`);
+    if (live.metadata.deletionTimestamp === undefined) {
+        await ctx.client.request("DELETE", secretPath(meta.metadata.namespace!, meta.metadata.name), {
+            body: { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid: live.metadata.uid, resourceVersion: live.metadata.resourceVersion } },
+            object: key,
+        });
+    }
+    const merged = mergeForUpdate(live, desired);
+    const body: Secret = {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+            namespace: merged.metadata.namespace,
+            name: merged.metadata.name,
+            labels: merged.metadata.labels,
+            annotations: { ...merged.metadata.annotations, ...extraAnnotations },
+            ...(live.metadata.ownerReferences ? { ownerReferences: live.metadata.ownerReferences } : {}),
+            ...(live.metadata.finalizers ? { finalizers: live.metadata.finalizers } : {}),
+        },
+        type: merged.type,
+        data: merged.data,
+        ...(live.immutable ? { immutable: true } : {}),
+    };
+    let res: Secret;
+    try {
+        res = await ctx.client.request<Secret>("POST", secretPath(meta.metadata.namespace!), { body, object: key });
+    } catch (e) {
+        if (isKubeError(e, 409)) throw new Error(`${key}: the old object is still terminating (finalizers ${JSON.stringify(live.metadata.finalizers ?? [])}); the replace is retried`);
+        throw e;
+    }
+    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+    return res;
+}
+
+/** Creates a secret; 409 → undefined (the caller decides what an existing object means). */
+export async function createSecret(ctx: ReconcileContext, body: Secret): Promise<Secret | undefined> {
+    const key = `${body.metadata.namespace}/${body.metadata.name}`;
+    try {
+        const res = await ctx.client.request<Secret>("POST", secretPath(body.metadata.namespace!), { body: { apiVersion: "v1", kind: "Secret", ...body }, object: key });
+        ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+        return res;
+    } catch (e) {
+        if (isKubeError(e, 409)) return undefined;
+        throw e;
+    }
+}
+
+/** Deletes exactly the cached version (uid + resourceVersion preconditions): a concurrent change wins. */
+export async function deleteExact(ctx: ReconcileContext, meta: SecretMeta): Promise<void> {
+    try {
+        await ctx.client.request("DELETE", secretPath(meta.metadata.namespace!, meta.metadata.name), {
+            body: { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid: meta.metadata.uid, resourceVersion: meta.metadata.resourceVersion } },
+            object: keyOf(meta),
+        });
+    } catch (e) {
+        if (!isKubeError(e, 404)) throw e;
+    }
+}

@@ -1,0 +1,53 @@
+import type { HookSpec } from "../reconciler/hookspec";
+import type { HookBinding, ReconcilerPolicy } from "../reconciler/policy";
+import type { PasswordConsumer, PasswordSpec, StackConfig } from "./config/types";
+
+/**
+ * The reconciler's administrator policy, rendered from stack config (pure). Hooks and fan-out grants live in the
+ * policy ConfigMap in the reconciler's own namespace, which only the stack owner can write; a tenant who can write
+ * a Secret can no longer declare them (issue 10).
+ */
+export function buildReconcilerPolicy(cfg: StackConfig): ReconcilerPolicy {
+    const hooks: HookBinding[] = [];
+    for (const p of cfg.passwords) {
+        for (const c of p.consumers) {
+            if (c.hooks.length === 0) continue;
+            hooks.push({ source: { namespace: c.namespace, name: c.secretName }, hooks: c.hooks.map((h) => withDefaults(h, p, c, cfg.vault.kvMount)) });
+        }
+    }
+    return { fanOut: cfg.reconciler.fanOutGrants.map((g) => ({ ...g, ...(g.namespaces ? { namespaces: [...g.namespaces] } : {}) })), hooks };
+}
+
+/**
+ * A hook with the stack's defaults written out, so the reconciler never guesses: a postgres hook reads its own
+ * password's Vault mount/path/key (the previous version there is the password the database still accepts; the
+ * guardrails reject any other path), and finds the new password under the consumer's secretKey.
+ */
+export function withDefaults(h: HookSpec, p: PasswordSpec, c: PasswordConsumer, kvMount: string): HookSpec {
+    switch (h.type) {
+        case "postgres":
+            return {
+                ...h,
+                passwordKey: h.passwordKey ?? c.secretKey,
+                vault: { mount: h.vault?.mount ?? kvMount, path: h.vault?.path ?? p.vaultPath, key: h.vault?.key ?? p.vaultKey },
+            };
+        case "job-rerun":
+            return { ...h };
+        default: {
+            const never: never = h;
+            throw new Error(`unknown hook ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+/** Whether any hook needs Vault (only postgres hooks read the previous password): otherwise the reconciler gets no Vault login at all. */
+export function policyNeedsVault(policy: ReconcilerPolicy): boolean {
+    return policy.hooks.some((b) => b.hooks.some((h) => h.type === "postgres"));
+}
+
+/** `<mount>/<path>` of every Vault secret a hook reads: what the reconciler's Vault role must be allowed to read, nothing more. */
+export function hookVaultPaths(policy: ReconcilerPolicy): string[] {
+    const paths = new Set<string>();
+    for (const b of policy.hooks) for (const h of b.hooks) if (h.type === "postgres" && h.vault) paths.add(`${h.vault.mount ?? "secret"}/${h.vault.path}`);
+    return [...paths].sort();
+}
