@@ -1,240 +1,199 @@
 /**
- * Reconciler benchmark on a real apiserver (prints a table; not a test).
- *   npm run bench:reconciler -- [--sizes=1000,10000] [--sample=200] [--copies=1000] [--kubeconfig=PATH]
- * Without --kubeconfig it starts its own environment (test/env). The reconciler runs as a separate process
- * (compiled dist/reconciler/main.js, as in the image) so its RSS is its own.
+ * Reconciler scale benchmark on a real apiserver (prints one table; run on demand, not a test).
+ *
+ *   npm run bench:reconciler                       # full: 10,000 sources+derived, 20,000 unrelated, 1,000 Deployments
+ *   npm run bench:reconciler -- --sources=1000 --unrelated=2000 --deployments=100 --sample=50   # quick run
+ *
+ * Flags (all optional):
+ *   --sources=N          managed sources, each with one derived secret (default 10000)
+ *   --unrelated=N        unrelated Secrets with ~1 KiB of data each (default 20000)
+ *   --unrelated-bytes=N  data bytes per unrelated Secret (default 1024)
+ *   --deployments=N      Deployments annotated restart-on: auto, each consuming one secret (default 1000)
+ *   --sample=N           rotations / restarts measured at debounce 0, and floor PUTs (default 200)
+ *   --debounce-sample=N  restarts measured at the default 2000 ms debounce (default 20)
+ *   --count-rotations=N  rotations whose apiserver requests are counted (default 20)
+ *   --concurrency=N      parallel creates during set-up (default 32)
+ *   --node-flags="..."   V8 flags for the reconciler (default: those of reconciler/Dockerfile's ENTRYPOINT)
+ *   --reconciler-args="..." extra reconciler flags, e.g. "--rate=5000 --burst=5000 --workers=8" (default none:
+ *                        the deployed defaults, rate 500/s, burst 1000, 4 workers)
+ *   --kubeconfig=PATH    use that cluster instead of starting test/env (objects go to a fresh namespace, deleted
+ *                        at the end unless --keep)
+ *   --help
+ *
+ * What it does: starts the Kubernetes part of the test environment (bench/env.ts: etcd, kube-apiserver,
+ * kube-controller-manager from test/env's cached binaries; no Vault/PostgreSQL, which it does not use), builds
+ * dist/ (npm run build:dist), creates the content (bench/cluster.ts; sources carry NO label of ours, derived
+ * secrets are deriveSecret output POSTed as the provider does), then runs the reconciler twice as a child process
+ * `node <Dockerfile V8 flags> dist/reconciler/main.js` (bench/child.ts):
+ *   run A, direct to the apiserver, --debounce-ms=0: cold start-up (list, first full reconcile), rotation latency
+ *          and the raw PUT→watch floor, restart latency, then RSS after settling;
+ *   run B, through a counting proxy (bench/proxy.ts), default --debounce-ms=2000: warm start-up, apiserver
+ *          requests per rotation, restart latency at the default debounce.
+ * The reconciler's log (warn and above) goes to a file named at the end.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
-import { ANNOTATION_FAN_OUT, deriveSecret, LABEL_SOURCE } from "../derive";
 import { KubeClient } from "../reconciler/kube";
-import { startTestEnv } from "../test/env";
+import { loadKubeconfigFile } from "../reconciler/kubeconfig";
+import { dockerfileNodeFlags, ReconcilerProcess, ROOT } from "./child";
+import { APP_LABEL, createClusterContent, Sizes } from "./cluster";
+import { startKubeEnv } from "./env";
+import { flag, intFlag, log, ms, pct, secs, sleep, table, triple } from "./lib";
+import { Watcher, split } from "./observe";
+import { countRequests, floorSample, restartSample, rotationSample } from "./phases";
+import { describeCounts, startCountingProxy } from "./proxy";
 
-const ROOT = path.resolve(__dirname, "..");
-
-function flag(name: string, def: string): string {
-    const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-    return a ? a.slice(name.length + 3) : def;
+if (process.argv.includes("--help")) {
+    const text = fs.readFileSync(__filename, "utf8");
+    process.stdout.write(`${text.slice(text.indexOf("/**") + 3, text.indexOf("*/")).replace(/^ \* ?/gm, "").trim()}\n`);
+    process.exit(0);
 }
 
-/** The same V8 flags as the image's ENTRYPOINT (reconciler/Dockerfile): a small young generation keeps RSS down. */
-const NODE_FLAGS = flag("node-flags", "--max-semi-space-size=2 --optimize-for-size").split(" ").filter(Boolean);
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
-
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-    let i = 0;
-    await Promise.all(Array.from({ length: n }, async () => {
-        while (i < items.length) await fn(items[i++]);
-    }));
-}
-
-function pct(xs: number[], p: number): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const p = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(p));
-        });
-    });
-}
-
-function rssMiB(pid: number): { rss: number; hwm: number } {
-    const st = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
-}
-
-async function metric(port: number, name: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    let sum = 0;
-    for (const l of text.split("\n")) if (l.startsWith(name)) sum += Number(l.split(" ").pop());
-    return sum;
-}
-
-/** A watch that resolves a waiter when a secret's `password` becomes the expected value. */
-class Observer {
-    private waiters = new Map<string, { value: string; resolve: (t: number) => void }>();
-    private count = 0;
-    private countWaiter?: { n: number; resolve: () => void };
-    constructor(private readonly client: KubeClient) {}
-    async start(path: string, labelSelector: string): Promise<() => void> {
-        const list = await this.client.request("GET", path, { query: { labelSelector, limit: 1 } });
-        const h = await this.client.watch(path, { labelSelector, resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 3600 }, (ev) => {
-            const t = performance.now();
-            const o = ev.object;
-            if (ev.type === "ADDED") {
-                this.count++;
-                if (this.countWaiter && this.count >= this.countWaiter.n) this.countWaiter.resolve();
-            }
-            const key = `${o?.metadata?.namespace}/${o?.metadata?.name}`;
-            const w = this.waiters.get(key);
-            if (w && o?.data?.password === w.value) {
-                this.waiters.delete(key);
-                w.resolve(t);
-            }
-        }, () => undefined);
-        return () => h.abort();
-    }
-    expect(key: string, value: string): Promise<number> {
-        return new Promise((resolve) => this.waiters.set(key, { value: b64(value), resolve }));
-    }
-    resetCount(): void {
-        this.count = 0;
-    }
-    waitAdded(n: number): Promise<void> {
-        if (this.count >= n) return Promise.resolve();
-        return new Promise((resolve) => (this.countWaiter = { n, resolve }));
-    }
+interface Row {
+    figure: string;
+    measured: string;
+    target: string;
+    pass: boolean | undefined;
 }
 
 async function main(): Promise<void> {
-    const sizes = flag("sizes", "1000,10000").split(",").map(Number);
-    const sample = Number(flag("sample", "200"));
-    const copies = Number(flag("copies", "1000"));
+    const sizes: Sizes = {
+        sources: intFlag("sources", 10_000),
+        unrelated: intFlag("unrelated", 20_000),
+        deployments: intFlag("deployments", 1000),
+        unrelatedBytes: intFlag("unrelated-bytes", 1024),
+        concurrency: Math.max(1, intFlag("concurrency", 32)),
+    };
+    const sample = intFlag("sample", 200);
+    const debounceSample = intFlag("debounce-sample", 20);
+    const countRotations = intFlag("count-rotations", 20);
+    const nodeFlags = flag("node-flags", dockerfileNodeFlags().join(" ")).split(" ").filter(Boolean);
+    const extraArgs = flag("reconciler-args", "").split(" ").filter(Boolean);
+    const keep = process.argv.includes("--keep");
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "ps-bench-"));
+    const timings: Record<string, number> = {};
+
     let kubeconfigPath = flag("kubeconfig", "");
     let stopEnv: (() => Promise<void>) | undefined;
-    if (!kubeconfigPath) {
-        process.stderr.write("[bench] starting test environment...\n");
-        const env = await startTestEnv();
-        kubeconfigPath = env.kubeconfigPath;
-        stopEnv = () => env.stop();
-    }
-    process.stderr.write("[bench] compiling dist/ (npm run build:dist)...\n");
-    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const client = await KubeClient.create(kc);
-    const rows: string[][] = [];
-    let child: ChildProcess | undefined;
-    let port = 0;
-
-    const startReconciler = async () => {
-        port = await freePort();
-        child = spawn(process.execPath, [...NODE_FLAGS, "dist/reconciler/main.js", `--kubeconfig=${kubeconfigPath}`, "--leader-election=false", `--metrics-port=${port}`, "--rate=5000", "--burst=5000", "--workers=8", "--log-level=warn"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-        for (;;) {
-            try {
-                if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
-            } catch {
-                /* not listening yet */
-            }
-            await new Promise((r) => setTimeout(r, 100));
-        }
-    };
-    const settle = async () => {
-        let last = -1;
-        for (;;) {
-            const depth = await metric(port, "platform_secrets_queue_depth");
-            const writes = await metric(port, "platform_secrets_writes_total");
-            if (depth === 0 && writes === last) return;
-            last = writes;
-            await new Promise((r) => setTimeout(r, 1500));
-        }
-    };
-    const stopReconciler = async () => {
-        if (!child) return;
-        const c = child;
-        child = undefined;
-        c.kill("SIGTERM");
-        await new Promise((r) => c.once("exit", r));
-    };
-
+    const cleanup: (() => Promise<void>)[] = [];
     try {
-        for (const n of sizes) {
-            const ns = `bench-${n}-${Date.now() % 100000}`;
-            await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: ns } } });
-            process.stderr.write(`[bench] creating ${n} sources + ${n} derived in ${ns}...\n`);
-            const t0 = performance.now();
-            await pool([...Array(n).keys()], 32, async (i) => {
-                const src = { apiVersion: "v1", kind: "Secret", metadata: { name: `src-${i}`, namespace: ns, labels: { [LABEL_SOURCE]: "true" } }, type: "Opaque", data: { password: b64(`v0-${i}`) } };
-                const created = await client.request("POST", `/api/v1/namespaces/${ns}/secrets`, { body: src });
-                const desired = deriveSecret(created, { format: "mirror", source: { namespace: ns, name: `src-${i}` }, target: { namespace: ns, name: `dst-${i}` } });
-                await client.request("POST", `/api/v1/namespaces/${ns}/secrets`, { body: { apiVersion: "v1", kind: "Secret", ...desired } });
-            });
-            process.stderr.write(`[bench] created in ${((performance.now() - t0) / 1000).toFixed(1)} s; starting reconciler\n`);
-            const s0 = performance.now();
-            await startReconciler();
-            await settle();
-            const startup = (performance.now() - s0) / 1000;
-            const obs = new Observer(client);
-            const stopWatch = await obs.start(`/api/v1/namespaces/${ns}/secrets`, "platform-secrets.io/derived=true");
-            const lat: number[] = [];
-            for (let j = 0; j < sample; j++) {
-                const i = Math.floor((j * n) / sample);
-                const v = `rot-${j}-${Date.now()}`;
-                const seen = obs.expect(`${ns}/dst-${i}`, v);
-                const s = await client.request("GET", `/api/v1/namespaces/${ns}/secrets/src-${i}`);
-                s.data.password = b64(v);
-                const tw = performance.now();
-                await client.request("PUT", `/api/v1/namespaces/${ns}/secrets/src-${i}`, { body: s });
-                lat.push((await seen) - tw);
-            }
-            // Floor: a raw PUT of a watched secret and its watch event, no reconciler in between.
-            await client.request("POST", `/api/v1/namespaces/${ns}/secrets`, { body: { metadata: { name: "floor", labels: { "bench-floor": "true" } }, type: "Opaque", data: { password: b64("f") } } });
-            const fobs = new Observer(client);
-            const stopFloor = await fobs.start(`/api/v1/namespaces/${ns}/secrets`, "bench-floor=true");
-            const floor: number[] = [];
-            for (let j = 0; j < sample; j++) {
-                const v = `floor-${j}-${Date.now()}`;
-                const seen = fobs.expect(`${ns}/floor`, v);
-                const d = await client.request("GET", `/api/v1/namespaces/${ns}/secrets/floor`);
-                d.data.password = b64(v);
-                const tw = performance.now();
-                await client.request("PUT", `/api/v1/namespaces/${ns}/secrets/floor`, { body: d });
-                floor.push((await seen) - tw);
-            }
-            stopFloor();
-            stopWatch();
-            await settle();
-            const mem = rssMiB(child!.pid!);
-            const f = (x: number) => x.toFixed(1);
-            rows.push([`${n}`, f(pct(lat, 50)), f(pct(lat, 95)), f(pct(lat, 99)), f(pct(floor, 50)), f(pct(floor, 99)), f(mem.rss), f(mem.hwm), startup.toFixed(1)]);
-            if (n !== sizes[sizes.length - 1]) await stopReconciler();
+        if (!kubeconfigPath) {
+            log("starting etcd + kube-apiserver + kube-controller-manager (test/env building blocks)...");
+            const t = performance.now();
+            const env = await startKubeEnv();
+            timings.env = performance.now() - t;
+            kubeconfigPath = env.kubeconfigPath;
+            stopEnv = () => env.stop();
         }
-        let copyRow = "skipped";
-        if (copies > 0) {
-            if (!child) await startReconciler();
-            const label = `bench-copy-${Date.now() % 100000}`;
-            process.stderr.write(`[bench] creating ${copies} namespaces...\n`);
-            const nss = [...Array(copies).keys()].map((i) => `${label}-${i}`);
-            await pool(nss, 32, async (name) => {
-                await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name, labels: { [label]: "yes" } } } });
-            });
-            const srcNs = `${label}-src`;
-            await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: srcNs } } });
-            await client.request("POST", `/api/v1/namespaces/${srcNs}/secrets`, { body: { metadata: { name: "shared", labels: { [LABEL_SOURCE]: "true" } }, type: "Opaque", data: { password: b64("copy-me") } } });
-            await settle();
-            const obs = new Observer(client);
-            const stopWatch = await obs.start("/api/v1/secrets", "platform-secrets.io/derived=true");
-            obs.resetCount();
-            const s = await client.request("GET", `/api/v1/namespaces/${srcNs}/secrets/shared`);
-            s.metadata.annotations = { [ANNOTATION_FAN_OUT]: JSON.stringify([{ format: "mirror", namespaceSelector: `${label}=yes` }]) };
-            const t0 = performance.now();
-            await client.request("PUT", `/api/v1/namespaces/${srcNs}/secrets/shared`, { body: s });
-            await obs.waitAdded(copies);
-            copyRow = `${((performance.now() - t0) / 1000).toFixed(2)} s`;
-            stopWatch();
-            await settle();
-            const mem = rssMiB(child!.pid!);
-            rows.push([`copies`, "", "", "", "", "", mem.rss.toFixed(1), mem.hwm.toFixed(1), ""]);
-        }
-        const head = ["sources", "p50 ms", "p95 ms", "p99 ms", "floor p50", "floor p99", "RSS MiB", "peak MiB", "startup s"];
-        const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-        const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(w[i])).join(" | ")} |`;
-        process.stdout.write(`\n${line(head)}\n|${w.map((x) => "-".repeat(x + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
-        process.stdout.write(`\nsample ${sample} rotations per size (source PUT → derived MODIFIED seen by a separate watch); floor = raw PUT → watch event\n`);
-        process.stdout.write(`${copies} namespace copies (fan-out annotation set → all copies ADDED): ${copyRow}\n`);
-        process.stdout.write(`targets: p50 <= 50 ms, p99 <= 250 ms at 10,000; RSS <= 100 MiB; 1,000 copies <= 5 s\n`);
+        log("compiling dist/ (npm run build:dist)...");
+        const tb = performance.now();
+        execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+        timings.build = performance.now() - tb;
+
+        const client = KubeClient.fromConfig(loadKubeconfigFile(kubeconfigPath));
+        cleanup.push(async () => client.close());
+        const ns = `bench-${Date.now() % 1_000_000}`;
+        if (flag("kubeconfig", "") && !keep) cleanup.unshift(async () => void (await client.request("DELETE", `/api/v1/namespaces/${ns}`).catch(() => undefined)));
+        const setup = await createClusterContent(client, ns, sizes);
+        log(`set-up: ${setup.objects} objects in ${secs(setup.totalMs)} s`);
+
+        const derived = await Watcher.start(client, `/api/v1/namespaces/${ns}/secrets`, "platform-secrets.io/derived=true");
+        const apps = await Watcher.start(client, `/apis/apps/v1/namespaces/${ns}/deployments`, `${APP_LABEL}=true`, true);
+        cleanup.unshift(async () => {
+            derived.stop();
+            apps.stop();
+        });
+        const c = { client, ns, sizes, derived, apps, timeoutMs: 30_000 };
+        const expect = { derived: sizes.sources, deployments: sizes.deployments };
+
+        // ---- run A: direct, debounce 0 ----
+        log(`run A: reconciler direct to the apiserver, --debounce-ms=0, node ${nodeFlags.join(" ")} ${extraArgs.join(" ")}`);
+        const a = await ReconcilerProcess.start({ kubeconfig: kubeconfigPath, debounceMs: 0, nodeFlags, extraArgs, logFile: path.join(work, "reconciler-a.log") });
+        cleanup.unshift(() => a.stop());
+        const listMs = await a.waitReady();
+        log(`  caches synced after ${secs(listMs)} s; waiting for the first full reconcile...`);
+        const cold = await a.waitFirstFullReconcile(expect);
+        log(`  first full reconcile done after ${secs(cold.ms)} s`);
+        const peakStart = a.rss().hwm;
+        await a.settle();
+
+        log(`  ${sample} rotations (source PUT → derived rewritten)...`);
+        const rot = split(await rotationSample(c, sample));
+        log(`  ${sample} raw PUT → watch floor...`);
+        const floor = split(await floorSample(c, sample));
+        log(`  ${sample} restarts at debounce 0 (secret PUT → pod template changed)...`);
+        const rst = split(await restartSample(c, sample, false));
+        const chainN = Math.min(sample, 50);
+        log(`  ${chainN} restarts via a derived secret at debounce 0 (source PUT → derived → pod template changed)...`);
+        const chain = split(await restartSample(c, chainN, true));
+        await a.settle();
+        await sleep(5000);
+        const memA = a.rss();
+        const logA = a.logLines();
+        await a.stop();
+
+        // ---- run B: through the counting proxy, default debounce ----
+        const proxy = await startCountingProxy(kubeconfigPath, work);
+        cleanup.unshift(() => proxy.close());
+        log("run B: reconciler through the counting proxy, --debounce-ms=2000");
+        const b = await ReconcilerProcess.start({ kubeconfig: proxy.kubeconfigPath, debounceMs: 2000, nodeFlags, extraArgs, logFile: path.join(work, "reconciler-b.log") });
+        cleanup.unshift(() => b.stop());
+        const warmListMs = await b.waitReady();
+        const warm = await b.waitFirstFullReconcile(expect);
+        await b.settle();
+        const startCounts = proxy.counts();
+        log(`  warm start-up ${secs(warm.ms)} s (${describeCounts(startCounts)})`);
+        log(`  counting requests of ${countRotations} rotations...`);
+        const req = await countRequests(c, proxy, countRotations, false, 750);
+        const reqConsumed = await countRequests(c, proxy, Math.min(5, countRotations), true, 750);
+        log(`  ${debounceSample} restarts at the default 2000 ms debounce...`);
+        const rstDefault = split(await restartSample(c, debounceSample, false));
+        await b.settle();
+        const memB = b.rss();
+        const logB = b.logLines();
+
+        // ---- the table ----
+        const miss = (x: { missed: number }) => (x.missed ? `, ${x.missed} timed out` : "");
+        const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+        const rows: Row[] = [
+            { figure: "(1) source rotation → derived rewritten, p50/p95/p99", measured: triple(rot.ok) + miss(rot), target: "p50 ≤ 50, p99 ≤ 250 ms", pass: rot.missed === 0 && pct(rot.ok, 50) <= 50 && pct(rot.ok, 99) <= 250 },
+            { figure: "    floor: raw PUT → watch event (same run)", measured: triple(floor.ok) + miss(floor), target: "(reference)", pass: undefined },
+            { figure: "(2) secret change → pod template changed, debounce 0", measured: triple(rst.ok) + miss(rst), target: "p50 ≤ 100 ms", pass: rst.missed === 0 && pct(rst.ok, 50) <= 100 },
+            { figure: "    source rotation → derived → pod template, debounce 0", measured: triple(chain.ok) + miss(chain), target: "(info)", pass: undefined },
+            { figure: "    secret change → pod template changed, debounce 2000", measured: triple(rstDefault.ok) + miss(rstDefault), target: "(info: ≈ 2000 + debounce-0 figure)", pass: undefined },
+            { figure: "(3) RSS after settling (run A) / peak", measured: `${memA.rss.toFixed(1)} / ${memA.hwm.toFixed(1)} MiB`, target: "RSS ≤ 150 MiB", pass: memA.rss <= 150 },
+            { figure: "    RSS after settling (run B, warm start) / peak", measured: `${memB.rss.toFixed(1)} / ${memB.hwm.toFixed(1)} MiB`, target: "(info)", pass: undefined },
+            { figure: "(4) start-up, cold: caches synced / first full reconcile", measured: `${secs(listMs)} / ${secs(cold.ms)} s`, target: "≤ 30 s", pass: cold.ms <= 30_000 },
+            { figure: "    start-up, warm (all in sync): synced / full reconcile", measured: `${secs(warmListMs)} / ${secs(warm.ms)} s`, target: "(info)", pass: undefined },
+            { figure: "(5) apiserver requests per rotation, 1 derived: mean / max", measured: `${mean(req.perRotation).toFixed(2)} / ${Math.max(...req.perRotation)} (n=${req.perRotation.length})`, target: "≤ 2", pass: Math.max(...req.perRotation) <= 2 },
+            { figure: "    same, derived read by 1 Deployment (restart incl.)", measured: `${mean(reqConsumed.perRotation).toFixed(2)} / ${Math.max(...reqConsumed.perRotation)} (n=${reqConsumed.perRotation.length})`, target: "(info)", pass: undefined },
+        ];
+        const out = table(
+            ["figure", "measured", "target", "pass"],
+            rows.map((r) => [r.figure, r.measured, r.target, r.pass === undefined ? "" : r.pass ? "PASS" : "FAIL"]),
+        );
+        const lines = [
+            "",
+            `reconciler benchmark: ${sizes.sources} sources + ${sizes.sources} derived, ${sizes.unrelated} unrelated Secrets (${sizes.unrelatedBytes} B data), ${sizes.deployments} restart-on Deployments; node ${process.version}, ${os.cpus().length} CPUs`,
+            `reconciler: node ${nodeFlags.join(" ")} dist/reconciler/main.js ${extraArgs.join(" ") || "(deployed defaults: --rate=500 --burst=1000 --workers=4)"}`,
+            "",
+            out,
+            "",
+            `set-up: ${setup.objects} objects in ${secs(setup.totalMs)} s (sources+derived ${secs(setup.sourcesMs)} s, unrelated ${secs(setup.unrelatedMs)} s, deployments ${secs(setup.deploymentsMs)} s; concurrency ${sizes.concurrency})` +
+                (timings.env !== undefined ? `; test env start ${secs(timings.env)} s` : "") +
+                `; build:dist ${secs(timings.build)} s`,
+            `peak RSS during the cold start-up: ${peakStart.toFixed(1)} MiB`,
+            `requests per rotation (1 derived), all ${req.perRotation.length} rotations: ${describeCounts(req.breakdown)}; per rotation: ${req.perRotation.join(" ")}`,
+            `requests per rotation (derived read by a Deployment): ${describeCounts(reqConsumed.breakdown)}`,
+            `requests at the warm start-up (run B): ${describeCounts(startCounts)}`,
+            `latencies: PUT sent → the bench's own watch sees the state (floor and rotation ms p50 ${ms(pct(floor.ok, 50))} vs ${ms(pct(rot.ok, 50))})`,
+            `reconciler logs (warn+): run A ${logA} lines ${path.join(work, "reconciler-a.log")}; run B ${logB} lines ${path.join(work, "reconciler-b.log")}`,
+        ];
+        process.stdout.write(`${lines.join("\n")}\n`);
     } finally {
-        await stopReconciler();
-        client.close();
+        for (const f of cleanup) await f().catch((e) => log(`cleanup: ${String(e)}`));
         await stopEnv?.();
     }
 }

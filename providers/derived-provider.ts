@@ -29,14 +29,14 @@ function outputs(inputs: DerivedSecretInputs, live: SecretLike, drift: string[],
  * Source read and validated, then the grant (before the derived secret exists, so the reconciler never sees it
  * ungranted), then the derived secret. A grant added for a write that then fails is withdrawn again.
  */
-async function converge(api: SecretsApi, inputs: DerivedSecretInputs, owners: DerivedSecretInputs["source"][]): Promise<{ live: SecretLike; added: boolean }> {
+async function converge(api: SecretsApi, inputs: DerivedSecretInputs, owners: DerivedSecretInputs["source"][]): Promise<{ live: SecretLike; grantAdded: boolean }> {
     const source = await fetchSource(api, inputs.source, refKey(inputs.target));
     const desired = deriveSecret(source, recipeOf(inputs));
-    const added = (await ensureGrants(api, inputs.source, [inputs.target.namespace])).length > 0;
+    const grant = await ensureGrants(api, inputs.source, [inputs.target.namespace]);
     try {
-        return { live: await applyDerived(api, desired, owners, inputs.adopt === true), added };
+        return { live: await applyDerived(api, desired, owners, inputs.adopt === true), grantAdded: grant.managed.length > 0 };
     } catch (e) {
-        if (added) await releaseGrants(api, inputs.source, [inputs.target]).catch(() => undefined);
+        if (grant.added.length) await releaseGrants(api, inputs.source, [inputs.target]).catch(() => undefined);
         throw e;
     }
 }
@@ -51,8 +51,8 @@ async function diff(_id: string, olds: DerivedSecretOutputs, news: DerivedSecret
 }
 
 async function create(inputs: DerivedSecretInputs): Promise<dynamic.CreateResult<DerivedSecretOutputs>> {
-    const { live, added } = await converge(connect(inputs.kubeconfig), inputs, [inputs.source]);
-    return { id: refKey(inputs.target), outs: outputs(inputs, live, [], added) };
+    const { live, grantAdded } = await converge(connect(inputs.kubeconfig), inputs, [inputs.source]);
+    return { id: refKey(inputs.target), outs: outputs(inputs, live, [], grantAdded) };
 }
 
 /**
@@ -84,16 +84,17 @@ async function read(id: string, props?: DerivedSecretOutputs): Promise<dynamic.R
 async function update(_id: string, olds: DerivedSecretOutputs, news: DerivedSecretInputs): Promise<dynamic.UpdateResult<DerivedSecretOutputs>> {
     const api = connect(news.kubeconfig);
     // The old source still owns the target until this update rewrites its annotations.
-    const { live, added } = await converge(api, news, [news.source, olds.source]);
+    const { live, grantAdded } = await converge(api, news, [news.source, olds.source]);
+    // A grant a provider added on a source this resource no longer reads is withdrawn (unless someone else needs it).
     const sameGrant = refKey(olds.source) === refKey(news.source) && olds.target.namespace === news.target.namespace;
     if (olds.grantAdded === true && !sameGrant) await releaseGrants(api, olds.source, [olds.target]);
-    return { outs: outputs(news, live, [], added || (sameGrant && olds.grantAdded === true)) };
+    return { outs: outputs(news, live, [], grantAdded) };
 }
 
 async function remove(_id: string, props: DerivedSecretOutputs): Promise<void> {
     const api = connect(props.kubeconfig);
     await deleteIfOwned(api, props.target, [props.source]);
-    // Only a grant this resource added, and only while no other derived secret there still names the source.
+    // Only a grant a provider added, and only while no other derived secret there still names the source.
     if (props.grantAdded === true) await releaseGrants(api, props.source, [props.target]);
 }
 

@@ -3,6 +3,7 @@ import {
     ANNOTATION_ALLOW_NAMESPACE_SELECTOR,
     ANNOTATION_SOURCE_NAME,
     ANNOTATION_SOURCE_NAMESPACE,
+    PREFIX,
     SecretLike,
     SecretRef,
     grantFix,
@@ -16,20 +17,35 @@ import { KubeError, SecretsApi } from "./kube";
 /**
  * The source's consent to cross-namespace derivation (issue 10): the reconciler honours a derived secret in X naming a
  * source in Y ≠ X only while the source grants X (`platform-secrets.io/allow-namespaces`, or a namespace selector).
- * A provider that creates such a derived secret makes sure the grant exists, records whether it added it, and on
- * delete withdraws only what it added. Every write is a read-modify-write of the source guarded by its
- * resourceVersion (a concurrent writer — ESO, kubectl, another provider — yields 409 and we re-read).
+ * A provider that creates such a derived secret makes sure the grant exists and records that a provider added it, so
+ * deletes withdraw only grants a provider added — never one a person or an ExternalSecret template wrote. Every write
+ * is a read-modify-write of the source guarded by its resourceVersion (a concurrent writer — ESO, kubectl, another
+ * provider — yields 409 and we re-read).
  */
 const GRANT_ATTEMPTS = 5;
+
+/**
+ * On a SOURCE: the allow-namespaces entries the providers added (a subset of allow-namespaces). Kept on the source
+ * because two resources may rely on one grant: whichever goes last withdraws it, even if the other added it.
+ */
+export const ANNOTATION_PROVIDER_GRANTED = `${PREFIX}provider-granted-namespaces`;
 
 function refKey(r: { namespace?: string; name?: string }): string {
     return `${r.namespace}/${r.name}`;
 }
 
-function withAllowList(live: SecretLike, value: string | undefined): SecretLike {
+function providerGranted(s: SecretLike): string[] {
+    const raw = s.metadata.annotations?.[ANNOTATION_PROVIDER_GRANTED] ?? "";
+    return [...new Set(raw.split(",").map((x) => x.trim()).filter(Boolean))].sort();
+}
+
+/** `live` with both lists set (an empty list removes its annotation). */
+function withLists(live: SecretLike, allow: string | undefined, provider: string[]): SecretLike {
     const annotations = { ...(live.metadata.annotations ?? {}) };
-    if (value === undefined) delete annotations[ANNOTATION_ALLOW_NAMESPACES];
-    else annotations[ANNOTATION_ALLOW_NAMESPACES] = value;
+    if (allow === undefined) delete annotations[ANNOTATION_ALLOW_NAMESPACES];
+    else annotations[ANNOTATION_ALLOW_NAMESPACES] = allow;
+    if (provider.length === 0) delete annotations[ANNOTATION_PROVIDER_GRANTED];
+    else annotations[ANNOTATION_PROVIDER_GRANTED] = [...provider].sort().join(",");
     return { ...live, metadata: { ...live.metadata, annotations } };
 }
 
@@ -44,24 +60,33 @@ export async function grantStatus(api: SecretsApi, source: SecretLike, namespace
     return out;
 }
 
+export interface GrantResult {
+    /** Namespaces this call added to allow-namespaces. */
+    added: string[];
+    /** Of the requested namespaces, those whose grant a provider added (now or before): what a delete may withdraw. */
+    managed: string[];
+}
+
 /**
- * Makes `source` grant every namespace in `namespaces` (one write for all). Returns the namespaces this call added
- * by name (none when the source already granted them, by name or selector). Throws naming the source, the
- * annotation and the fix when the grant cannot be written.
+ * Makes `source` grant every namespace in `namespaces` (one write for all). A source that already grants a namespace
+ * (by name or selector) is not written. Throws naming the source, the annotation and the fix when the grant cannot
+ * be written.
  */
-export async function ensureGrants(api: SecretsApi, source: SecretRef, namespaces: readonly string[]): Promise<string[]> {
+export async function ensureGrants(api: SecretsApi, source: SecretRef, namespaces: readonly string[]): Promise<GrantResult> {
     const wanted = [...new Set(namespaces.filter((ns) => ns !== source.namespace))].sort();
-    if (wanted.length === 0) return [];
+    if (wanted.length === 0) return { added: [], managed: [] };
     for (let attempt = 1; ; attempt++) {
         const live = await api.get(source.namespace, source.name);
         if (live === undefined) throw new KubeError(`source secret ${refKey(source)} not found while granting namespace(s) ${wanted.join(", ")}. Fix: create the source secret first, or correct source.namespace/source.name`, 404);
         const status = await grantStatus(api, live, wanted);
         const missing = wanted.filter((ns) => !status.get(ns));
-        if (missing.length === 0) return [];
-        const value = missing.reduce((cur: string | undefined, ns) => withGrantedNamespace(cur, ns), live.metadata.annotations?.[ANNOTATION_ALLOW_NAMESPACES]);
+        const before = providerGranted(live);
+        const managedBefore = wanted.filter((ns) => before.includes(ns) && grantedNamespaces(live).includes(ns));
+        if (missing.length === 0) return { added: [], managed: managedBefore };
+        const allow = missing.reduce((cur: string | undefined, ns) => withGrantedNamespace(cur, ns), live.metadata.annotations?.[ANNOTATION_ALLOW_NAMESPACES]);
         try {
-            await api.replace(withAllowList(live, value));
-            return missing;
+            await api.replace(withLists(live, allow, [...new Set([...before, ...missing])]));
+            return { added: missing, managed: [...new Set([...managedBefore, ...missing])].sort() };
         } catch (e) {
             if (e instanceof KubeError && e.status === 409 && attempt < GRANT_ATTEMPTS) continue;
             if (e instanceof KubeError && e.status === 403) {
@@ -91,8 +116,8 @@ async function stillUsed(api: SecretsApi, source: SecretRef, target: SecretRef):
 }
 
 /**
- * Withdraws the grants of `targets`' namespaces that this resource added, except where another derived secret still
- * names the source. A gone source is fine. Returns the namespaces actually removed.
+ * Withdraws the grants of `targets`' namespaces that a provider added, except where another derived secret still
+ * names the source. A gone source is fine. Returns the namespaces actually withdrawn.
  */
 export async function releaseGrants(api: SecretsApi, source: SecretRef, targets: readonly SecretRef[]): Promise<string[]> {
     const candidates: string[] = [];
@@ -102,17 +127,19 @@ export async function releaseGrants(api: SecretsApi, source: SecretRef, targets:
     for (let attempt = 1; ; attempt++) {
         const live = await api.get(source.namespace, source.name);
         if (live === undefined) return [];
-        const present = drop.filter((ns) => grantedNamespaces(live).includes(ns));
+        const provider = providerGranted(live);
+        // Only entries a provider added: a grant written by a person or an ExternalSecret template stays.
+        const present = drop.filter((ns) => provider.includes(ns) && grantedNamespaces(live).includes(ns)).sort();
         if (present.length === 0) return [];
-        const value = present.reduce((cur: string | undefined, ns) => (cur === undefined ? undefined : withoutGrantedNamespace(cur, ns)), live.metadata.annotations?.[ANNOTATION_ALLOW_NAMESPACES]);
+        const allow = present.reduce((cur: string | undefined, ns) => (cur === undefined ? undefined : withoutGrantedNamespace(cur, ns)), live.metadata.annotations?.[ANNOTATION_ALLOW_NAMESPACES]);
         try {
-            await api.replace(withAllowList(live, value));
+            await api.replace(withLists(live, allow, provider.filter((ns) => !present.includes(ns))));
             return present;
         } catch (e) {
             if (e instanceof KubeError && e.status === 409 && attempt < GRANT_ATTEMPTS) continue;
             if (e instanceof KubeError && e.status === 404) return [];
             if (e instanceof KubeError) {
-                throw new KubeError(`withdrawing the grant of namespace(s) ${present.join(", ")} from source secret ${refKey(source)} failed (HTTP ${e.status ?? "?"}). Fix: remove ${present.join(", ")} from its annotation ${ANNOTATION_ALLOW_NAMESPACES} by hand, or let the kubeconfig's identity update secrets in namespace ${source.namespace}, then retry`, e.status);
+                throw new KubeError(`withdrawing the grant of namespace(s) ${present.join(", ")} from source secret ${refKey(source)} failed (HTTP ${e.status ?? "?"}). Fix: remove ${present.join(", ")} from its annotations ${ANNOTATION_ALLOW_NAMESPACES} and ${ANNOTATION_PROVIDER_GRANTED} by hand, or let the kubeconfig's identity update secrets in namespace ${source.namespace}, then retry`, e.status);
             }
             throw e;
         }

@@ -43,16 +43,13 @@ async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretO
             if (live !== undefined && !ownedFor(live, owners)) throw refusal(live, refKey(d.metadata));
         }
     }
-    const added = await ensureGrants(api, inputs.source, namespaces);
+    const grant = await ensureGrants(api, inputs.source, namespaces);
     try {
         for (const d of desired) await applyDerived(api, d, owners, inputs.adopt === true);
     } catch (e) {
-        if (added.length) await releaseGrants(api, inputs.source, added.map((ns) => ({ namespace: ns, name: copyName(inputs) }))).catch(() => undefined);
+        if (grant.added.length) await releaseGrants(api, inputs.source, grant.added.map((ns) => ({ namespace: ns, name: copyName(inputs) }))).catch(() => undefined);
         throw e;
     }
-    // Grants this resource added before, for the same source, still stand where a copy remains.
-    const sameSource = previous !== undefined && refKey(previous.source) === refKey(inputs.source);
-    const kept = sameSource ? (previous.grantsAdded ?? []).filter((ns) => namespaces.includes(ns)) : [];
     if (previous) {
         // Namespaces that left the list or stopped matching the selector lose their copy (only if still ours).
         const keep = new Set(namespaces.map((ns) => `${ns}/${copyName(inputs)}`));
@@ -60,11 +57,12 @@ async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretO
             const old = { namespace: ns, name: copyName(previous) };
             if (!keep.has(refKey(old))) await deleteIfOwned(api, old, owners);
         }
-        // ...and the grants this resource added for copies that are gone (or all of them, for a previous source).
-        const release = (previous.grantsAdded ?? []).filter((ns) => !kept.includes(ns));
+        // ...and the provider-added grants for copies that are gone (all of them, when the source changed).
+        const sameSource = refKey(previous.source) === refKey(inputs.source);
+        const release = (previous.grantsAdded ?? []).filter((ns) => !(sameSource && namespaces.includes(ns)));
         if (release.length) await releaseGrants(api, previous.source, release.map((ns) => ({ namespace: ns, name: copyName(previous) })));
     }
-    return outputs(inputs, source, namespaces, [], [...new Set([...added, ...kept])]);
+    return outputs(inputs, source, namespaces, [], grant.managed);
 }
 
 async function check(_olds: MirroredSecretInputs, news: MirroredSecretInputs): Promise<dynamic.CheckResult<MirroredSecretInputs>> {

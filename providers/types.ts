@@ -29,7 +29,11 @@ export interface DerivedSecretOutputs extends DerivedSecretInputs {
     drift: string[];
     /** drift is empty: the live derived secret is what the live source implies now. */
     inSync: boolean;
-    /** This resource added the target namespace to the source's allow-namespaces grant (so delete withdraws it). */
+    /**
+     * The source's grant of the target namespace was added by a provider (this resource or another one that relies on
+     * it; recorded on the source too), so delete withdraws it once no other derived secret there names the source. False
+     * when the grant came from elsewhere (a person, an ExternalSecret template) or is not needed (same namespace).
+     */
     grantAdded: boolean;
 }
 
@@ -57,6 +61,6 @@ export interface MirroredSecretOutputs extends MirroredSecretInputs {
     drift: string[];
     /** drift is empty. */
     inSync: boolean;
-    /** Namespaces this resource added to the source's allow-namespaces grant, sorted (withdrawn when their copy goes). */
+    /** Target namespaces whose grant on the source a provider added, sorted (withdrawn when their copy goes). */
     grantsAdded: string[];
 }

@@ -207,7 +207,7 @@ export class DependencyIndex {
     setWorkload(workloadKey: string, secretKeys: string[]): void {
         for (const s of this.consumesOfWorkload.get(workloadKey) ?? []) this.workloads.remove(s, workloadKey);
         if (secretKeys.length === 0) this.consumesOfWorkload.delete(workloadKey);
-        else this.consumesOfWorkload.set(workloadKey, secretKeys);
+        else this.consumesOfWorkload.set(workloadKey, [...secretKeys]);
         for (const s of secretKeys) this.workloads.add(s, workloadKey);
     }
 

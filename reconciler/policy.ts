@@ -70,6 +70,7 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
     const fanOut = fanOutRaw.map((g, i): FanOutGrant => {
         const key = `fanOut[${i}]`;
         if (!isRecord(g)) return bad(key, "not an object", "use {sourceNamespace, namespaces?, namespaceSelector?}");
+        for (const k of Object.keys(g)) if (!["sourceNamespace", "namespaces", "namespaceSelector"].includes(k)) bad(`${key}.${k}`, "unknown field", "use only sourceNamespace, namespaces and namespaceSelector");
         if (typeof g.sourceNamespace !== "string" || !NS.test(g.sourceNamespace)) return bad(`${key}.sourceNamespace`, "not a namespace name", "name the namespace whose sources may fan out");
         if (g.namespaces !== undefined && (!Array.isArray(g.namespaces) || g.namespaces.some((n) => typeof n !== "string" || !NS.test(n)))) {
             return bad(`${key}.namespaces`, "not a list of namespace names", "list target namespaces by name");
@@ -89,6 +90,7 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
     const hooks = hooksRaw.map((b, i): HookBinding => {
         const key = `hooks[${i}]`;
         if (!isRecord(b) || !isRecord(b.source)) return bad(key, "needs source: {namespace, name}", "name the source secret the hooks belong to");
+        for (const k of Object.keys(b)) if (k !== "source" && k !== "hooks") bad(`${key}.${k}`, "unknown field", "use only source and hooks");
         const { namespace, name } = b.source;
         if (typeof namespace !== "string" || !NS.test(namespace)) return bad(`${key}.source.namespace`, "not a namespace name", "name the source's namespace");
         if (typeof name !== "string" || !NAME.test(name)) return bad(`${key}.source.name`, "not a secret name", "name the source secret");
@@ -97,9 +99,10 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
         seen.add(id);
         let specs: HookSpec[];
         try {
-            specs = parseHookList(b.hooks, `${object} ${key}.hooks`);
+            specs = parseHookList(b.hooks, `${key}.hooks of ${id}`);
         } catch (e) {
-            throw new PolicyError(object, `${key}.hooks`, (e as Error).message, "see reconciler/README.md for the hook fields");
+            // parseHookList's message already names the entry and the fix.
+            throw new PolicyError(object, `${key}.hooks`, (e as Error).message.replace(/; fix: .*$/, ""), (e as Error).message.replace(/^.*; fix: /, ""));
         }
         return { source: { namespace, name }, hooks: specs };
     });

@@ -49,6 +49,7 @@ export class WorkQueue {
             rand: opts.rand ?? Math.random,
         };
         if (!(this.opts.maxAttempts >= 1)) throw new Error(`WorkQueue: maxAttempts must be >= 1 (got ${this.opts.maxAttempts})`);
+        if (!(this.opts.retryBaseMs > 0 && this.opts.retryMaxMs >= this.opts.retryBaseMs)) throw new Error(`WorkQueue: need 0 < retryBaseMs <= retryMaxMs (got ${this.opts.retryBaseMs}, ${this.opts.retryMaxMs})`);
         this.bucket = new TokenBucket(this.opts.ratePerSec, this.opts.burst, this.clock.now());
     }
 

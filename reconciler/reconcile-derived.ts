@@ -1,7 +1,8 @@
 import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../derive";
 import { inScope, ReconcileContext } from "./context";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
-import { looksDerived, Secret, SecretMeta } from "./model";
+import { hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
+import { fanOutAllowed } from "./policy";
 import { inSyncAnnotations } from "./status";
 import { authorizeDerivation, FanOutPlan, planFanOut } from "./trust";
 import { cachedDiff, deleteExact, getSecret, patchDerived, replaceDerived, writeStatus } from "./writes";
@@ -67,7 +68,14 @@ async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Rec
     // Cross-namespace: consent is judged on the deleted source's last known grants; without a witnessed deletion
     // the answer must not reveal whether a secret exists in a namespace the reader cannot see.
     const decision = authorizeDerivation(meta, recipe, tomb?.meta ?? null, ctx.namespaceCache, undefined);
-    if (!decision.allowed && !(tomb && meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey)) {
+    // A fan-out copy was consented to by the source's own fan-out declaration and the administrator's policy; a
+    // forged copy in a namespace the policy never allowed is refused like any other cross-namespace reader.
+    const copyConsented =
+        tomb !== undefined &&
+        meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey &&
+        hasFanOut(tomb.meta) &&
+        fanOutAllowed(ctx.policy(), recipe.source.namespace, meta.metadata.namespace!, ctx.namespaceCache.get(meta.metadata.namespace!)?.metadata.labels);
+    if (!decision.allowed && !copyConsented) {
         ctx.metrics.refusals.inc({ reason: decision.reason });
         return writeStatus(ctx, meta, { status: "refused", message: decision.message });
     }

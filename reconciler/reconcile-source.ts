@@ -1,7 +1,7 @@
 import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../derive";
 import { forEachLimit, ReconcileContext, splitKey } from "./context";
 import { HookError } from "./hooks";
-import { ANNOTATION_FAN_OUT_OWNER } from "./keys";
+import { ANNOTATION_FAN_OUT_OWNER, RefusalReason } from "./keys";
 import { hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
 import { hooksFor } from "./policy";
 import { secretRef } from "./recorder";
@@ -68,8 +68,12 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
         work.push(() => reconcileDerived(ctx, meta, recipe, live, plan));
     }
     if (plan) {
-        for (const [t, recipe] of plan.allowed) if (!ctx.secrets.has(t)) work.push(() => createTarget(ctx, key, live, recipe));
-        for (const [ns, why] of plan.refused) if (!ctx.secrets.has(`${ns}/${name}`)) reportRefusedTarget(ctx, key, live, ns, why);
+        const mine = new Set(dependants);
+        for (const [t, recipe] of plan.allowed) {
+            if (!ctx.secrets.has(t)) work.push(() => createTarget(ctx, key, live, recipe));
+            else if (!mine.has(t)) reportOnce(ctx, key, live, `foreign:${t}`, "target-not-managed", "TargetNotManaged", `fan-out target ${t} exists and was not created by platform-secrets for ${key}; left alone. Fix: delete or rename it, or change targetName`);
+        }
+        for (const [ns, why] of plan.refused) reportOnce(ctx, key, live, `refused:${ns}`, "fan-out-not-allowed", "FanOutRefused", why);
     }
     const errs = await forEachLimit(work, ctx.fanOutConcurrency, (w) => w());
     if (errs.length) throw errs[0];
@@ -107,7 +111,8 @@ async function sourceGone(ctx: ReconcileContext, key: string): Promise<void> {
         if (meta && recipe) await reconcileDerived(ctx, meta, recipe, null, undefined);
     });
     if (errs.length) throw errs[0];
-    if (tomb && ctx.index.derivedOf(key).every((d) => ctx.secrets.get(d)?.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] !== key)) ctx.tombstones.delete(key);
+    // Every dependant was deleted, retained or reported: the deletion is fully handled.
+    if (tomb) ctx.tombstones.delete(key);
 }
 
 async function markStale(ctx: ReconcileContext, key: string, message: string): Promise<void> {
@@ -122,17 +127,17 @@ async function refuse(ctx: ReconcileContext, meta: SecretMeta, message: string):
     await writeStatus(ctx, meta, { status: "refused", message: `${message}; the copy is kept as it is` });
 }
 
-/** Per source and namespace, one Event per source version: a refused target has no object of its own to carry status. */
-const reportedTargets = new WeakMap<ReconcileContext, Map<string, string>>();
-function reportRefusedTarget(ctx: ReconcileContext, srcKey: string, live: Secret, ns: string, why: string): void {
-    let seen = reportedTargets.get(ctx);
-    if (!seen) reportedTargets.set(ctx, (seen = new Map()));
-    const id = `${srcKey}>${ns}`;
+/** One Event per source version and target: a refused target has no object of its own to carry a status. */
+const reported = new WeakMap<ReconcileContext, Map<string, string>>();
+function reportOnce(ctx: ReconcileContext, srcKey: string, live: Secret, what: string, reason: RefusalReason, eventReason: string, message: string): void {
+    let seen = reported.get(ctx);
+    if (!seen) reported.set(ctx, (seen = new Map()));
+    const id = `${srcKey}>${what}`;
     if (seen.get(id) === live.metadata.resourceVersion) return;
     seen.set(id, live.metadata.resourceVersion ?? "");
-    ctx.metrics.refusals.inc({ reason: "fan-out-not-allowed" });
-    ctx.logger.warn({ object: srcKey, target: ns }, "fan-out target refused");
-    ctx.recorder.event(secretRef(live), "Warning", "FanOutRefused", why);
+    ctx.metrics.refusals.inc({ reason });
+    ctx.logger.warn({ object: srcKey, target: what, reason }, "fan-out target refused");
+    ctx.recorder.event(secretRef(live), "Warning", eventReason, message);
 }
 
 /** Creates a fan-out copy; an existing secret we did not create for this source is never touched. */
@@ -157,8 +162,7 @@ async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secre
     if (!res) {
         const live = await getSecret(ctx, recipe.target.namespace, recipe.target.name);
         if (live && looksDerived(live.metadata.labels) && live.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey) return; // ours; its event reconciles it
-        ctx.metrics.refusals.inc({ reason: "target-not-managed" });
-        ctx.recorder.event(secretRef(source), "Warning", "TargetNotManaged", `fan-out target ${key} exists and was not created by platform-secrets for ${srcKey}; left alone. Fix: delete or rename it, or change targetName`);
+        reportOnce(ctx, srcKey, source, `foreign:${key}`, "target-not-managed", "TargetNotManaged", `fan-out target ${key} exists and was not created by platform-secrets for ${srcKey}; left alone. Fix: delete or rename it, or change targetName`);
         return;
     }
     ctx.metrics.writes.inc({ action: "create", reason: "fan-out" });

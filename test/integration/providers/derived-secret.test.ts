@@ -72,7 +72,11 @@ describe("providers: DerivedSecret against the real apiserver", function () {
             assert.equal(live?.metadata?.labels?.["app.kubernetes.io/managed-by"], "platform-secrets");
             const r = await p.read!(id, outs);
             assert.deepEqual(r.props?.drift, [], i.format);
-            assert.equal(r.props?.sourceHash, r.props?.liveSourceHash);
+            assert.equal(r.props?.inSync, true, i.format);
+            // No plain hash of the values in state: the source-hash annotation stays on the Secret only.
+            assert.ok(!("sourceHash" in r.props!) && !("liveSourceHash" in r.props!), i.format);
+            assert.equal(r.props?.annotations["platform-secrets.io/source-hash"], undefined, i.format);
+            assert.ok(!publicPart(r.props).includes(live!.metadata!.annotations!["platform-secrets.io/source-hash"]), i.format);
             assert.equal((await p.diff!(id, r.props!, i)).changes, false, i.format);
         }
         const tekton = await c.get(dst, cases[0][0].target.name);
@@ -89,7 +93,7 @@ describe("providers: DerivedSecret against the real apiserver", function () {
         await c.setText(src, sourceName, "password", rotated);
         const r = await p.read!(id, outs);
         assert.deepEqual(r.props?.drift, ["data.password", "annotations.platform-secrets.io/source-hash"]);
-        assert.notEqual(r.props?.sourceHash, r.props?.liveSourceHash);
+        assert.equal(r.props?.inSync, false);
         const d = await p.diff!(id, r.props!, i);
         assert.equal(d.changes, true);
         const u = await p.update!(id, r.props!, i);

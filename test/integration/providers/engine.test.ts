@@ -54,6 +54,11 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
         assert.equal(unb64((created.props.data as Record<string, string>).password), password);
         assert.equal((await c.get(dst, inputs.target.name))?.metadata?.annotations?.["tekton.dev/git-0"], "https://github.com");
 
+        // The grant code runs inside the host too: the source now grants the target's namespace, recorded in state.
+        assert.equal(created.props.grantAdded, true);
+        assert.equal(created.props.sourceHash, undefined);
+        assert.equal((await c.get(src, sourceName))?.metadata?.annotations?.["platform-secrets.io/allow-namespaces"], dst);
+
         const read1 = await host.read(urn, created.id, created.props);
         assert.deepEqual(read1.props?.drift, []);
 
@@ -73,6 +78,7 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
 
         await host.delete(urn, created.id, updated);
         assert.equal(await c.get(dst, inputs.target.name), undefined);
+        assert.equal((await c.get(src, sourceName))?.metadata?.annotations?.["platform-secrets.io/allow-namespaces"], undefined, "the grant it added is withdrawn");
         await host.delete(urn, created.id, updated); // already gone is fine
 
         // An error raised inside the serialized provider reaches the engine as a clean message.

@@ -53,6 +53,7 @@ describe("reconciler follows unlabelled sources and plain consumers (issue 11)",
         const src = await getSecret(ns, "github-credentials");
         assert.equal(Object.keys(src.metadata.labels ?? {}).filter((k) => k.startsWith("platform-secrets.io/")).length, 0, "the source carries no label of ours");
 
+        await eventually(async () => ((await getSecret(ns, "github-credentials-tekton"))?.metadata.annotations?.[ANNOTATION_STATUS] === "in-sync" ? true : undefined), 10_000, "first status written");
         const p2 = canaryValue();
         canaries.push(p2);
         const writesBefore = auditLines(rec.lines).filter((a) => a.object === `${ns}/github-credentials-tekton`).length;
@@ -110,31 +111,42 @@ describe("reconciler follows unlabelled sources and plain consumers (issue 11)",
     it("rewrites keep ownerReferences, finalizers and foreign metadata; an immutable derived secret is replaced", async () => {
         const k = await admin();
         const owner = await k.request("POST", `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name: randomName("owner") } } });
-        await createSource(ns, "mirror-src", { password: "a" });
-        const inputs = { format: "mirror" as const, source: { namespace: ns, name: "mirror-src" }, target: { namespace: ns, name: "mirror-dst" }, kubeconfig: readFileSync(getEnv().kubeconfigPath, "utf8") };
-        await derivedSecretProvider.create!(inputs as never);
         const ownerRef = { apiVersion: "v1", kind: "ConfigMap", name: owner.metadata.name, uid: owner.metadata.uid };
-        await mutateSecret(ns, "mirror-dst", (s) => {
+        const kubeconfig = readFileSync(getEnv().kubeconfigPath, "utf8");
+        await createSource(ns, "mirror-src", { password: "a" });
+        for (const name of ["kept-dst", "frozen-dst"]) await derivedSecretProvider.create!({ format: "mirror", source: { namespace: ns, name: "mirror-src" }, target: { namespace: ns, name }, kubeconfig } as never);
+        // What other controllers and people put on a derived secret.
+        await mutateSecret(ns, "kept-dst", (s) => {
             s.metadata.ownerReferences = [ownerRef];
             s.metadata.finalizers = ["example.com/keep"];
             s.metadata.labels = { ...s.metadata.labels, team: "a" };
             s.metadata.annotations = { ...s.metadata.annotations, "example.com/note": "x" };
+        });
+        await mutateSecret(ns, "frozen-dst", (s) => {
+            s.metadata.ownerReferences = [ownerRef];
+            s.metadata.labels = { ...s.metadata.labels, team: "b" };
             s.immutable = true;
         });
         try {
             await mutateSecret(ns, "mirror-src", (s) => (s.data.password = b64("b")));
-            const d = await eventually(async () => {
-                const x = await getSecret(ns, "mirror-dst");
-                return unb64(x?.data?.password) === "b" && x.metadata.deletionTimestamp === undefined ? x : undefined;
-            }, 15_000, "immutable derived replaced");
-            assert.equal(d.immutable, true);
-            assert.deepEqual(d.metadata.ownerReferences.map((o: { uid: string }) => o.uid), [owner.metadata.uid]);
-            assert.equal(d.metadata.labels.team, "a");
-            assert.equal(d.metadata.annotations["example.com/note"], "x");
-            assert.equal(d.metadata.annotations[ANNOTATION_STATUS], "in-sync");
+            for (const name of ["kept-dst", "frozen-dst"]) {
+                const d = await eventually(async () => {
+                    const x = await getSecret(ns, name);
+                    return unb64(x?.data?.password) === "b" && x.metadata.deletionTimestamp === undefined ? x : undefined;
+                }, 15_000, `${name} follows the source`);
+                assert.deepEqual(d.metadata.ownerReferences.map((o: { uid: string }) => o.uid), [owner.metadata.uid], `${name} keeps ownerReferences`);
+                assert.equal(d.metadata.annotations[ANNOTATION_STATUS], "in-sync");
+                if (name === "kept-dst") {
+                    assert.deepEqual(d.metadata.finalizers, ["example.com/keep"]);
+                    assert.equal(d.metadata.labels.team, "a");
+                    assert.equal(d.metadata.annotations["example.com/note"], "x");
+                } else {
+                    assert.equal(d.immutable, true, "replaced, still immutable");
+                    assert.equal(d.metadata.labels.team, "b");
+                }
+            }
         } finally {
-            // Let the finalized objects go.
-            for (const name of ["mirror-dst"]) await k.request("PATCH", `/api/v1/namespaces/${ns}/secrets/${name}`, { body: { metadata: { finalizers: null } }, contentType: "application/merge-patch+json" }).catch(() => undefined);
+            await k.request("PATCH", `/api/v1/namespaces/${ns}/secrets/kept-dst`, { body: { metadata: { finalizers: null } }, contentType: "application/merge-patch+json" }).catch(() => undefined);
         }
     });
 

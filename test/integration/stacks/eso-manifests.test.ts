@@ -49,6 +49,7 @@ const BUILTIN_PLURALS: Record<string, string> = {
     ClusterRole: "clusterroles",
     ClusterRoleBinding: "clusterrolebindings",
     Namespace: "namespaces",
+    ConfigMap: "configmaps",
     Service: "services",
     Deployment: "deployments",
     PodDisruptionBudget: "poddisruptionbudgets",

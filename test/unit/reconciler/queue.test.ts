@@ -48,6 +48,77 @@ describe("reconciler/queue", () => {
         assert.equal(q.attempts("x/y"), 0);
     });
 
+    it("by default retries a failing key forever (never drops it after 10 failures)", async () => {
+        const clock = new FakeClock();
+        const q = new WorkQueue({ clock, rand: () => 1 });
+        assert.equal(q.opts.maxAttempts, Number.POSITIVE_INFINITY);
+        for (let i = 1; i <= 40; i++) {
+            assert.equal(q.addRateLimited("pg/app"), true, `failure ${i} keeps the key`);
+            assert.equal(q.attempts("pg/app"), i);
+            assert.equal(q.retrying, 1);
+            await clock.advance(300_000);
+            assert.equal(q.length, 1, `retry ${i} was scheduled`);
+            q.done((await q.get())!);
+        }
+    });
+
+    it("caps the retry delay at retryMaxMs (default 5 min) and doubles up to it", async () => {
+        const clock = new FakeClock();
+        const q = new WorkQueue({ clock, rand: () => 1 });
+        assert.equal(q.opts.retryMaxMs, 300_000);
+        assert.equal(q.opts.retryBaseMs, 50);
+        const delays: number[] = [];
+        for (let i = 0; i < 25; i++) {
+            q.addRateLimited("k/1");
+            let waited = 0;
+            while (q.length === 0) {
+                await clock.advance(1000);
+                waited += 1000;
+                assert.ok(waited <= 300_000, `attempt ${i + 1} waited more than 5 min`);
+            }
+            delays.push(waited);
+            q.done((await q.get())!);
+        }
+        assert.equal(delays[delays.length - 1], 300_000, "the cap is reached and held");
+        for (let i = 1; i < delays.length; i++) assert.ok(delays[i] >= delays[i - 1], "delays never shrink");
+        const small = new WorkQueue({ clock, retryBaseMs: 10, retryMaxMs: 40, rand: () => 1 });
+        const seen: number[] = [];
+        for (let i = 0; i < 8; i++) {
+            small.addRateLimited("x/y");
+            let waited = 0;
+            while (small.length === 0) {
+                await clock.advance(10);
+                waited += 10;
+            }
+            seen.push(waited);
+            small.done((await small.get())!);
+        }
+        assert.deepEqual(seen, [10, 20, 40, 40, 40, 40, 40, 40], "an explicit retryMaxMs caps it too");
+    });
+
+    it("exposes the number of keys waiting for a retry; success (forget) clears it", async () => {
+        const clock = new FakeClock();
+        const q = new WorkQueue({ clock });
+        assert.equal(q.retrying, 0);
+        q.addRateLimited("a/1");
+        q.addRateLimited("a/2");
+        q.addRateLimited("a/2");
+        assert.equal(q.retrying, 2);
+        q.forget("a/1");
+        assert.equal(q.retrying, 1);
+        q.forget("a/2");
+        assert.equal(q.retrying, 0);
+        const capped = new WorkQueue({ clock, maxAttempts: 2 });
+        capped.addRateLimited("b/1");
+        assert.equal(capped.retrying, 1);
+        assert.equal(capped.addRateLimited("b/1"), false);
+        assert.equal(capped.retrying, 0, "a dropped key is no longer in retry");
+    });
+
+    it("rejects maxAttempts below 1", () => {
+        assert.throws(() => new WorkQueue({ maxAttempts: 0 }), /maxAttempts/);
+    });
+
     it("forget resets the backoff", () => {
         const q = new WorkQueue({ clock: new FakeClock(), maxAttempts: 3 });
         q.addRateLimited("a/a");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { reconcilerRbacRules } from "../../../reconciler/rbac";
+import { POLICY_CONFIGMAP_NAME, POLICY_KEY, parsePolicy, renderPolicy } from "../../../reconciler/policy";
 
 interface Reg {
     type: string;
@@ -59,20 +60,66 @@ describe("stacks/reconciler: ReconcilerDeployment component", () => {
         const roles = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
         const rules = reconcilerRbacRules();
         assert.deepEqual(roles.map((r) => r.inputs.rules).sort((a, b) => a.length - b.length), [rules.cluster, rules.secrets].sort((a, b) => a.length - b.length));
-        assert.deepEqual(byType("kubernetes:rbac.authorization.k8s.io/v1:Role")[0].inputs.rules, rules.own);
+        const [own] = byType("kubernetes:rbac.authorization.k8s.io/v1:Role");
+        assert.deepEqual(own.inputs.rules, rules.own);
+        assert.equal(own.inputs.metadata.namespace, "platform-secrets-system", "Lease and policy access only in its own namespace");
+        const ownBinding = byType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").find((b) => b.inputs.roleRef.kind === "Role")!;
+        assert.deepEqual([ownBinding.inputs.metadata.namespace, ownBinding.inputs.roleRef.name, ownBinding.inputs.subjects], ["platform-secrets-system", own.inputs.metadata.name, [{ kind: "ServiceAccount", name: "ps-reconciler", namespace: "platform-secrets-system" }]]);
         assert.equal(byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length, 2, "cluster-wide secret access by default");
+        // The policy ConfigMap: empty by default, and the env names it (its namespace is the pod's).
+        const [cm] = byType("kubernetes:core/v1:ConfigMap");
+        assert.deepEqual([cm.inputs.metadata.name, cm.inputs.metadata.namespace], [POLICY_CONFIGMAP_NAME, "platform-secrets-system"]);
+        assert.deepEqual(parsePolicy(cm.inputs.data[POLICY_KEY], "test"), { fanOut: [], hooks: [] });
+        const env = Object.fromEntries(ctr.env.map((e: any) => [e.name, e]));
+        assert.equal(env.RECONCILER_POLICY.value, POLICY_CONFIGMAP_NAME);
+        assert.deepEqual(env.POD_NAMESPACE.valueFrom, { fieldRef: { fieldPath: "metadata.namespace" } });
+        assert.ok(!Object.keys(env).some((k) => k.startsWith("VAULT_") || k === "RECONCILER_FINGERPRINT_SECRET"), "no Vault login unless asked; the reconciler keeps its own key");
         for (const r of regs.filter((x) => x.type.startsWith("kubernetes:"))) assert.ok(r.name.startsWith("ps-"), `child name ${r.name} derives from the component name`);
     });
 
     it("limits secret access to the given namespaces with one RoleBinding each and scopes the reconciler to them", async () => {
         const regs = await build({ secretNamespaces: ["team-a", "team-b"], replicas: 3 });
         const rbs = regs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding" && r.inputs.roleRef.kind === "ClusterRole");
-        assert.deepEqual(rbs.map((r) => r.inputs.metadata.namespace).sort(), ["team-a", "team-b"]);
+        // Plus its own namespace: hook state and its key are Secrets there.
+        assert.deepEqual(rbs.map((r) => r.inputs.metadata.namespace).sort(), ["platform-secrets-system", "team-a", "team-b"]);
         assert.equal(regs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length, 1, "only the non-secret cluster binding");
         const dep = regs.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
         assert.equal(dep.inputs.spec.replicas, 3);
         const env = dep.inputs.spec.template.spec.containers[0].env;
         assert.equal(env.find((e: any) => e.name === "RECONCILER_NAMESPACES").value, "team-a,team-b");
+    });
+
+    it("renders the given policy canonically into the ConfigMap, and rejects one the reconciler would refuse", async () => {
+        const policy = {
+            fanOut: [{ sourceNamespace: "platform", namespaces: ["team-a"] }],
+            hooks: [{ source: { namespace: "db", name: "app-db" }, hooks: [{ type: "postgres" as const, host: "pg.db.svc", user: "app", vault: { mount: "secret", path: "db/app", key: "password" } }] }],
+        };
+        const regs = await build({ policy });
+        const cm = regs.find((r) => r.type === "kubernetes:core/v1:ConfigMap")!;
+        assert.equal(cm.inputs.data[POLICY_KEY], renderPolicy(policy));
+        assert.deepEqual(parsePolicy(cm.inputs.data[POLICY_KEY], "test").hooks, policy.hooks);
+        await assert.rejects(build({ policy: { fanOut: [{ sourceNamespace: "platform" }], hooks: [] } }), /ReconcilerDeployment ps policy key "fanOut\[0\]": allows no namespace/);
+    });
+
+    it("Vault: Kubernetes auth → VAULT_ADDR/AUTH_METHOD/ROLE/AUTH_MOUNT; token-file → a read-only mounted file; never a token in env", async () => {
+        const k = await build({ vault: { addr: "https://vault.example:8200", auth: { method: "kubernetes", role: "reconciler" } } });
+        const kdep = k.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec;
+        const kenv = Object.fromEntries(kdep.containers[0].env.map((e: any) => [e.name, e.value]));
+        assert.deepEqual([kenv.VAULT_ADDR, kenv.VAULT_AUTH_METHOD, kenv.VAULT_ROLE, kenv.VAULT_AUTH_MOUNT, kenv.VAULT_TOKEN_FILE], ["https://vault.example:8200", "kubernetes", "reconciler", "kubernetes", undefined]);
+        assert.equal(kdep.volumes, undefined);
+        const t = await build({ vault: { addr: "https://vault.example:8200", auth: { method: "token-file", secretName: "vault-token" } } });
+        const tdep = t.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec;
+        const ctr = tdep.containers[0];
+        const tenv = Object.fromEntries(ctr.env.map((e: any) => [e.name, e]));
+        assert.equal(tenv.VAULT_AUTH_METHOD.value, "token-file");
+        assert.equal(tenv.VAULT_TOKEN_FILE.value, "/var/run/secrets/platform-secrets/vault/token");
+        assert.equal(tenv.VAULT_TOKEN, undefined);
+        assert.ok(!ctr.env.some((e: any) => e.valueFrom?.secretKeyRef), "no secretKeyRef in env");
+        assert.equal(ctr.args, undefined);
+        assert.deepEqual(tdep.volumes, [{ name: "vault-token", secret: { secretName: "vault-token", items: [{ key: "token", path: "token" }], defaultMode: 0o400 } }]);
+        assert.deepEqual(ctr.volumeMounts, [{ name: "vault-token", mountPath: "/var/run/secrets/platform-secrets/vault", readOnly: true }]);
+        await assert.rejects(build({ vault: { addr: "", auth: { method: "kubernetes", role: "r" } } }), /"vault" needs addr and auth.method/);
+        await assert.rejects(build({ vault: { addr: "https://v", auth: { method: "userpass" } } }), /"vault" needs addr and auth.method/);
     });
 
     it("rejects a missing image naming the option", async () => {
