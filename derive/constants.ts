@@ -7,7 +7,10 @@ export const MANAGED_BY_VALUE = "platform-secrets";
 
 /** Label on every derived secret (value "true"): lets watchers select derived secrets cheaply. */
 export const LABEL_DERIVED = `${PREFIX}derived`;
-/** Label on source secrets that fan out (value "true"): lets the reconciler watch only sources. */
+/**
+ * Formerly put on sources so the reconciler could watch only them. Not needed (the reconciler watches every Secret:
+ * people and ESO create sources without our labels) and no longer set; kept for reading old objects.
+ */
 export const LABEL_SOURCE = `${PREFIX}source`;
 
 export const ANNOTATION_SOURCE_NAMESPACE = `${PREFIX}source-namespace`;
@@ -24,7 +27,10 @@ export const ANNOTATION_DERIVATION_VERSION = `${PREFIX}derivation-version`;
  * dynamic, so it cannot be recorded on the targets; the source declares it.
  */
 export const ANNOTATION_FAN_OUT = `${PREFIX}fan-out`;
-/** On a SOURCE secret: JSON array of init-time hook names the reconciler runs (owned by the reconciler). */
+/**
+ * Formerly the source's init-time hooks. No longer honoured: hooks reach a database and create Jobs, so they are
+ * administrator policy (the reconciler's policy ConfigMap); the reconciler warns about this annotation and ignores it.
+ */
 export const ANNOTATION_HOOKS = `${PREFIX}hooks`;
 
 /** Bumped whenever a format's output changes for the same input, so every derived secret gets rewritten once. */

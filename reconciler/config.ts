@@ -19,6 +19,8 @@ export interface ReconcilerConfig {
     resyncMs: number;
     deleteGraceMs: number;
     metricsPort: number;
+    /** Listen address of /metrics, /healthz, /readyz; default all interfaces (in-cluster scraping). */
+    metricsHost?: string;
     leaseName: string;
     leaseNamespace?: string;
     leaderElection: boolean;
@@ -55,6 +57,7 @@ const FLAGS: Record<string, { env: string; key: keyof ReconcilerConfig; kind: "s
     "--resync-ms": { env: "RECONCILER_RESYNC_MS", key: "resyncMs", kind: "int" },
     "--delete-grace-ms": { env: "RECONCILER_DELETE_GRACE_MS", key: "deleteGraceMs", kind: "int" },
     "--metrics-port": { env: "RECONCILER_METRICS_PORT", key: "metricsPort", kind: "int" },
+    "--metrics-host": { env: "RECONCILER_METRICS_HOST", key: "metricsHost", kind: "string" },
     "--lease-name": { env: "RECONCILER_LEASE_NAME", key: "leaseName", kind: "string" },
     "--lease-namespace": { env: "POD_NAMESPACE", key: "leaseNamespace", kind: "string" },
     "--leader-election": { env: "RECONCILER_LEADER_ELECTION", key: "leaderElection", kind: "bool" },

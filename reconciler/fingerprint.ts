@@ -28,7 +28,8 @@ export const FINGERPRINT_SECRET_NAME = "platform-secrets-fingerprint-key";
 
 /**
  * Loads the key from a Secret in the reconciler's own namespace (only the reconciler and cluster admins can read
- * it), creating it with 32 random bytes on first start. A lost key only means every restart-on workload rolls once.
+ * it), creating it with 32 random bytes on first start. A lost key means every restart-on workload rolls once and
+ * every job-rerun hook runs once more (their recorded fingerprints no longer match); nothing is lost or leaked.
  */
 export async function loadFingerprinter(client: KubeClient, namespace: string, name = FINGERPRINT_SECRET_NAME): Promise<Fingerprinter> {
     const path = `/api/v1/namespaces/${namespace}/secrets`;

@@ -249,6 +249,8 @@ export class HookRunner {
                 if (isKubeError(e, 404)) return { applied: false, error: `CronJob ${ns}/${hook.cronJob} not found; create it (suspend: true) with the bootstrap Job as its jobTemplate` };
                 throw e;
             }
+            // A running schedule would run the bootstrap on its own too; the template is meant to be a template.
+            if (cj.spec?.suspend !== true) return { applied: false, error: `CronJob ${ns}/${hook.cronJob} is not suspended; set spec.suspend: true (it only holds the bootstrap Job template)` };
             const name = `${hook.cronJob.slice(0, 52)}-${fp.slice(0, 10)}`;
             const job = jobFromCronJob(cj, name);
             job.metadata = { ...job.metadata, annotations: { ...(job.metadata?.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
@@ -271,7 +273,8 @@ export class HookRunner {
             if (!isKubeError(e, 404)) throw e;
         }
         if (live && live.metadata.annotations?.[ANNOTATION_HOOK_SOURCE_HASH] === fp) return { applied: true, ran: false };
-        if (live && live.metadata.annotations?.[ANNOTATION_HOOK_SOURCE_HASH] === undefined) data[D_JOB_TEMPLATE(i)] = Buffer.from(JSON.stringify(jobTemplateFrom(live))).toString("base64");
+        // The template is the Job as first seen (before any re-run of ours); later Jobs never replace it.
+        if (live && data[D_JOB_TEMPLATE(i)] === undefined) data[D_JOB_TEMPLATE(i)] = Buffer.from(JSON.stringify(jobTemplateFrom(live))).toString("base64");
         if (firstSight && live) return { applied: true, ran: false };
         const stored = data[D_JOB_TEMPLATE(i)];
         if (!stored) return { applied: false, error: `job ${object} does not exist and no template was kept; create the Job once, or declare the hook with a suspended CronJob ("cronJob")` };

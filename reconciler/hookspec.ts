@@ -1,7 +1,11 @@
 /** TLS to PostgreSQL: `disable` (loopback/sandbox only), `require` (encrypted, server not verified), `verify-full` (CA + host name). */
 export type PgTlsMode = "disable" | "require" | "verify-full";
 export const PG_TLS_MODES: readonly PgTlsMode[] = ["disable", "require", "verify-full"];
-/** Default TLS mode when a hook names none; why: see reconciler/README.md ("PostgreSQL hook"). */
+/**
+ * Default TLS mode when a hook names none: the session is encrypted (the verifier and query results are not on the
+ * wire in clear) without requiring every database to have a CA the stack knows; verify-full (with `ca`) also
+ * authenticates the server. See reconciler/README.md ("Administrator policy") and docs/security.md.
+ */
 export const DEFAULT_PG_TLS_MODE: PgTlsMode = "require";
 
 export interface PostgresHook {

@@ -29,5 +29,5 @@ export const ANNOTATION_HOOK_SOURCE_HASH = `${PREFIX}hook-source-hash`;
 export type SyncStatus = "in-sync" | "stale" | "source-missing" | "refused" | "error";
 export const SYNC_STATUSES: readonly SyncStatus[] = ["in-sync", "stale", "source-missing", "refused", "error"];
 
-/** Why a request was refused (metric label `reason`; also the Event reason suffix). */
+/** Why a request was refused (the `reason` label of platform_secrets_refusals_total). */
 export type RefusalReason = "no-grant" | "fan-out-not-allowed" | "target-not-managed" | "hooks-annotation";

@@ -49,6 +49,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         ratePerSec: cfg.ratePerSec,
         burst: cfg.burst,
         metricsPort: cfg.metricsPort,
+        metricsHost: cfg.metricsHost,
         processMetrics: true,
         ownNamespace: cfg.ownNamespace,
         policyName: cfg.policyName,

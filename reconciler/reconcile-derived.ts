@@ -4,7 +4,7 @@ import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_SYNC_HANDLED, A
 import { hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
 import { fanOutAllowed } from "./policy";
 import { inSyncAnnotations } from "./status";
-import { authorizeDerivation, FanOutPlan, planFanOut } from "./trust";
+import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "./trust";
 import { cachedDiff, deleteExact, getSecret, patchDerived, replaceDerived, writeStatus } from "./writes";
 
 /** The message of an in-sync derived secret: stable (no hash, no time), so an in-sync secret is never rewritten. */
@@ -32,25 +32,28 @@ export async function reconcileDerivedKey(ctx: ReconcileContext, key: string): P
     if (!meta || meta.deleting || !looksDerived(meta.metadata.labels)) return;
     const recipe = recipeFromSecret(meta);
     if (!recipe) return writeStatus(ctx, meta, { status: "error", message: `the recipe annotations of ${key} are missing or malformed; re-create it through the stack` });
+    // Cross-namespace: decide on the cached source metadata first, so a refused reader cannot make the reconciler
+    // fetch another namespace's Secret on every event. (A fan-out copy needs the live annotation: only then fetch.)
+    const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
+    const cached = ctx.secrets.get(srcKey);
+    if (recipe.source.namespace !== meta.metadata.namespace && cached && !(meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey && hasFanOut(cached))) {
+        const pre = authorizeDerivation(meta, recipe, cached, ctx.namespaceCache, undefined);
+        if (!pre.allowed) return refuse(ctx, meta, srcKey, pre);
+    }
     const source = (await getSecret(ctx, recipe.source.namespace, recipe.source.name)) ?? null;
     await reconcileDerived(ctx, meta, recipe, source, source ? fanOutPlanOf(ctx, source) : undefined);
 }
 
 /**
  * Brings one cached derived secret in line with its source (idempotent). `source` null: the source is absent now.
- * Order matters: the trust check comes before anything is read from the source or written.
+ * Order matters: the trust check comes before the source's data is used or anything is written.
  */
 export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe, source: Secret | null, plan: FanOutPlan | undefined): Promise<void> {
-    const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
     const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
     if (meta.deleting) return;
     if (source === null) return sourceAbsent(ctx, meta, recipe);
     const decision = authorizeDerivation(meta, recipe, source, ctx.namespaceCache, plan);
-    if (!decision.allowed) {
-        ctx.metrics.refusals.inc({ reason: decision.reason });
-        ctx.logger.warn({ object: key, source: srcKey, reason: decision.reason }, "derivation refused");
-        return writeStatus(ctx, meta, { status: "refused", message: decision.message });
-    }
+    if (!decision.allowed) return refuse(ctx, meta, srcKey, decision);
     let desired: DesiredSecret;
     try {
         desired = deriveSecret(source, recipe);
@@ -59,6 +62,12 @@ export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, 
         return writeStatus(ctx, meta, { status: "error", message: `${e.message}; the last derived value is kept` });
     }
     await writeDerived(ctx, meta, desired, srcKey);
+}
+
+async function refuse(ctx: ReconcileContext, meta: SecretMeta, srcKey: string, decision: Extract<Decision, { allowed: false }>): Promise<void> {
+    ctx.metrics.refusals.inc({ reason: decision.reason });
+    ctx.logger.warn({ object: `${meta.metadata.namespace}/${meta.metadata.name}`, source: srcKey, reason: decision.reason }, "derivation refused");
+    await writeStatus(ctx, meta, { status: "refused", message: decision.message });
 }
 
 async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe): Promise<void> {
@@ -75,10 +84,7 @@ async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Rec
         meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey &&
         hasFanOut(tomb.meta) &&
         fanOutAllowed(ctx.policy(), recipe.source.namespace, meta.metadata.namespace!, ctx.namespaceCache.get(meta.metadata.namespace!)?.metadata.labels);
-    if (!decision.allowed && !copyConsented) {
-        ctx.metrics.refusals.inc({ reason: decision.reason });
-        return writeStatus(ctx, meta, { status: "refused", message: decision.message });
-    }
+    if (!decision.allowed && !copyConsented) return refuse(ctx, meta, srcKey, decision);
     if (!tomb) return writeStatus(ctx, meta, { status: "source-missing", message: `source ${srcKey} not found; the last derived value is kept` });
     const wait = tomb.at + ctx.deleteGraceMs - ctx.clock.now();
     if (wait > 0) return; // re-queued by the source; a re-creation within the grace period keeps everything

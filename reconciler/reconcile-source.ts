@@ -5,9 +5,9 @@ import { ANNOTATION_FAN_OUT_OWNER, RefusalReason } from "./keys";
 import { hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
 import { hooksFor } from "./policy";
 import { secretRef } from "./recorder";
-import { inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
+import { fanOutPlanOf, inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
 import { inSyncAnnotations } from "./status";
-import { FanOutPlan } from "./trust";
+import { authorizeDerivation, FanOutPlan } from "./trust";
 import { createSecret, deleteExact, getSecret, writeStatus } from "./writes";
 
 /** Whether a secret key plays the source role: something derives from it, it fans out, or hooks are declared for it. */
@@ -35,7 +35,7 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
         try {
             ranHooks = (await ctx.hooks.run(live, hooks)).ranAny;
         } catch (e) {
-            if (e instanceof HookError) await markStale(ctx, key, `waiting for the init-time hook of ${key}: ${e.message}`);
+            if (e instanceof HookError) await markStale(ctx, key, live, `waiting for the init-time hook of ${key}; see the HookFailed Events on ${key}`);
             throw e;
         }
     }
@@ -115,10 +115,13 @@ async function sourceGone(ctx: ReconcileContext, key: string): Promise<void> {
     if (tomb) ctx.tombstones.delete(key);
 }
 
-async function markStale(ctx: ReconcileContext, key: string, message: string): Promise<void> {
+/** Marks the dependants the source consents to as stale (a refused reader learns nothing about the source's hooks). */
+async function markStale(ctx: ReconcileContext, key: string, live: Secret, message: string): Promise<void> {
     await forEachLimit(ctx.index.derivedOf(key), ctx.fanOutConcurrency, async (d) => {
         const meta = ctx.secrets.get(d);
-        if (meta) await writeStatus(ctx, meta, { status: "stale", message });
+        const recipe = meta && recipeFromSecret(meta);
+        if (!meta || !recipe || !authorizeDerivation(meta, recipe, live, ctx.namespaceCache, fanOutPlanOf(ctx, live)).allowed) return;
+        await writeStatus(ctx, meta, { status: "stale", message });
     });
 }
 

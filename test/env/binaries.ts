@@ -24,7 +24,15 @@ export interface BinarySpec {
     tags: string[];
     resolveLocal: LocalReplaceResolver;
     /** Dependencies replaced by a patched local copy (see patches.ts for why Vault needs one). */
-    patchedModules?: PatchedModule[];
+    patchedModules?: CopiedModule[];
+}
+
+/**
+ * A module copied into the wrapper and replaced by that copy: patched (patches.ts) and/or with files generated into
+ * it (`generate(copyDir)`, e.g. the gitignored `//go:embed` files of the Kubernetes provider, pulumi-binaries.ts).
+ */
+export interface CopiedModule extends PatchedModule {
+    generate?: (dir: string) => Promise<void>;
 }
 
 export const KUBERNETES_VERSION = "v1.34.4";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { BinarySpec, binCacheRoot, specDir } from "./binaries";
 import { GoModReplace, maxGoVersion, parseGoMod, renderWrapperGoMod, wrapperReplaces } from "./gomod";
-import { PatchedModule } from "./patches";
+import { CopiedModule } from "./binaries";
 
 /** Where one-time build progress goes; stderr by default so it shows up under mocha and the CLI alike. */
 export type Progress = (line: string) => void;
@@ -85,7 +85,7 @@ async function download(module: string, version: string, cwd: string): Promise<{
 }
 
 /** Copies `p.module@p.version` into the wrapper, applies its patches, and returns the replace pointing there. */
-async function preparePatched(p: PatchedModule, work: string): Promise<GoModReplace> {
+async function preparePatched(p: CopiedModule, work: string): Promise<GoModReplace> {
     const src = await download(p.module, p.version, work);
     const dest = path.join(work, p.dir);
     await fs.cp(src.Dir, dest, { recursive: true });
@@ -99,6 +99,7 @@ async function preparePatched(p: PatchedModule, work: string): Promise<GoModRepl
             throw new Error(`patching ${p.module}@${p.version} ${patch.file} (${patch.description}): ${e instanceof Error ? e.message : String(e)}`);
         }
     }
+    if (p.generate) await p.generate(dest);
     return { from: p.module, to: `./${p.dir}` };
 }
 

@@ -119,6 +119,8 @@ describe("trust model: a namespace tenant cannot reach beyond its namespace (iss
         await createSource(tenantNs, "spray", { username: "u", password: "p" }, { type: "kubernetes.io/basic-auth", annotations: { [ANNOTATION_FAN_OUT]: JSON.stringify(spec) }, client: tenant });
         await eventually(async () => ((await eventsText(tenantNs)).includes("FanOutRefused") ? true : undefined), 15_000, "FanOutRefused event");
         for (const ns of [victimNs, "kube-system", targetNs]) assert.equal(await getSecret(ns, "spray"), undefined, `nothing written into ${ns}`);
+        const metrics = await rec.r.metrics.registry.getSingleMetricAsString("platform_secrets_refusals_total");
+        assert.match(metrics, /reason="fan-out-not-allowed"\} [1-9]/);
     });
 
     it("a hooks annotation is ignored: no connection to the tenant's host, no Vault read, no Job anywhere", async () => {
@@ -127,6 +129,10 @@ describe("trust model: a namespace tenant cannot reach beyond its namespace (iss
             { type: "job-rerun", job: "pwn", namespace: "kube-system" },
         ];
         await createSource(tenantNs, "hooked", { password: "p1" }, { annotations: { [ANNOTATION_HOOKS]: JSON.stringify(hooks) }, client: tenant });
+        // The old companion-secret location of hook state, forged with a Job template: state now lives only in the
+        // reconciler's own namespace, so this is just another tenant secret.
+        const forgedTemplate = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "pwn", namespace: "kube-system" }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "registry.invalid/x" }] } } } };
+        await createSource(tenantNs, "hooked.hook-state", { "job-1-template": JSON.stringify(forgedTemplate) }, { annotations: { "platform-secrets.io/hook-1-applied": "x" }, client: tenant });
         await eventually(async () => ((await eventsText(tenantNs)).includes("HooksAnnotationIgnored") ? true : undefined), 15_000, "HooksAnnotationIgnored event");
         await tenant.request("PATCH", `/api/v1/namespaces/${tenantNs}/secrets/hooked`, { body: { data: { password: b64("p2") } }, contentType: "application/merge-patch+json" });
         await new Promise((r) => setTimeout(r, 1500));
@@ -134,6 +140,21 @@ describe("trust model: a namespace tenant cannot reach beyond its namespace (iss
         assert.ok(!hostile.bytes().includes(vaultValue));
         const jobs = await (await admin()).request("GET", "/apis/batch/v1/namespaces/kube-system/jobs");
         assert.ok(!jobs.items.some((j: { metadata: { name: string } }) => j.metadata.name === "pwn"), "no Job in kube-system");
+    });
+
+    it("an administrator-declared postgres hook pointed at a hostile server sends it no password (only SCRAM is answered)", async () => {
+        const p1 = canaryValue();
+        const p2 = canaryValue();
+        await createSource(tenantNs, "db-pw", { password: p1 }, { client: tenant });
+        // A misconfigured (or DNS-spoofed) database address in the administrator's own policy.
+        await writePolicy(ownNs, { fanOut: [], hooks: [{ source: { namespace: tenantNs, name: "db-pw" }, hooks: [{ type: "postgres", host: "127.0.0.1", port: hostile.port, user: "app", vault: { path: vaultPath }, tls: { mode: "disable" } }] }] });
+        await eventually(async () => (hostile.connections() > 0 ? true : undefined), 15_000, "the hook connected");
+        await tenant.request("PATCH", `/api/v1/namespaces/${tenantNs}/secrets/db-pw`, { body: { data: { password: b64(p2) } }, contentType: "application/merge-patch+json" });
+        await eventually(async () => ((await eventsText(tenantNs)).includes("HookFailed") ? true : undefined), 15_000, "HookFailed event");
+        await new Promise((r) => setTimeout(r, 1000));
+        const got = hostile.bytes();
+        for (const v of [p1, p2, vaultValue]) assert.ok(!got.includes(v), "the hostile server received a password");
+        await writePolicy(ownNs, { fanOut: [], hooks: [] });
     });
 
     it("legitimate flows keep working: same-namespace derivation, and a cross-namespace one the source grants", async () => {
