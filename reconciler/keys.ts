@@ -11,6 +11,12 @@ export const ANNOTATION_STATUS_TIME = `${PREFIX}status-time`;
 export const ANNOTATION_SYNC_REQUESTED = `${PREFIX}sync-requested-at`;
 /** The last sync-requested-at value the reconciler handled. */
 export const ANNOTATION_SYNC_HANDLED = `${PREFIX}sync-handled-at`;
+/**
+ * On a source that declares a fan-out: JSON `{counts, targets, truncated}` — per target namespace/name its state
+ * (in-sync | pending | refused | error) and why. Bounded (50 targets listed, not-in-sync first); no time, so an
+ * unchanged state is never rewritten.
+ */
+export const ANNOTATION_FAN_OUT_STATUS = `${PREFIX}fan-out-status`;
 /** On a derived secret created by a fan-out: "ns/name" of the source that declared it (only those are pruned). */
 export const ANNOTATION_FAN_OUT_OWNER = `${PREFIX}fan-out-owner`;
 

@@ -3,7 +3,7 @@ import { inScope, ReconcileContext } from "./context";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
 import { hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
 import { fanOutAllowed } from "./policy";
-import { inSyncAnnotations } from "./status";
+import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "./trust";
 import { cachedDiff, deleteExact, getSecret, patchDerived, replaceDerived, writeStatus } from "./writes";
 
@@ -31,14 +31,20 @@ export async function reconcileDerivedKey(ctx: ReconcileContext, key: string): P
     const meta = ctx.secrets.get(key);
     if (!meta || meta.deleting || !looksDerived(meta.metadata.labels)) return;
     const recipe = recipeFromSecret(meta);
-    if (!recipe) return writeStatus(ctx, meta, { status: "error", message: `the recipe annotations of ${key} are missing or malformed; re-create it through the stack` });
+    if (!recipe) {
+        await writeStatus(ctx, meta, { status: "error", message: `the recipe annotations of ${key} are missing or malformed; re-create it through the stack` });
+        return;
+    }
     // Cross-namespace: decide on the cached source metadata first, so a refused reader cannot make the reconciler
     // fetch another namespace's Secret on every event. (A fan-out copy needs the live annotation: only then fetch.)
     const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
     const cached = ctx.secrets.get(srcKey);
     if (recipe.source.namespace !== meta.metadata.namespace && cached && !(meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey && hasFanOut(cached))) {
         const pre = authorizeDerivation(meta, recipe, cached, ctx.namespaceCache, undefined);
-        if (!pre.allowed) return refuse(ctx, meta, srcKey, pre);
+        if (!pre.allowed) {
+            await refuse(ctx, meta, srcKey, pre);
+            return;
+        }
     }
     const source = (await getSecret(ctx, recipe.source.namespace, recipe.source.name)) ?? null;
     await reconcileDerived(ctx, meta, recipe, source, source ? fanOutPlanOf(ctx, source) : undefined);
@@ -48,9 +54,9 @@ export async function reconcileDerivedKey(ctx: ReconcileContext, key: string): P
  * Brings one cached derived secret in line with its source (idempotent). `source` null: the source is absent now.
  * Order matters: the trust check comes before the source's data is used or anything is written.
  */
-export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe, source: Secret | null, plan: FanOutPlan | undefined): Promise<void> {
+export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe, source: Secret | null, plan: FanOutPlan | undefined, force = false): Promise<StatusReport | undefined> {
     const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
-    if (meta.deleting) return;
+    if (meta.deleting) return undefined;
     if (source === null) return sourceAbsent(ctx, meta, recipe);
     const decision = authorizeDerivation(meta, recipe, source, ctx.namespaceCache, plan);
     if (!decision.allowed) return refuse(ctx, meta, srcKey, decision);
@@ -61,16 +67,16 @@ export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, 
         if (!isDerivationError(e)) throw e;
         return writeStatus(ctx, meta, { status: "error", message: `${e.message}; the last derived value is kept` });
     }
-    await writeDerived(ctx, meta, desired, srcKey);
+    return writeDerived(ctx, meta, desired, srcKey, force);
 }
 
-async function refuse(ctx: ReconcileContext, meta: SecretMeta, srcKey: string, decision: Extract<Decision, { allowed: false }>): Promise<void> {
+async function refuse(ctx: ReconcileContext, meta: SecretMeta, srcKey: string, decision: Extract<Decision, { allowed: false }>): Promise<StatusReport> {
     ctx.metrics.refusals.inc({ reason: decision.reason });
     ctx.logger.warn({ object: `${meta.metadata.namespace}/${meta.metadata.name}`, source: srcKey, reason: decision.reason }, "derivation refused");
-    await writeStatus(ctx, meta, { status: "refused", message: decision.message });
+    return writeStatus(ctx, meta, { status: "refused", message: decision.message });
 }
 
-async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe): Promise<void> {
+async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Recipe): Promise<StatusReport | undefined> {
     const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
     const srcKey = `${recipe.source.namespace}/${recipe.source.name}`;
     const tomb = ctx.tombstones.get(srcKey);
@@ -87,29 +93,32 @@ async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Rec
     if (!decision.allowed && !copyConsented) return refuse(ctx, meta, srcKey, decision);
     if (!tomb) return writeStatus(ctx, meta, { status: "source-missing", message: `source ${srcKey} not found; the last derived value is kept` });
     const wait = tomb.at + ctx.deleteGraceMs - ctx.clock.now();
-    if (wait > 0) return; // re-queued by the source; a re-creation within the grace period keeps everything
+    if (wait > 0) return undefined; // re-queued by the source; a re-creation within the grace period keeps everything
     const retain = meta.metadata.annotations?.[ANNOTATION_RETAIN] === "true" || tomb.retain;
     if (retain) return writeStatus(ctx, meta, { status: "source-missing", message: `source ${srcKey} was deleted; kept because ${ANNOTATION_RETAIN} is "true"` });
     await deleteExact(ctx, meta);
     ctx.metrics.writes.inc({ action: "delete", reason: "source-deleted" });
     ctx.recorder.audit("delete", key, `source ${srcKey} was deleted`);
+    return undefined;
 }
 
-async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, srcKey: string): Promise<void> {
+async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, srcKey: string, forceSource: boolean): Promise<StatusReport> {
     const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
     const ann = meta.metadata.annotations ?? {};
     const requested = ann[ANNOTATION_SYNC_REQUESTED];
-    const force = requested !== undefined && requested !== ann[ANNOTATION_SYNC_HANDLED];
+    const forceOwn = requested !== undefined && requested !== ann[ANNOTATION_SYNC_HANDLED];
+    const force = forceOwn || forceSource;
     const diff = cachedDiff(meta, desired);
     const message = inSyncMessage(srcKey);
     if (diff.length === 0 && !force) return writeStatus(ctx, meta, { status: "in-sync", message });
     const hash = desired.metadata.annotations[ANNOTATION_SOURCE_HASH];
     const reason = diff.length === 0 ? "sync requested" : recordedSourceHash(meta) === hash && diff.includes("data") ? "derived secret edited by hand; restored" : "source changed";
-    const extra = { ...inSyncAnnotations(message, new Date(ctx.clock.now())), ...(force ? { [ANNOTATION_SYNC_HANDLED]: requested! } : {}) };
+    const extra = { ...inSyncAnnotations(message, new Date(ctx.clock.now())), ...(forceOwn ? { [ANNOTATION_SYNC_HANDLED]: requested! } : {}) };
     const replace = meta.immutable || meta.type !== desired.type;
     const res = replace ? await replaceDerived(ctx, meta, desired, extra) : await patchDerived(ctx, meta, desired, extra);
     ctx.metrics.writes.inc({ action: replace ? "replace" : "update", reason: reason === "source changed" ? "source-changed" : reason === "sync requested" ? "sync-requested" : "restored" });
     // The fingerprint is keyed: an audit reader can correlate writes, not test guesses of the value.
     ctx.recorder.audit("write", key, replace ? `${reason} (${meta.immutable ? "immutable" : "type changed"}: replaced)` : reason, { fingerprint: ctx.fingerprint.of(hash), changed: diff.join(",") });
     if (reason.startsWith("derived secret edited")) ctx.recorder.event({ apiVersion: "v1", kind: "Secret", namespace: meta.metadata.namespace!, name: meta.metadata.name!, uid: res.metadata.uid }, "Normal", "Restored", "hand edit reverted to the derivation of the source");
+    return { status: "in-sync", message };
 }

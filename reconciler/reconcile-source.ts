@@ -1,14 +1,15 @@
 import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../derive";
 import { forEachLimit, ReconcileContext, splitKey } from "./context";
 import { HookError } from "./hooks";
-import { ANNOTATION_FAN_OUT_OWNER, RefusalReason } from "./keys";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED, RefusalReason } from "./keys";
+import { renderFanOutStatus, TargetStatus } from "./status";
 import { hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
 import { hooksFor } from "./policy";
 import { secretRef } from "./recorder";
 import { fanOutPlanOf, inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
-import { inSyncAnnotations } from "./status";
+import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, FanOutPlan } from "./trust";
-import { createSecret, deleteExact, getSecret, writeStatus } from "./writes";
+import { createSecret, deleteExact, getSecret, secretPath, writeStatus } from "./writes";
 
 /** Whether a secret key plays the source role: something derives from it, it fans out, or hooks are declared for it. */
 export function isSourceKey(ctx: ReconcileContext, key: string, meta: SecretMeta | undefined): boolean {
@@ -50,7 +51,19 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
             ctx.logger.warn({ object: key, err: p.message }, "invalid fan-out annotation");
         } else plan = p;
     }
+    const ann = live.metadata.annotations ?? {};
+    const syncRequested = ann[ANNOTATION_SYNC_REQUESTED] !== undefined && ann[ANNOTATION_SYNC_REQUESTED] !== ann[ANNOTATION_SYNC_HANDLED] ? ann[ANNOTATION_SYNC_REQUESTED] : undefined;
     const dependants = ctx.index.derivedOf(key);
+    const targets = new Map<string, TargetStatus>();
+    const track = (t: string, run: () => Promise<StatusReport | undefined>) => async () => {
+        try {
+            const r = await run();
+            if (plan?.allowed.has(t)) targets.set(t, r ? { state: r.status === "in-sync" ? "in-sync" : r.status === "refused" ? "refused" : "error", reason: r.status === "in-sync" ? undefined : r.message } : { state: "pending" });
+        } catch (e) {
+            if (plan?.allowed.has(t)) targets.set(t, { state: "pending", reason: `retrying: ${String((e as Error).message ?? e).slice(0, 200)}` });
+            throw e;
+        }
+    };
     const work: (() => Promise<void>)[] = [];
     for (const d of dependants) {
         const meta = ctx.secrets.get(d);
@@ -59,23 +72,37 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
         if (!recipe) continue; // reported by its own reconcile
         const ownCopy = meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === key;
         if (ownCopy && planValid && !plan?.allowed.has(d)) {
-            const refusedWhy = plan?.refused.get(meta.metadata.namespace!);
+            const refusedWhy = plan?.refused.get(d);
             // Consent withdrawn by the administrator: keep the copy as it is and say so; no longer selected: prune.
-            if (refusedWhy) work.push(() => refuse(ctx, meta, refusedWhy));
+            if (refusedWhy) work.push(async () => void (await refuse(ctx, meta, refusedWhy)));
             else work.push(() => prune(ctx, key, meta));
             continue;
         }
-        work.push(() => reconcileDerived(ctx, meta, recipe, live, plan));
+        work.push(track(d, () => reconcileDerived(ctx, meta, recipe, live, plan, syncRequested !== undefined)));
     }
     if (plan) {
         const mine = new Set(dependants);
         for (const [t, recipe] of plan.allowed) {
-            if (!ctx.secrets.has(t)) work.push(() => createTarget(ctx, key, live, recipe));
-            else if (!mine.has(t)) reportOnce(ctx, key, live, `foreign:${t}`, "target-not-managed", "TargetNotManaged", `fan-out target ${t} exists and was not created by platform-secrets for ${key}; left alone. Fix: delete or rename it, or change targetName`);
+            if (!ctx.secrets.has(t)) work.push(track(t, () => createTarget(ctx, key, live, recipe)));
+            else if (!mine.has(t)) {
+                targets.set(t, { state: "refused", reason: "a secret not created by platform-secrets for this source exists there" });
+                reportOnce(ctx, key, live, `foreign:${t}`, "target-not-managed", "TargetNotManaged", `fan-out target ${t} exists and was not created by platform-secrets for ${key}; left alone. Fix: delete or rename it, or change targetName`);
+            }
         }
-        for (const [ns, why] of plan.refused) reportOnce(ctx, key, live, `refused:${ns}`, "fan-out-not-allowed", "FanOutRefused", why);
+        for (const [t, why] of plan.refused) {
+            targets.set(t, { state: "refused", reason: why });
+            reportOnce(ctx, key, live, `refused:${t}`, "fan-out-not-allowed", "FanOutRefused", why);
+        }
     }
     const errs = await forEachLimit(work, ctx.fanOutConcurrency, (w) => w());
+    // Seed 002: which copies are in sync, pending or refused must be readable later, not only as an Event.
+    const sourcePatch: Record<string, string | null> = {};
+    if (plan || ann[ANNOTATION_FAN_OUT_STATUS] !== undefined) {
+        const text = plan ? renderFanOutStatus(targets) : null;
+        if ((text ?? undefined) !== ann[ANNOTATION_FAN_OUT_STATUS]) sourcePatch[ANNOTATION_FAN_OUT_STATUS] = text;
+    }
+    if (errs.length === 0 && syncRequested !== undefined) sourcePatch[ANNOTATION_SYNC_HANDLED] = syncRequested;
+    if (Object.keys(sourcePatch).length > 0) await patchSourceAnnotations(ctx, live, sourcePatch);
     if (errs.length) throw errs[0];
     if (ranHooks) for (const w of ctx.index.consumersOf(key)) ctx.queue.add(w);
 }
@@ -125,9 +152,20 @@ async function markStale(ctx: ReconcileContext, key: string, live: Secret, messa
     });
 }
 
-async function refuse(ctx: ReconcileContext, meta: SecretMeta, message: string): Promise<void> {
+async function refuse(ctx: ReconcileContext, meta: SecretMeta, message: string): Promise<StatusReport> {
     ctx.metrics.refusals.inc({ reason: "fan-out-not-allowed" });
-    await writeStatus(ctx, meta, { status: "refused", message: `${message}; the copy is kept as it is` });
+    return writeStatus(ctx, meta, { status: "refused", message: `${message}; the copy is kept as it is` });
+}
+
+/** Our annotations on a source the user opted in (a fan-out declaration, a sync request): one merge patch. */
+async function patchSourceAnnotations(ctx: ReconcileContext, live: Secret, annotations: Record<string, string | null>): Promise<void> {
+    const key = `${live.metadata.namespace}/${live.metadata.name}`;
+    const res = await ctx.client.request<Secret>("PATCH", secretPath(live.metadata.namespace!, live.metadata.name), {
+        body: { metadata: { annotations } },
+        contentType: "application/merge-patch+json",
+        object: key,
+    });
+    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
 }
 
 /** One Event per source version and target: a refused target has no object of its own to carry a status. */
@@ -144,7 +182,7 @@ function reportOnce(ctx: ReconcileContext, srcKey: string, live: Secret, what: s
 }
 
 /** Creates a fan-out copy; an existing secret we did not create for this source is never touched. */
-async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secret, recipe: Recipe): Promise<void> {
+async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secret, recipe: Recipe): Promise<StatusReport | undefined> {
     const key = `${recipe.target.namespace}/${recipe.target.name}`;
     let desired: DesiredSecret;
     try {
@@ -152,7 +190,7 @@ async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secre
     } catch (e) {
         if (!isDerivationError(e)) throw e;
         ctx.recorder.event(secretRef(source), "Warning", "DerivationFailed", `${key}: ${e.message}`);
-        return;
+        return { status: "error", message: e.message };
     }
     const body: Secret = {
         ...desired,
@@ -164,12 +202,13 @@ async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secre
     const res = await createSecret(ctx, body);
     if (!res) {
         const live = await getSecret(ctx, recipe.target.namespace, recipe.target.name);
-        if (live && looksDerived(live.metadata.labels) && live.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey) return; // ours; its event reconciles it
+        if (live && looksDerived(live.metadata.labels) && live.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey) return undefined; // ours; its event reconciles it
         reportOnce(ctx, srcKey, source, `foreign:${key}`, "target-not-managed", "TargetNotManaged", `fan-out target ${key} exists and was not created by platform-secrets for ${srcKey}; left alone. Fix: delete or rename it, or change targetName`);
-        return;
+        return { status: "refused", message: "a secret not created by platform-secrets for this source exists there" };
     }
     ctx.metrics.writes.inc({ action: "create", reason: "fan-out" });
     ctx.recorder.audit("create", key, `fan-out of ${srcKey}`, { fingerprint: ctx.fingerprint.of(desired.metadata.annotations[ANNOTATION_SOURCE_HASH] ?? "") });
+    return { status: "in-sync", message: inSyncMessage(srcKey) };
 }
 
 /** Deletes a fan-out copy whose namespace is no longer selected — only our copy of this very source. */

@@ -44,3 +44,24 @@ export function scrub(text: string, values: readonly (string | undefined)[]): st
     for (const v of values) if (v && v.length >= 4) out = out.split(v).join("[redacted]");
     return out;
 }
+
+/** One fan-out target's state, as recorded on the source. */
+export interface TargetStatus {
+    state: "in-sync" | "pending" | "refused" | "error";
+    reason?: string;
+}
+
+export const FAN_OUT_STATUS_LIMIT = 50;
+
+/**
+ * The fan-out status document (pure): counts of every state, the targets listed not-in-sync first then by key,
+ * at most FAN_OUT_STATUS_LIMIT of them (`truncated` counts the rest). Reasons name objects, never values.
+ */
+export function renderFanOutStatus(targets: ReadonlyMap<string, TargetStatus>): string {
+    const counts: Record<TargetStatus["state"], number> = { "in-sync": 0, pending: 0, refused: 0, error: 0 };
+    for (const t of targets.values()) counts[t.state]++;
+    const rank = (s: TargetStatus["state"]) => (s === "in-sync" ? 1 : 0);
+    const list = [...targets.entries()].sort(([ka, a], [kb, b]) => rank(a.state) - rank(b.state) || (ka < kb ? -1 : ka > kb ? 1 : 0));
+    const shown = list.slice(0, FAN_OUT_STATUS_LIMIT).map(([k, t]) => ({ target: k, state: t.state, ...(t.reason ? { reason: t.reason.slice(0, 300) } : {}) }));
+    return JSON.stringify({ counts, targets: shown, truncated: Math.max(0, list.length - FAN_OUT_STATUS_LIMIT) });
+}

@@ -14,7 +14,7 @@ export type Decision = { allowed: true; via: "same-namespace" | "grant" | "fan-o
 export interface FanOutPlan {
     /** target key "ns/name" → recipe */
     allowed: Map<string, Recipe>;
-    /** target namespace → why it was refused (names objects and the fix). */
+    /** target key "ns/name" → why it was refused (names objects and the fix). */
     refused: Map<string, string>;
 }
 
@@ -34,7 +34,7 @@ export function planFanOut(source: Secret, namespaces: ReadonlyMap<string, SlimN
         for (const ns of wanted) {
             if (!inScope(ns) || !namespaces.has(ns)) continue;
             if (fanOutAllowed(policy, srcNs, ns, namespaces.get(ns)?.metadata.labels)) ok.push(ns);
-            else plan.refused.set(ns, `fan-out of ${srcKey} into namespace ${ns} is not allowed by the administrator; fix: add {"sourceNamespace":"${srcNs}","namespaces":["${ns}"]} to the reconciler policy's fanOut (stack config), or remove ${ns} from the fan-out`);
+            else plan.refused.set(`${ns}/${spec.targetName ?? source.metadata.name}`, `fan-out of ${srcKey} into namespace ${ns} is not allowed by the administrator; fix: add {"sourceNamespace":"${srcNs}","namespaces":["${ns}"]} to the reconciler policy's fanOut (stack config), or remove ${ns} from the fan-out`);
         }
         for (const r of recipesForFanOut(source, spec, ok)) plan.allowed.set(`${r.target.namespace}/${r.target.name}`, r);
     }

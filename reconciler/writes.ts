@@ -44,9 +44,9 @@ export function cachedDiff(meta: SecretMeta, desired: DesiredSecret): string[] {
 }
 
 /** Writes the status annotations when they differ from the cached ones (no write otherwise); Event on change. */
-export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, report: StatusReport): Promise<void> {
+export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, report: StatusReport): Promise<StatusReport> {
     const patch = statusPatch(meta.metadata.annotations, report, new Date(ctx.clock.now()));
-    if (!patch) return;
+    if (!patch) return report;
     const key = keyOf(meta);
     const res = await ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
         body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: patch } },
@@ -57,6 +57,7 @@ export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, repor
     ctx.recorder.audit("status", key, `${report.status}: ${report.message}`);
     const ev = statusEvent(report.status);
     ctx.recorder.event(secretRef(res), ev.type, ev.reason, report.message);
+    return report;
 }
 
 /**

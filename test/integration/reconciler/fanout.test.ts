@@ -54,7 +54,22 @@ describe("reconciler: selector-based mirrors follow namespace labels", function 
         for (const ns of [a, b]) {
             await eventually(async () => (unb64((await getSecret(ns, "registry"))?.data?.[".dockerconfigjson"])?.includes(b64(`u:${v2}`)) ? true : undefined), 10_000, `rotated copy in ${ns}`);
         }
+        // Seed 002: per-target status persists on the source (c holds a foreign secret: refused, not overwritten).
+        const status = await eventually(async () => {
+            const raw = (await getSecret(srcNs, "registry"))?.metadata.annotations?.["platform-secrets.io/fan-out-status"];
+            const doc = raw ? JSON.parse(raw) : undefined;
+            return doc?.counts["in-sync"] === 2 ? doc : undefined;
+        }, 10_000, "fan-out status on the source");
+        assert.deepEqual(status.counts, { "in-sync": 2, pending: 0, refused: 1, error: 0 });
+        assert.equal(status.targets[0].target, `${c}/registry`);
+        assert.match(status.targets[0].reason, /not created by platform-secrets/);
+
+        // A sync request on the source rewrites every copy and is acknowledged on the source.
+        const stamp = new Date().toISOString();
+        await mutateSecret(srcNs, "registry", (s) => (s.metadata.annotations = { ...s.metadata.annotations, "platform-secrets.io/sync-requested-at": stamp }));
+        await eventually(async () => ((await getSecret(srcNs, "registry"))?.metadata.annotations?.["platform-secrets.io/sync-handled-at"] === stamp ? true : undefined), 10_000, "source sync handled");
         const audits = auditLines(rec.lines);
+        assert.ok(audits.some((x) => x.action === "write" && x.reason === "sync requested" && x.object === `${a}/registry`));
         assert.ok(audits.some((x) => x.action === "delete" && x.object === `${a}/registry`));
         assert.ok(!rec.text().includes(v) && !rec.text().includes(v2));
     });

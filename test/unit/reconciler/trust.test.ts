@@ -55,8 +55,9 @@ describe("reconciler/trust: planFanOut", () => {
         const plan = planFanOut(src, nss, policy, inScope);
         assert.deepEqual([...plan.allowed.keys()].sort(), ["listed/copy", "team-a/creds", "team-b/creds"]);
         assert.deepEqual(plan.allowed.get("team-a/creds"), mirror({ namespace: "platform", name: "creds" }, { namespace: "team-a", name: "creds" }));
-        assert.deepEqual([...plan.refused.keys()].sort(), ["team-a2", "victim"], "refused per namespace; out-of-scope and non-existent namespaces are skipped");
-        for (const [ns, msg] of plan.refused) {
+        assert.deepEqual([...plan.refused.keys()].sort(), ["team-a2/creds", "victim/copy"], "refused per target; out-of-scope and non-existent namespaces are skipped");
+        for (const [target, msg] of plan.refused) {
+            const ns = target.split("/")[0];
             assert.match(msg, new RegExp(`fan-out of platform/creds into namespace ${ns} is not allowed by the administrator`));
             assert.match(msg, /fix: add \{"sourceNamespace":"platform","namespaces":\[".*"\]\} to the reconciler policy's fanOut/);
             assert.ok(!msg.includes(PASSWORD) && !msg.includes(b64(PASSWORD)));
@@ -67,7 +68,7 @@ describe("reconciler/trust: planFanOut", () => {
         const src = source("platform", "creds", { [ANNOTATION_FAN_OUT]: JSON.stringify([{ format: "mirror", namespaces: ["platform", "team-a", "kube-system"], targetName: "copy" }]) });
         const plan = planFanOut(src, namespaces({ platform: {}, "team-a": {}, "kube-system": {} }), EMPTY_POLICY, everywhere);
         assert.deepEqual([...plan.allowed.keys()], ["platform/copy"]);
-        assert.deepEqual([...plan.refused.keys()].sort(), ["kube-system", "team-a"]);
+        assert.deepEqual([...plan.refused.keys()].sort(), ["kube-system/copy", "team-a/copy"]);
     });
 
     it("a mirror onto the source itself is not a target; no annotation means an empty plan", () => {
