@@ -31,10 +31,11 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     ctx.tombstones.delete(key);
     warnAboutHooksAnnotation(ctx, key, live);
     const hooks = hooksFor(ctx.policy(), key);
-    let ranHooks = false;
+    let hooksDone = false;
     if (hooks.length > 0) {
         try {
-            ranHooks = (await ctx.hooks.run(live, hooks)).ranAny;
+            await ctx.hooks.run(live, hooks);
+            hooksDone = true;
         } catch (e) {
             if (e instanceof HookError) await markStale(ctx, key, live, `waiting for the init-time hook of ${key}; see the HookFailed Events on ${key}`);
             throw e;
@@ -104,7 +105,9 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     if (errs.length === 0 && syncRequested !== undefined) sourcePatch[ANNOTATION_SYNC_HANDLED] = syncRequested;
     if (Object.keys(sourcePatch).length > 0) await patchSourceAnnotations(ctx, live, sourcePatch);
     if (errs.length) throw errs[0];
-    if (ranHooks) for (const w of ctx.index.consumersOf(key)) ctx.queue.add(w);
+    // Consumers wait for the hooks (a restart deferred while they ran is not re-triggered by any event): let them
+    // decide again now. Idempotent: a workload whose secrets hash is unchanged is not written.
+    if (hooksDone) for (const w of ctx.index.consumersOf(key)) ctx.queue.add(w);
 }
 
 function warnAboutHooksAnnotation(ctx: ReconcileContext, key: string, live: Secret): void {

@@ -3,6 +3,7 @@ import { ensureAll, stderrProgress } from "./build";
 import { createLogger } from "../../lib/log";
 import { demoSummary, seedDemo } from "./demo";
 import { startTestEnv, TestEnv } from "./env";
+import { buildEngine } from "./engine";
 
 /**
  * test/env CLI. `build` fills the binary cache; `sandbox` starts the environment for a human and prints how to
@@ -11,6 +12,9 @@ import { startTestEnv, TestEnv } from "./env";
  */
 export const USAGE = `usage: ts-node test/env/cli.ts <command>
   build     build and cache every server binary (prints the build time of each; 0 s = cached)
+  build-engine
+            build and cache the Pulumi CLI and the kubernetes provider plugin for the e2e tests (test/env/engine.ts;
+            a machine with \`pulumi\` and the plugins installed uses those instead)
   sandbox   start etcd, kube-apiserver, kube-controller-manager, Vault (dev) and PostgreSQL; print how to connect;
             keep running until Ctrl-C
   env       start the same and print the connection info as one JSON line; keep running until SIGINT/SIGTERM`;
@@ -101,6 +105,10 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
                 for (const r of results) {
                     out(`${r.spec.module}@${r.spec.version}: ${r.builtSeconds > 0 ? `built in ${r.builtSeconds} s` : "cached"} -> ${Object.values(r.paths).join(", ")}`);
                 }
+                return 0;
+            }
+            case "build-engine": {
+                for (const r of await buildEngine(stderrProgress)) out(`${r.what}: ${r.seconds > 0 ? `built in ${r.seconds} s` : "cached"}`);
                 return 0;
             }
             case "sandbox":

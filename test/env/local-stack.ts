@@ -63,7 +63,7 @@ export interface LocalStack {
     preview(opts?: auto.PreviewOptions): Promise<auto.PreviewResult>;
     refresh(opts?: auto.RefreshOptions): Promise<auto.RefreshResult>;
     destroy(opts?: auto.DestroyOptions): Promise<auto.DestroyResult>;
-    /** `pulumi stack export` as text (the deployment, secrets stay ciphertext). */
+    /** `pulumi stack export` as text, secrets as ciphertext (the Automation API's exportStack adds --show-secrets). */
     exportText(): Promise<string>;
     /** Runs the CLI itself in the workspace with the stack's env, e.g. ["config", "set", "--path", k, v]. */
     cli(args: string[]): Promise<CliResult>;
@@ -144,7 +144,11 @@ export async function openLocalStack(opts: LocalStackOptions): Promise<LocalStac
         preview: (o) => stack.preview({ ...out, ...o }),
         refresh: (o) => stack.refresh({ ...out, ...o }),
         destroy: (o) => stack.destroy({ ...out, ...o }),
-        exportText: async () => JSON.stringify(await stack.exportStack()),
+        exportText: async () => {
+            const r = await runCli(pulumiCommand.command, ["stack", "export", "--stack", stackName, "--non-interactive"], workDir, env);
+            if (r.code !== 0) throw new Error(`pulumi stack export failed (${r.code}): ${r.stderr}`);
+            return r.stdout;
+        },
         cli: (args) => runCli(pulumiCommand.command, [...args, "--stack", stackName, "--non-interactive"], workDir, env),
     };
 }

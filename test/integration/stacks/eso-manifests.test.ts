@@ -184,6 +184,19 @@ describe("stacks: rendered manifests against ESO's published CRDs (real apiserve
                 assert.equal(await can("github-app-qa", "github-app-rex"), false);
                 assert.equal(await can("default", "github-app-rex"), false);
                 assert.equal(await can("github-app-security", "github-app-security-token"), stack === "staging");
+
+                // The reconciler reads its policy ConfigMap but can neither rewrite it nor read ConfigMaps elsewhere.
+                const reconciler = async (verb: string, namespace: string, name: string) => {
+                    const res = await api.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+                        apiVersion: "authorization.k8s.io/v1",
+                        kind: "SubjectAccessReview",
+                        spec: { user: "system:serviceaccount:platform-secrets:platform-secrets-reconciler", groups: ["system:serviceaccounts", "system:serviceaccounts:platform-secrets"], resourceAttributes: { namespace, verb, resource: "configmaps", name } },
+                    });
+                    return (JSON.parse(res.body) as { status: { allowed: boolean } }).status.allowed;
+                };
+                assert.equal(await reconciler("get", "platform-secrets", "platform-secrets-policy"), true);
+                assert.equal(await reconciler("update", "platform-secrets", "platform-secrets-policy"), false, "the reconciler cannot widen its own policy");
+                assert.equal(await reconciler("get", "kube-system", "platform-secrets-policy"), false);
             } finally {
                 await cleanup(applied, namespaces);
             }

@@ -1,0 +1,181 @@
+/** Argument parsing and help texts (pure). */
+
+export interface FlagSpec {
+    name: string;
+    short?: string;
+    /** Takes a value (else a boolean switch). */
+    value?: string;
+    help: string;
+}
+
+export interface CommandSpec {
+    name: string;
+    usage: string;
+    summary: string;
+    flags: FlagSpec[];
+    /** Extra lines for --help: exit codes, examples. */
+    details: string[];
+}
+
+export class UsageError extends Error {
+    constructor(message: string, readonly command?: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export const GLOBAL_FLAGS: FlagSpec[] = [
+    { name: "kubeconfig", value: "FILE", help: "kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config)" },
+    { name: "context", value: "NAME", help: "kubeconfig context to use (default: the current context)" },
+    { name: "reconciler-namespace", value: "NS", help: "namespace of the reconciler and its policy ConfigMap (default: $PLATFORM_SECRETS_NAMESPACE or platform-secrets-system)" },
+    { name: "no-color", help: "never colour the output (colours are only used on a terminal, and never with NO_COLOR set)" },
+    { name: "help", short: "h", help: "show help" },
+];
+
+const EXIT = "Exit codes: 0 ok, 1 not in sync / invalid / not acknowledged, 2 usage error, 3 cannot read (not permitted, not found, unreachable).";
+
+export const COMMANDS: CommandSpec[] = [
+    {
+        name: "status",
+        usage: "status [-n NS | -A] [--source NS/NAME] [-o table|json|yaml]",
+        summary: "every derived secret and fan-out target, grouped by source, with state, age and reason",
+        flags: [
+            { name: "namespace", short: "n", value: "NS", help: "only this namespace (default: the context's namespace)" },
+            { name: "all-namespaces", short: "A", help: "every namespace you may read (403s are listed as not permitted)" },
+            { name: "source", value: "NS/NAME", help: "only the targets of this source" },
+            { name: "output", short: "o", value: "FORMAT", help: "table (default), json or yaml" },
+        ],
+        details: ["Exits 1 when anything is not in sync (usable in CI), 3 when everything readable is in sync but something was not permitted.", EXIT],
+    },
+    {
+        name: "explain",
+        usage: "explain NS/NAME",
+        summary: "one secret: its recipe, source and grant, consumers, hooks, last events and what to do next",
+        flags: [],
+        details: [EXIT],
+    },
+    {
+        name: "validate",
+        usage: "validate --format FORMAT [--options JSON] [--target NS/NAME] NS/NAME | validate --file secret.yaml [--format FORMAT]",
+        summary: "check a source secret against a format without writing anything, with the reconciler's messages",
+        flags: [
+            { name: "format", value: "FORMAT", help: "tekton-git, docker, kargo, argocd or mirror" },
+            { name: "options", value: "JSON", help: 'the format\'s options, e.g. \'{"gitUrls":["https://github.com"]}\'' },
+            { name: "target", value: "NS/NAME", help: "the derived secret it would become (messages name it; default NS/NAME-FORMAT)" },
+            { name: "file", short: "f", value: "FILE", help: "check Secret manifests from a file (- for stdin) instead of the cluster" },
+            { name: "namespace", short: "n", value: "NS", help: "namespace for manifests without one" },
+        ],
+        details: [
+            "Without --format, a secret that declares a fan-out is checked against each of its fan-out entries, and a derived secret against its own recipe.",
+            "Nothing is written; only key names are printed, never values.",
+            EXIT,
+        ],
+    },
+    {
+        name: "sync",
+        usage: "sync NS/NAME [--timeout 60s]",
+        summary: "request a resync of a derived secret or a source and wait until the reconciler reports it",
+        flags: [{ name: "timeout", value: "DURATION", help: "how long to wait, e.g. 30s, 2m (default 60s)" }],
+        details: ["Needs RBAC patch on secrets in that namespace (the request is an annotation).", EXIT],
+    },
+    {
+        name: "graph",
+        usage: "graph [-n NS | -A] [--dot]",
+        summary: "sources → derived secrets → workloads that restart on them",
+        flags: [
+            { name: "namespace", short: "n", value: "NS", help: "only this namespace (default: the context's namespace)" },
+            { name: "all-namespaces", short: "A", help: "every namespace you may read" },
+            { name: "dot", help: "Graphviz DOT instead of text (pipe into `dot -Tsvg`)" },
+        ],
+        details: [EXIT],
+    },
+    {
+        name: "dashboard",
+        usage: "dashboard [-n NS | -A] [--port 8099] [--refresh 5s]",
+        summary: "a local status page on 127.0.0.1 with your credentials: status by source, filter, sync buttons, graph",
+        flags: [
+            { name: "namespace", short: "n", value: "NS", help: "only this namespace (default: the context's namespace)" },
+            { name: "all-namespaces", short: "A", help: "every namespace you may read" },
+            { name: "port", value: "PORT", help: "port on 127.0.0.1 (default 8099; 0 = any free port)" },
+            { name: "refresh", value: "DURATION", help: "auto-refresh interval of the page (default 5s)" },
+        ],
+        details: ["Serves on 127.0.0.1 only; Ctrl-C stops it. No secret value ever reaches the page."],
+    },
+];
+
+export interface Parsed {
+    flags: Record<string, string | boolean>;
+    positionals: string[];
+}
+
+/** Parses `argv` (after the command name) against the command's flags plus the global ones. */
+export function parseArgs(argv: readonly string[], spec: CommandSpec): Parsed {
+    const all = [...spec.flags, ...GLOBAL_FLAGS];
+    const flags: Record<string, string | boolean> = {};
+    const positionals: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--") {
+            positionals.push(...argv.slice(i + 1));
+            break;
+        }
+        let f: FlagSpec | undefined;
+        let inline: string | undefined;
+        if (a.startsWith("--")) {
+            const eq = a.indexOf("=");
+            const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+            inline = eq >= 0 ? a.slice(eq + 1) : undefined;
+            f = all.find((x) => x.name === name);
+            if (!f) throw new UsageError(`unknown flag --${name}`, spec.name);
+        } else if (a.startsWith("-") && a.length > 1 && a !== "-") {
+            f = all.find((x) => x.short === a.slice(1, 2));
+            if (!f) throw new UsageError(`unknown flag ${a}`, spec.name);
+            if (a.length > 2) inline = a.slice(2);
+        } else {
+            positionals.push(a);
+            continue;
+        }
+        if (f.value) {
+            const v = inline ?? argv[++i];
+            if (v === undefined) throw new UsageError(`--${f.name} needs a value (${f.value})`, spec.name);
+            flags[f.name] = v;
+        } else {
+            if (inline !== undefined) throw new UsageError(`--${f.name} takes no value`, spec.name);
+            flags[f.name] = true;
+        }
+    }
+    return { flags, positionals };
+}
+
+/** "60s", "2m", "500ms", "1h" or plain seconds → milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+    if (!m) throw new UsageError(`--${flag} must be a duration like 30s, 2m or 500ms (got "${text}")`);
+    const n = Number(m[1]);
+    const unit = m[2] ?? "s";
+    return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+function flagLines(flags: FlagSpec[]): string[] {
+    const left = flags.map((f) => `${f.short ? `-${f.short}, ` : "    "}--${f.name}${f.value ? ` ${f.value}` : ""}`);
+    const w = Math.max(...left.map((l) => l.length));
+    return flags.map((f, i) => `  ${left[i].padEnd(w)}  ${f.help}`);
+}
+
+export function commandHelp(spec: CommandSpec): string {
+    return [`platform-secrets ${spec.usage}`, "", `  ${spec.summary}`, "", ...(spec.flags.length ? ["Flags:", ...flagLines(spec.flags), ""] : []), "Global flags:", ...flagLines(GLOBAL_FLAGS), "", ...spec.details, ""].join("\n");
+}
+
+export function topHelp(): string {
+    const w = Math.max(...COMMANDS.map((c) => c.name.length));
+    return [
+        "platform-secrets — is everything in sync, and if not, why? Uses your kubeconfig: Kubernetes RBAC decides what you see and may do.",
+        "",
+        "Commands:",
+        ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+        "",
+        "Run `platform-secrets COMMAND --help` for a command's flags.",
+        EXIT,
+        "",
+    ].join("\n");
+}

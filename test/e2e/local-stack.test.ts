@@ -1,0 +1,154 @@
+import { strict as assert } from "node:assert";
+import { randomBytes } from "node:crypto";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { request } from "../env/http";
+import { startLocalSandbox, LocalSandbox } from "../env/local-sandbox";
+import { writeVault } from "../env/local-seed";
+import { getE2E, timings } from "./fixture";
+
+/**
+ * The `local` stack (Pulumi.local.yaml) through the real engine: Automation API + CLI + kubernetes provider on
+ * the real apiserver, vault/random (real plugins or the stand-ins) on the real Vault, the ESO stand-in. One
+ * stack, so the cases run in order: each starts from the state the previous one left.
+ */
+const CANARY = `canary-${randomBytes(12).toString("hex")}`;
+const SIMPLE_PATH = "sandbox/app-db";
+
+describe("e2e: the local stack through the real engine", function () {
+    let sb: LocalSandbox;
+    let core: CoreV1Api;
+    const output: string[] = [];
+    let resourceCount = 0;
+
+    async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+        const t0 = Date.now();
+        try {
+            return await fn();
+        } finally {
+            timings[name] = (Date.now() - t0) / 1000;
+        }
+    }
+
+    async function vaultGet(p: string): Promise<{ status: number; json: any }> {
+        const { env } = getE2E();
+        const r = await request(`${env.vault.addr}/v1/secret/${p}`, { headers: { "x-vault-token": env.vault.token } });
+        return { status: r.status, json: r.body ? JSON.parse(r.body) : undefined };
+    }
+
+    async function secretData(ns: string, name: string): Promise<Record<string, string> | undefined> {
+        const s = await core.readNamespacedSecret({ name, namespace: ns }).catch(() => undefined);
+        return s ? Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])) : undefined;
+    }
+
+    before(async () => {
+        const { env, engine } = getE2E();
+        core = env.kubeConfig().makeApiClient(CoreV1Api);
+        sb = await startLocalSandbox(env, { engine, onOutput: (l) => output.push(l) });
+        // Planted before the first up: the git source's password, which the derived secrets carry.
+        await writeVault(env.vault, "secret", "git/platform-repo", { username: "sandbox-bot", password: CANARY });
+        // An unmanaged Secret in a namespace the stack writes into: destroy must leave it alone.
+        await core.createNamespacedSecret({ namespace: "app", body: { metadata: { name: "not-managed", namespace: "app" }, stringData: { keep: "me" } } });
+    });
+
+    after(async () => {
+        await sb?.stop();
+    });
+
+    it("up from empty creates every resource, writes version 1 to Vault, and the derived secrets exist", async () => {
+        const up = await timed("up", () => sb.stack.up());
+        const changes = up.summary.resourceChanges ?? {};
+        assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(Object.keys(changes), ["create"], JSON.stringify(changes));
+        resourceCount = changes.create!;
+        const v = await vaultGet(`data/${SIMPLE_PATH}`);
+        assert.equal(v.json.data.metadata.version, 1);
+        assert.equal(v.json.data.data.password.length, 32);
+        const tekton = await secretData("tekton-pipelines", "platform-repo-git");
+        assert.equal(tekton?.password, CANARY);
+        assert.deepEqual(Object.keys(up.outputs).sort(), ["driftSchedule", "githubApps", "reconcilerVaultReadPaths", "rotations", "storeName", "vaultPathsWritten"]);
+    });
+
+    it("a second preview --expect-no-changes passes (the drift gate can pass)", async () => {
+        const pv = await timed("previewNoop", () => sb.stack.preview({ expectNoChanges: true, diff: true }));
+        timings.previewNoopMsPerResource = Math.round((timings.previewNoop! * 1000) / resourceCount);
+        assert.deepEqual(Object.keys(pv.changeSummary), ["same"], JSON.stringify(pv.changeSummary));
+    });
+
+    it("refresh of an untouched stack changes nothing", async () => {
+        const rf = await timed("refresh", () => sb.stack.refresh({ expectNoChanges: true }));
+        assert.deepEqual(Object.keys(rf.summary.resourceChanges ?? {}), ["same"], JSON.stringify(rf.summary.resourceChanges));
+    });
+
+    it("a hand edit of a derived secret: preview --refresh --expect-no-changes fails naming it; up --refresh repairs it", async () => {
+        const live = await core.readNamespacedSecret({ name: "platform-repo-git", namespace: "tekton-pipelines" });
+        live.data = { ...live.data, password: Buffer.from("hand-edited").toString("base64") };
+        await core.replaceNamespacedSecret({ name: "platform-repo-git", namespace: "tekton-pipelines", body: live });
+        const lines: string[] = [];
+        const err = await sb.stack.preview({ refresh: true, expectNoChanges: true, onOutput: (s) => lines.push(s) }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        timings.previewRefreshDrift = 0;
+        assert.ok(err, "preview --refresh --expect-no-changes passed although a derived secret was edited");
+        assert.match(lines.join("") + String(err), /git-platform-repo-tekton/);
+        await timed("upRefreshRepair", () => sb.stack.up({ refresh: true }));
+        assert.equal((await secretData("tekton-pipelines", "platform-repo-git"))?.password, CANARY);
+        await sb.stack.preview({ refresh: true, expectNoChanges: true });
+    });
+
+    it("bumping one rotation counter replaces one password, writes one new Vault version, and changes nothing else", async () => {
+        const set = await sb.stack.cli(["config", "set", "--path", "platform-secrets:passwords[0].rotation", "1"]);
+        assert.equal(set.code, 0, set.stderr);
+        const before = (await vaultGet(`data/${SIMPLE_PATH}`)).json.data.data.password as string;
+        const pv = await sb.stack.preview({ diff: true });
+        assert.deepEqual(pv.changeSummary, { replace: 1, same: resourceCount - 3, update: 2 }, JSON.stringify(pv.changeSummary));
+        const up = await timed("upRotation", () => sb.stack.up());
+        assert.deepEqual(up.summary.resourceChanges, { replace: 1, same: resourceCount - 3, update: 2 });
+        const meta = (await vaultGet(`metadata/${SIMPLE_PATH}`)).json.data;
+        assert.equal(meta.current_version, 2);
+        const v1 = (await vaultGet(`data/${SIMPLE_PATH}?version=1`)).json.data.data.password;
+        const v2 = (await vaultGet(`data/${SIMPLE_PATH}?version=2`)).json.data.data.password;
+        assert.equal(v1, before);
+        assert.notEqual(v2, before);
+        assert.equal((await vaultGet("metadata/sandbox/webhook-token")).json.data.current_version, 1);
+    });
+
+    it("a bad stack config fails preview with the ConfigError text and registers nothing", async () => {
+        assert.equal((await sb.stack.cli(["config", "set", "--path", "platform-secrets:passwords[1].lenght", "40"])).code, 0);
+        const lines: string[] = [];
+        const err = await sb.stack.preview({ onOutput: (s) => lines.push(s) }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        assert.equal((await sb.stack.cli(["config", "rm", "--path", "platform-secrets:passwords[1].lenght"])).code, 0);
+        assert.ok(err, "preview passed with an unknown field");
+        const text = lines.join("") + String(err);
+        assert.match(text, /platform-secrets:passwords\[1\]\.lenght: unknown field; fix: did you mean "length"/);
+        assert.doesNotMatch(text, /\+ {2,}\S*(create|replace)/);
+        await sb.stack.preview({ expectNoChanges: true });
+    });
+
+    it("no secret value in plain text in the state, the engine output, or the stack outputs", async () => {
+        const exported = await sb.stack.exportText();
+        const pw = (await vaultGet(`data/${SIMPLE_PATH}`)).json.data.data.password as string;
+        const outputs = JSON.stringify(await sb.stack.stack.outputs());
+        for (const [what, text] of [["state", exported], ["engine output", output.join("\n")], ["outputs", outputs]] as const) {
+            assert.ok(!text.includes(CANARY), `the canary is in the ${what}`);
+            assert.ok(!text.includes(pw), `a generated password is in the ${what}`);
+        }
+        assert.ok(exported.includes("ciphertext"), "secrets in the state are encrypted");
+    });
+
+    it("destroy removes only what the stack created", async () => {
+        const d = await timed("destroy", () => sb.stack.destroy());
+        assert.equal(d.summary.result, "succeeded");
+        assert.deepEqual((await secretData("app", "not-managed"))?.keep, "me");
+        const ns = await core.readNamespace({ name: "platform-secrets" }).catch(() => undefined);
+        assert.ok(!ns || ns.status?.phase === "Terminating", "the stack's namespace is gone or terminating");
+        assert.equal((await secretData("tekton-pipelines", "platform-repo-git")), undefined);
+        // deleteAllVersions: false: the history stays for a manual rollback, the latest version is deleted.
+        const meta = (await vaultGet(`metadata/${SIMPLE_PATH}`)).json.data;
+        assert.notEqual(meta.versions[String(meta.current_version)].deletion_time, "");
+        assert.equal((await vaultGet("data/git/platform-repo")).json.data.data.password, CANARY, "a path the stack only reads survives");
+    });
+});
