@@ -25,6 +25,8 @@ export interface RequestOptions {
     query?: Record<string, string | number | boolean | undefined>;
     body?: unknown;
     contentType?: string;
+    /** Accept header; default application/json (the CLI asks for PartialObjectMetadataList: no Secret data on the wire). */
+    accept?: string;
     /** "ns/name" for error messages. */
     object?: string;
 }
@@ -107,7 +109,7 @@ export class KubeClient {
     }
 
     async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-        const headers = { ...(await this.authHeaders()), Accept: "application/json" } as Record<string, string>;
+        const headers = { ...(await this.authHeaders()), Accept: opts.accept ?? "application/json" } as Record<string, string>;
         let payload: Buffer | undefined;
         if (opts.body !== undefined) {
             payload = Buffer.from(JSON.stringify(opts.body));

@@ -3,6 +3,7 @@ import { ReconcileContext } from "./context";
 import { isKubeError } from "./kube";
 import { Secret, SecretMeta } from "./model";
 import { secretRef } from "./recorder";
+import { ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
 import { StatusReport, statusEvent, statusPatch } from "./status";
 import { contentHash } from "./workloads";
 
@@ -43,17 +44,25 @@ export function cachedDiff(meta: SecretMeta, desired: DesiredSecret): string[] {
     return out;
 }
 
-/** Writes the status annotations when they differ from the cached ones (no write otherwise); Event on change. */
+/**
+ * Writes the status annotations when they differ from the cached ones (no write otherwise); Event on change. A
+ * pending sync request is acknowledged here too, so `platform-secrets sync` on a refused or failing secret gets its
+ * answer (the status) instead of waiting for a write that will not come.
+ */
 export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, report: StatusReport): Promise<StatusReport> {
-    const patch = statusPatch(meta.metadata.annotations, report, new Date(ctx.clock.now()));
-    if (!patch) return report;
+    const ann = meta.metadata.annotations ?? {};
+    const requested = ann[ANNOTATION_SYNC_REQUESTED];
+    const ack = requested !== undefined && requested !== ann[ANNOTATION_SYNC_HANDLED] ? { [ANNOTATION_SYNC_HANDLED]: requested } : undefined;
+    const patch = statusPatch(ann, report, new Date(ctx.clock.now()));
+    if (!patch && !ack) return report;
     const key = keyOf(meta);
     const res = await ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
-        body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: patch } },
+        body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: { ...patch, ...ack } } },
         contentType: MERGE,
         object: key,
     });
     ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+    if (!patch) return report;
     ctx.recorder.audit("status", key, `${report.status}: ${report.message}`);
     const ev = statusEvent(report.status);
     ctx.recorder.event(secretRef(res), ev.type, ev.reason, report.message);
