@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { reconcilerRbacRules } from "../reconciler/rbac";
 import { EMPTY_POLICY, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, parsePolicy, renderPolicy } from "../reconciler/policy";
+import { AlertOptions, prometheusRule } from "../alerts";
 
 /** Where a token-file Vault token is mounted (read-only, from a Secret in the reconciler's namespace). */
 export const VAULT_TOKEN_DIR = "/var/run/secrets/platform-secrets/vault";
@@ -51,6 +52,12 @@ export interface ReconcilerDeploymentArgs {
     resources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
     /** Image pull policy; default "IfNotPresent". */
     imagePullPolicy?: pulumi.Input<string>;
+    /**
+     * Alert rules (alerts/): a prometheus-operator PrometheusRule in `namespace`, selecting this reconciler's series
+     * by namespace unless `selector` is given, and a ServiceMonitor for the metrics Service. Needs the operator's
+     * CRDs; default none.
+     */
+    prometheusRule?: AlertOptions;
 }
 
 /** Env vars and pod volumes for the reconciler's Vault login (pure apart from Inputs). */
@@ -94,6 +101,7 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
     readonly deploymentName: pulumi.Output<string>;
     readonly metricsServiceName: pulumi.Output<string>;
     readonly policyConfigMapName: pulumi.Output<string>;
+    readonly prometheusRuleName?: pulumi.Output<string>;
 
     constructor(name: string, args: ReconcilerDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:reconciler:ReconcilerDeployment", name, {}, opts);
@@ -196,6 +204,26 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             { metadata: { name: `${name}-reconciler-metrics`, namespace: nsName, labels }, spec: { selector: labels, ports: [{ name: "metrics", port, targetPort: "metrics" }] } },
             parent,
         );
+        if (args.prometheusRule) {
+            const alerts = args.prometheusRule;
+            const rule = new k8s.apiextensions.CustomResource(
+                `${name}-alerts`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    metadata: { name: `${name}-reconciler`, namespace: nsName, labels },
+                    spec: nsName.apply((ns) => prometheusRule({ ...alerts, namespace: ns, selector: alerts.selector ?? `namespace="${ns}"` }).spec),
+                },
+                parent,
+            );
+            this.prometheusRuleName = rule.metadata.name;
+            // The operator scrapes the metrics Service through a ServiceMonitor (which adds the `namespace` label the rules select on).
+            new k8s.apiextensions.CustomResource(
+                `${name}-servicemonitor`,
+                { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: `${name}-reconciler`, namespace: nsName, labels }, spec: { selector: { matchLabels: labels }, endpoints: [{ port: "metrics", interval: "30s" }] } },
+                parent,
+            );
+        }
         this.namespace = nsName;
         this.serviceAccountName = sa.metadata.name;
         this.deploymentName = deployment.metadata.name;

@@ -207,6 +207,8 @@ export interface ReconcilerSettings {
     replicas: number;
     namespace: string;
     debounceMs: number;
+    /** Render alerts/ as a PrometheusRule: the Prometheus operator is present. */
+    prometheusRules: boolean;
     /** Where the reconciler reaches Vault (default: vaultAddress) and how it authenticates. */
     vault: { address: string; auth: ReconcilerVaultAuth };
     /** Administrator consent for fan-out (reconciler policy `fanOut`): which namespaces a source namespace may write into. */
