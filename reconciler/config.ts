@@ -81,7 +81,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     const cfg: ReconcilerConfig = {
         namespaces: [],
         debounceMs: 2000,
-        workers: 4,
+        workers: 8,
         metricsPort: 8080,
         leaseName: "platform-secrets-reconciler",
         leaderElection: true,

@@ -4,6 +4,7 @@ import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks";
 import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
+import { OwnWrites } from "./ownwrites";
 import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";
 import { ReconcilerPolicy } from "./policy";
 import { WorkQueue } from "./queue";
@@ -40,8 +41,8 @@ export interface ReconcileContext {
     tombstones: Map<string, Tombstone>;
     /** How long a deleted source may stay gone before its derived secrets are deleted. */
     deleteGraceMs: number;
-    /** resourceVersions this process wrote, so the echo of our own write is not reconciled again. */
-    ownWrites: Map<string, string>;
+    /** The writes this process made, so the echo of our own write is not reconciled again. */
+    ownWrites: OwnWrites;
     /** Parallel writes inside one source's reconcile. */
     fanOutConcurrency: number;
 }

@@ -9,6 +9,7 @@ import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
 import { DependencyIndex, hasFanOut, looksDerived, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
 import { EMPTY_POLICY, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./policy";
+import { OwnWrites } from "./ownwrites";
 import { WorkQueue } from "./queue";
 import { reconcileDerivedKey } from "./reconcile-derived";
 import { isSourceKey, reconcileSourceKey } from "./reconcile-source";
@@ -36,7 +37,7 @@ export interface ControllerOptions {
     policy?: ReconcilerPolicy;
     /** Restart debounce window per workload; default 2000 ms. */
     debounceMs?: number;
-    /** Parallel reconciles; default 4. */
+    /** Parallel reconciles (I/O-bound: each waits on the apiserver); default 8. */
     workers?: number;
     vault?: VaultKv;
     clock?: Clock;
@@ -74,6 +75,8 @@ export class Controller {
     private policyError?: string;
     private cancelResync?: () => void;
     private stopped = false;
+    /** False while the informers' first lists load: events only build the index; one de-duplicated pass follows. */
+    private started = false;
 
     constructor(private readonly o: ControllerOptions) {
         this.clock = o.clock ?? realClock;
@@ -99,7 +102,7 @@ export class Controller {
             policy: () => this.policy,
             tombstones: new Map(),
             deleteGraceMs: o.deleteGraceMs ?? 30_000,
-            ownWrites: new Map(),
+            ownWrites: new OwnWrites((k) => this.queue.add(k), (k) => this.ctx.secrets.get(k)?.metadata.resourceVersion),
             fanOutConcurrency: 16,
         };
         o.metrics.statusCounts = () => this.statusCounts();
@@ -147,14 +150,9 @@ export class Controller {
         }
     }
 
-    /** Skips the watch echo of a write this process made (its resourceVersion is recorded). */
+    /** Skips the watch echo of a write this process made (see ownwrites.ts). */
     private isOwnEcho(key: string, rv: string | undefined): boolean {
-        const mine = this.ctx.ownWrites.get(key);
-        if (mine !== undefined && mine === rv) {
-            this.ctx.ownWrites.delete(key);
-            return true;
-        }
-        return false;
+        return this.ctx.ownWrites.isEcho(key, rv);
     }
 
     private touchConsumers(secretKey: string): void {
@@ -169,6 +167,7 @@ export class Controller {
         const obj = c.type === "delete" ? undefined : c.obj;
         const old = c.type === "add" ? undefined : c.old;
         this.ctx.index.setDerived(c.key, obj ? sourceKeyOf(obj) : undefined);
+        if (!this.started) return;
         // Content (type + data) changes roll consumers; metadata-only changes and deletions never do.
         if (obj && (!old || obj.contentHash !== old.contentHash || obj.type !== old.type)) this.touchConsumers(c.key);
         if (c.type === "delete") {
@@ -185,7 +184,7 @@ export class Controller {
     }
 
     private onNamespace(c: Change<SlimNamespace>): void {
-        if (c.type === "update" && JSON.stringify(c.old.metadata.labels) === JSON.stringify(c.obj.metadata.labels)) return;
+        if (!this.started || (c.type === "update" && JSON.stringify(c.old.metadata.labels) === JSON.stringify(c.obj.metadata.labels))) return;
         // Labels decide fan-out selection and selector grants: re-evaluate fan-out sources and that namespace's derived secrets.
         const ns = (c.type === "delete" ? c.old : c.obj).metadata.name;
         for (const [k, s] of this.ctx.secrets) if (hasFanOut(s) || (s.metadata.namespace === ns && looksDerived(s.metadata.labels))) this.queue.add(k);
@@ -200,7 +199,7 @@ export class Controller {
             return;
         }
         this.ctx.index.setWorkload(key, c.obj.consumes.map((n) => `${w.metadata.namespace}/${n}`));
-        if (c.obj.consumes.length > 0 && (c.type === "add" || c.old.consumes.join(",") !== c.obj.consumes.join(","))) this.queue.add(key);
+        if (this.started && c.obj.consumes.length > 0 && (c.type === "add" || c.old.consumes.join(",") !== c.obj.consumes.join(","))) this.queue.add(key);
     }
 
     private onPolicy(c: Change<{ metadata: KubeObject["metadata"]; data?: Record<string, string> }>): void {
@@ -218,15 +217,22 @@ export class Controller {
             }
         }
         this.o.logger.info({ object, fanOutGrants: this.policy.fanOut.length, hookBindings: this.policy.hooks.length }, "policy loaded");
+        if (!this.started) return;
         for (const b of this.policy.hooks) this.queue.add(`${b.source.namespace}/${b.source.name}`);
         for (const [k, s] of this.ctx.secrets) if (hasFanOut(s)) this.queue.add(k);
     }
 
-    /** Enqueues every key with a role: derived secrets, sources, opted-in workloads (the periodic resync). */
+    /**
+     * Enqueues every key with a role, once (start-up and the periodic resync): sources, derived secrets whose source
+     * is not cached (a cached source's reconcile covers its dependants: one GET per source, not per dependant),
+     * opted-in workloads.
+     */
     resyncAll(): number {
         let n = 0;
         for (const [k, s] of this.ctx.secrets) {
-            if (looksDerived(s.metadata.labels) || isSourceKey(this.ctx, k, s)) {
+            const src = looksDerived(s.metadata.labels) ? sourceKeyOf(s) : undefined;
+            const derivedAlone = looksDerived(s.metadata.labels) && (src === undefined || !this.ctx.secrets.has(src));
+            if (derivedAlone || isSourceKey(this.ctx, k, s)) {
                 this.queue.add(k);
                 n++;
             }
@@ -255,10 +261,12 @@ export class Controller {
     async start(): Promise<void> {
         for (const inf of this.informers) inf.start();
         await Promise.all(this.informers.map((i) => i.waitForSync()));
-        const n = this.o.workers ?? 4;
+        this.started = true;
+        const queued = this.resyncAll();
+        const n = this.o.workers ?? 8;
         for (let i = 0; i < n; i++) this.workers.push(this.work());
         this.scheduleResync();
-        this.o.logger.info({ informers: this.informers.length, workers: n, index: this.ctx.index.stats }, "controller started");
+        this.o.logger.info({ informers: this.informers.length, workers: n, queued, index: this.ctx.index.stats }, "controller started");
     }
 
     get synced(): boolean {

@@ -18,6 +18,11 @@ export class Fingerprinter {
         return createHmac("sha256", this.key).update(text).digest("hex").slice(0, 32);
     }
 
+    /** A short public id of the key (8 hex): a value made under another key is recognised, not mistaken for a change. */
+    get keyId(): string {
+        return createHmac("sha256", this.key).update("platform-secrets fingerprint key id").digest("hex").slice(0, 8);
+    }
+
     /** A per-process key for tests and for runs without an own namespace (fingerprints then change on restart). */
     static ephemeral(): Fingerprinter {
         return new Fingerprinter(randomBytes(32));

@@ -163,12 +163,13 @@ async function refuse(ctx: ReconcileContext, meta: SecretMeta, message: string):
 /** Our annotations on a source the user opted in (a fan-out declaration, a sync request): one merge patch. */
 async function patchSourceAnnotations(ctx: ReconcileContext, live: Secret, annotations: Record<string, string | null>): Promise<void> {
     const key = `${live.metadata.namespace}/${live.metadata.name}`;
-    const res = await ctx.client.request<Secret>("PATCH", secretPath(live.metadata.namespace!, live.metadata.name), {
-        body: { metadata: { annotations } },
-        contentType: "application/merge-patch+json",
-        object: key,
-    });
-    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+    await ctx.ownWrites.track(key, () =>
+        ctx.client.request<Secret>("PATCH", secretPath(live.metadata.namespace!, live.metadata.name), {
+            body: { metadata: { annotations } },
+            contentType: "application/merge-patch+json",
+            object: key,
+        }),
+    );
 }
 
 /** One Event per source version and target: a refused target has no object of its own to carry a status. */

@@ -13,10 +13,19 @@ export interface InvolvedObject {
 export type AuditAction = "write" | "create" | "delete" | "restart" | "hook" | "status";
 
 /**
- * Audit lines and Kubernetes Events. An audit line names the object, the action, the reason and the source hash —
+ * Audit lines and Kubernetes Events. An audit line names the object, the action, the reason and a keyed fingerprint —
  * callers never pass values, and the logger's redaction paths are the second line of defence.
  */
+/** Events per second the recorder sends at most, and its burst. */
+export const EVENT_RATE = 20;
+export const EVENT_BURST = 200;
+
 export class Recorder {
+    private tokens = EVENT_BURST;
+    private refilledAt = Date.now();
+    /** Events not sent because of the rate limit. */
+    dropped = 0;
+
     constructor(
         private readonly client: KubeClient,
         private readonly logger: Logger,
@@ -24,13 +33,24 @@ export class Recorder {
         private readonly eventsEnabled = true,
     ) {}
 
-    audit(action: AuditAction, object: string, reason: string, extra: { sourceHash?: string; [k: string]: string | number | boolean | undefined } = {}): void {
+    audit(action: AuditAction, object: string, reason: string, extra: { fingerprint?: string; [k: string]: string | number | boolean | undefined } = {}): void {
         this.logger.info({ audit: true, action, object, reason, ...extra }, `audit ${action} ${object}: ${reason}`);
     }
 
     /** Fire-and-forget core/v1 Event; a failure is logged, never thrown (events are best effort). */
     event(obj: InvolvedObject, type: "Normal" | "Warning", reason: string, message: string): void {
         if (!this.eventsEnabled) return;
+        // Events are best effort and must not flood the apiserver (a first start over 10k secrets, a tenant
+        // creating many refused objects): a token bucket; what it drops is counted and logged at debug.
+        const t = Date.now();
+        this.tokens = Math.min(EVENT_BURST, this.tokens + ((t - this.refilledAt) / 1000) * EVENT_RATE);
+        this.refilledAt = t;
+        if (this.tokens < 1) {
+            this.dropped++;
+            this.logger.debug({ object: `${obj.namespace}/${obj.name}`, reason, dropped: this.dropped }, "event dropped by the rate limit");
+            return;
+        }
+        this.tokens -= 1;
         const now = new Date().toISOString();
         const body = {
             apiVersion: "v1",

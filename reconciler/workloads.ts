@@ -102,7 +102,13 @@ export function contentHash(secret: { type?: string; data?: Record<string, strin
  * written on the workload, which the built-in `view` role can read.
  */
 export function secretsHash(contents: Record<string, string>, fp: Fingerprinter): string {
-    return fp.of(canonicalJson(contents));
+    return `${fp.keyId}.${fp.of(canonicalJson(contents))}`;
+}
+
+/** The key id part of a secrets-hash value ("" for values written before key ids existed). */
+function keyIdOf(hash: string): string {
+    const dot = hash.indexOf(".");
+    return dot > 0 ? hash.slice(0, dot) : "";
 }
 
 /**
@@ -110,7 +116,10 @@ export function secretsHash(contents: Record<string, string>, fp: Fingerprinter)
  * else the workload's baseline annotation). No baseline → record one without a rollout (opting in must not restart).
  */
 export function restartDecision(current: string, templateHash: string | undefined, baselineHash: string | undefined): "none" | "record-baseline" | "restart" {
-    const seen = templateHash ?? baselineHash;
+    // A hash made under another fingerprint key (a lost key, a run without its own namespace) says nothing about
+    // the content: it is ignored, so a new key records a new baseline instead of rolling every workload.
+    const sameKey = (h: string | undefined) => (h !== undefined && keyIdOf(h) === keyIdOf(current) ? h : undefined);
+    const seen = sameKey(templateHash) ?? sameKey(baselineHash);
     if (seen === undefined) return "record-baseline";
     return seen === current ? "none" : "restart";
 }

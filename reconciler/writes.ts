@@ -3,7 +3,7 @@ import { ReconcileContext } from "./context";
 import { isKubeError } from "./kube";
 import { Secret, SecretMeta } from "./model";
 import { secretRef } from "./recorder";
-import { ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
+import { ANNOTATION_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
 import { StatusReport, statusEvent, statusPatch } from "./status";
 import { contentHash } from "./workloads";
 
@@ -56,16 +56,21 @@ export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, repor
     const patch = statusPatch(ann, report, new Date(ctx.clock.now()));
     if (!patch && !ack) return report;
     const key = keyOf(meta);
-    const res = await ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
-        body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: { ...patch, ...ack } } },
-        contentType: MERGE,
-        object: key,
-    });
-    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
+    const res = await ctx.ownWrites.track(key, () =>
+        ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
+            body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: { ...patch, ...ack } } },
+            contentType: MERGE,
+            object: key,
+        }),
+    );
     if (!patch) return report;
     ctx.recorder.audit("status", key, `${report.status}: ${report.message}`);
-    const ev = statusEvent(report.status);
-    ctx.recorder.event(secretRef(res), ev.type, ev.reason, report.message);
+    // The first in-sync stamp (a new derived secret, a first start) is not news; a recovery and every problem is.
+    const prev = ann[ANNOTATION_STATUS];
+    if (report.status !== "in-sync" || (prev !== undefined && prev !== "in-sync")) {
+        const ev = statusEvent(report.status);
+        ctx.recorder.event(secretRef(res), ev.type, ev.reason, report.message);
+    }
     return report;
 }
 
@@ -85,13 +90,13 @@ export function derivedPatch(meta: SecretMeta, desired: DesiredSecret, extraAnno
 
 export async function patchDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, extraAnnotations: Record<string, string>): Promise<Secret> {
     const key = keyOf(meta);
-    const res = await ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
-        body: derivedPatch(meta, desired, extraAnnotations),
-        contentType: MERGE,
-        object: key,
-    });
-    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
-    return res;
+    return ctx.ownWrites.track(key, () =>
+        ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {
+            body: derivedPatch(meta, desired, extraAnnotations),
+            contentType: MERGE,
+            object: key,
+        }),
+    );
 }
 
 /**
@@ -127,12 +132,11 @@ export async function replaceDerived(ctx: ReconcileContext, meta: SecretMeta, de
     };
     let res: Secret;
     try {
-        res = await ctx.client.request<Secret>("POST", secretPath(meta.metadata.namespace!), { body, object: key });
+        res = await ctx.ownWrites.track(key, () => ctx.client.request<Secret>("POST", secretPath(meta.metadata.namespace!), { body, object: key }));
     } catch (e) {
         if (isKubeError(e, 409)) throw new Error(`${key}: the old object is still terminating (finalizers ${JSON.stringify(live.metadata.finalizers ?? [])}); the replace is retried`);
         throw e;
     }
-    ctx.ownWrites.set(key, res.metadata.resourceVersion!);
     return res;
 }
 
@@ -140,9 +144,7 @@ export async function replaceDerived(ctx: ReconcileContext, meta: SecretMeta, de
 export async function createSecret(ctx: ReconcileContext, body: Secret): Promise<Secret | undefined> {
     const key = `${body.metadata.namespace}/${body.metadata.name}`;
     try {
-        const res = await ctx.client.request<Secret>("POST", secretPath(body.metadata.namespace!), { body: { apiVersion: "v1", kind: "Secret", ...body }, object: key });
-        ctx.ownWrites.set(key, res.metadata.resourceVersion!);
-        return res;
+        return await ctx.ownWrites.track(key, () => ctx.client.request<Secret>("POST", secretPath(body.metadata.namespace!), { body: { apiVersion: "v1", kind: "Secret", ...body }, object: key }));
     } catch (e) {
         if (isKubeError(e, 409)) return undefined;
         throw e;

@@ -83,6 +83,12 @@ describe("reconciler/workloads", () => {
         assert.equal(restartDecision("h2", "h2", "h1"), "none", "the template hash wins");
     });
 
+    it("restart decision: a hash made under another fingerprint key records a new baseline, never a rollout", () => {
+        assert.equal(restartDecision("k2.aa", "k1.bb", undefined), "record-baseline", "old-key template ignored");
+        assert.equal(restartDecision("k2.aa", "k1.bb", "k2.aa"), "none", "new-key baseline used");
+        assert.equal(restartDecision("k2.cc", "k1.bb", "k2.aa"), "restart");
+    });
+
     it("debounce: each touch pushes the due time out by the window", () => {
         const d = new Debouncer(2000);
         d.touch("w", 0);
