@@ -52,7 +52,8 @@ export function leafExtensions(req: CertRequest): string {
     return lines.join("\n") + "\n";
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
+/** Runs the openssl CLI in `cwd`; errors name the subcommand and carry openssl's stderr (no key material). */
+export async function openssl(args: string[], cwd: string): Promise<void> {
     try {
         await execFileP("openssl", args, { cwd });
     } catch (e) {

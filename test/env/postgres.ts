@@ -9,6 +9,7 @@ import { Progress, stderrProgress } from "./build";
 import { waitUntil } from "./http";
 import { freePort, isAddressInUse } from "./ports";
 import { ManagedProcess, onProcessExit } from "./process";
+import { openssl } from "./pki";
 import { writeOwner } from "./sweep";
 
 const execFileP = promisify(execFile);
@@ -110,15 +111,6 @@ export function postgresUrl(p: { user: string; password: string; host: string; p
     return `postgres://${e(p.user)}:${e(p.password)}@${p.host}:${p.port}/${e(p.database)}`;
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
-    try {
-        await execFileP("openssl", args, { cwd });
-    } catch (e) {
-        const err = e as NodeJS.ErrnoException & { stderr?: string };
-        if (err.code === "ENOENT") throw new Error("openssl CLI not found: install it (apt-get install -y openssl)");
-        throw new Error(`openssl ${args[0]} failed: ${err.stderr ?? err.message}`);
-    }
-}
 
 /**
  * A throwaway CA and a server certificate for 127.0.0.1 (IP SAN only, so a client checking another host name
