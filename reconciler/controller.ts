@@ -8,10 +8,10 @@ import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_ST
 import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
 import { DependencyIndex, hasFanOut, looksDerived, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
-import { EMPTY_POLICY, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./policy";
+import { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./policy";
 import { OwnWrites } from "./ownwrites";
 import { WorkQueue } from "./queue";
-import { reconcileDerivedKey } from "./reconcile-derived";
+import { freshInCache, reconcileDerivedKey } from "./reconcile-derived";
 import { isSourceKey, reconcileSourceKey } from "./reconcile-source";
 import { reconcileWorkload } from "./reconcile-workloads";
 import { Recorder } from "./recorder";
@@ -232,7 +232,7 @@ export class Controller {
         for (const [k, s] of this.ctx.secrets) {
             const src = looksDerived(s.metadata.labels) ? sourceKeyOf(s) : undefined;
             const derivedAlone = looksDerived(s.metadata.labels) && (src === undefined || !this.ctx.secrets.has(src));
-            if (derivedAlone || isSourceKey(this.ctx, k, s)) {
+            if (derivedAlone || (isSourceKey(this.ctx, k, s) && !this.allFresh(k, s))) {
                 this.queue.add(k);
                 n++;
             }
@@ -245,6 +245,18 @@ export class Controller {
             }
         }
         return n;
+    }
+
+    /**
+     * A plain source (no fan-out, no hooks) whose every dependant the cache shows in sync with exactly its current
+     * content, as last verified by a write or check of ours: nothing to do, and no request to find that out.
+     */
+    private allFresh(key: string, source: SecretMeta): boolean {
+        if (hasFanOut(source) || hooksFor(this.policy, key).length > 0 || this.ctx.tombstones.has(key)) return false;
+        return this.ctx.index.derivedOf(key).every((d) => {
+            const m = this.ctx.secrets.get(d);
+            return m !== undefined && freshInCache(this.ctx, m, source);
+        });
     }
 
     private scheduleResync(): void {

@@ -17,6 +17,11 @@ export const ANNOTATION_SYNC_HANDLED = `${PREFIX}sync-handled-at`;
  * unchanged state is never rewritten.
  */
 export const ANNOTATION_FAN_OUT_STATUS = `${PREFIX}fan-out-status`;
+/**
+ * On a derived secret: keyed fingerprint of (the source's content, its own content) when the reconciler last found
+ * it in sync. A restart or periodic resync whose cache shows the same pair skips that secret without a request.
+ */
+export const ANNOTATION_SYNCED = `${PREFIX}synced-fingerprint`;
 /** On a derived secret created by a fan-out: "ns/name" of the source that declared it (only those are pruned). */
 export const ANNOTATION_FAN_OUT_OWNER = `${PREFIX}fan-out-owner`;
 

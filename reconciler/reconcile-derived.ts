@@ -1,10 +1,11 @@
 import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../derive";
 import { inScope, ReconcileContext } from "./context";
-import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_SYNCED, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
 import { hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
 import { fanOutAllowed } from "./policy";
 import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "./trust";
+import { contentHash } from "./workloads";
 import { cachedDiff, deleteExact, getSecret, patchDerived, replaceDerived, writeStatus } from "./writes";
 
 /** The message of an in-sync derived secret: stable (no hash, no time), so an in-sync secret is never rewritten. */
@@ -67,7 +68,7 @@ export async function reconcileDerived(ctx: ReconcileContext, meta: SecretMeta, 
         if (!isDerivationError(e)) throw e;
         return writeStatus(ctx, meta, { status: "error", message: `${e.message}; the last derived value is kept` });
     }
-    return writeDerived(ctx, meta, desired, srcKey, force);
+    return writeDerived(ctx, meta, desired, srcKey, force, contentHash(source).slice(0, 32));
 }
 
 async function refuse(ctx: ReconcileContext, meta: SecretMeta, srcKey: string, decision: Extract<Decision, { allowed: false }>): Promise<StatusReport> {
@@ -102,7 +103,21 @@ async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Rec
     return undefined;
 }
 
-async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, srcKey: string, forceSource: boolean): Promise<StatusReport> {
+/** When this process last took over another key's synced fingerprint, per secret (bounds a two-key ping-pong). */
+const foreignTakeovers = new Map<string, number>();
+
+/** The synced fingerprint of a (source content hash, derived content hash) pair: keyed, so it tells nothing else. */
+export function syncedFingerprint(ctx: Pick<ReconcileContext, "fingerprint">, sourceContent: string, derivedContent: string): string {
+    return `${ctx.fingerprint.keyId}.${ctx.fingerprint.of({ src: sourceContent, self: derivedContent })}`;
+}
+
+/** Whether the cache alone shows `meta` in sync with `source` as last verified (start-up and resync skip it). */
+export function freshInCache(ctx: Pick<ReconcileContext, "fingerprint">, meta: SecretMeta, source: SecretMeta | undefined): boolean {
+    const a = meta.metadata.annotations ?? {};
+    return source !== undefined && a[ANNOTATION_STATUS] === "in-sync" && a[ANNOTATION_SYNCED] === syncedFingerprint(ctx, source.contentHash, meta.contentHash) && a[ANNOTATION_SYNC_REQUESTED] === a[ANNOTATION_SYNC_HANDLED];
+}
+
+async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: DesiredSecret, srcKey: string, forceSource: boolean, sourceContent: string): Promise<StatusReport> {
     const key = `${meta.metadata.namespace}/${meta.metadata.name}`;
     const ann = meta.metadata.annotations ?? {};
     const requested = ann[ANNOTATION_SYNC_REQUESTED];
@@ -110,10 +125,23 @@ async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: De
     const force = forceOwn || forceSource;
     const diff = cachedDiff(meta, desired);
     const message = inSyncMessage(srcKey);
-    if (diff.length === 0 && !force) return writeStatus(ctx, meta, { status: "in-sync", message });
+    const synced = syncedFingerprint(ctx, sourceContent, contentHash(desired).slice(0, 32));
+    if (diff.length === 0 && !force) {
+        // Only refresh a fingerprint of our own key: two reconcilers with different keys (a misconfiguration) must
+        // not rewrite each other's value forever.
+        // A value of another key (a new key after a loss) is taken over at most once an hour per secret.
+        const had = ann[ANNOTATION_SYNCED];
+        let take = had === undefined || had.startsWith(`${ctx.fingerprint.keyId}.`);
+        if (!take && had !== synced) {
+            const last = foreignTakeovers.get(key) ?? -Infinity;
+            take = ctx.clock.now() - last > 3_600_000;
+            if (take) foreignTakeovers.set(key, ctx.clock.now());
+        }
+        return writeStatus(ctx, meta, { status: "in-sync", message }, take ? { [ANNOTATION_SYNCED]: synced } : {});
+    }
     const hash = desired.metadata.annotations[ANNOTATION_SOURCE_HASH];
     const reason = diff.length === 0 ? "sync requested" : recordedSourceHash(meta) === hash && diff.includes("data") ? "derived secret edited by hand; restored" : "source changed";
-    const extra = { ...inSyncAnnotations(message, new Date(ctx.clock.now())), ...(forceOwn ? { [ANNOTATION_SYNC_HANDLED]: requested! } : {}) };
+    const extra = { ...inSyncAnnotations(message, new Date(ctx.clock.now())), [ANNOTATION_SYNCED]: synced, ...(forceOwn ? { [ANNOTATION_SYNC_HANDLED]: requested! } : {}) };
     const replace = meta.immutable || meta.type !== desired.type;
     const res = replace ? await replaceDerived(ctx, meta, desired, extra) : await patchDerived(ctx, meta, desired, extra);
     ctx.metrics.writes.inc({ action: replace ? "replace" : "update", reason: reason === "source changed" ? "source-changed" : reason === "sync requested" ? "sync-requested" : "restored" });

@@ -49,12 +49,14 @@ export function cachedDiff(meta: SecretMeta, desired: DesiredSecret): string[] {
  * pending sync request is acknowledged here too, so `platform-secrets sync` on a refused or failing secret gets its
  * answer (the status) instead of waiting for a write that will not come.
  */
-export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, report: StatusReport): Promise<StatusReport> {
+export async function writeStatus(ctx: ReconcileContext, meta: SecretMeta, report: StatusReport, extra: Record<string, string | null> = {}): Promise<StatusReport> {
     const ann = meta.metadata.annotations ?? {};
     const requested = ann[ANNOTATION_SYNC_REQUESTED];
-    const ack = requested !== undefined && requested !== ann[ANNOTATION_SYNC_HANDLED] ? { [ANNOTATION_SYNC_HANDLED]: requested } : undefined;
+    const ack: Record<string, string | null> = requested !== undefined && requested !== ann[ANNOTATION_SYNC_HANDLED] ? { [ANNOTATION_SYNC_HANDLED]: requested } : {};
+    // Extra annotations (the synced fingerprint) only when they differ from what is there.
+    for (const [k, v] of Object.entries(extra)) if ((ann[k] ?? null) !== v) ack[k] = v;
     const patch = statusPatch(ann, report, new Date(ctx.clock.now()));
-    if (!patch && !ack) return report;
+    if (!patch && Object.keys(ack).length === 0) return report;
     const key = keyOf(meta);
     const res = await ctx.ownWrites.track(key, () =>
         ctx.client.request<Secret>("PATCH", secretPath(meta.metadata.namespace!, meta.metadata.name), {

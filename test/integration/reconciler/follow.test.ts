@@ -150,6 +150,22 @@ describe("reconciler follows unlabelled sources and plain consumers (issue 11)",
         }
     });
 
+    it("a restart over an in-sync namespace makes no write (the synced fingerprint in the cache answers)", async () => {
+        const fp = (await import("../../../reconciler/fingerprint")).Fingerprinter.ephemeral();
+        const a = await startReconciler([ns], { fingerprint: fp });
+        await eventually(async () => ((await getSecret(ns, "kept-dst"))?.metadata.annotations?.["platform-secrets.io/synced-fingerprint"]?.startsWith(`${fp.keyId}.`) ? true : undefined), 10_000, "fingerprint of this key recorded");
+        await a.stop();
+        const before = (await getSecret(ns, "kept-dst")).metadata.resourceVersion;
+        const b = await startReconciler([ns], { fingerprint: fp });
+        try {
+            await new Promise((r) => setTimeout(r, 1500));
+            assert.equal((await getSecret(ns, "kept-dst")).metadata.resourceVersion, before, "not written again");
+            assert.equal(auditLines(b.lines).filter((l) => l.object === `${ns}/kept-dst`).length, 0);
+        } finally {
+            await b.stop();
+        }
+    });
+
     it("/healthz reports real health and /metrics exports keys in retry", async () => {
         const r = await startReconciler([ns], { metricsPort: 0, metricsHost: "127.0.0.1" });
         try {
