@@ -132,6 +132,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             namespace: cfg.reconciler.namespace,
             replicas: cfg.reconciler.replicas,
             debounceMs: cfg.reconciler.debounceMs,
+            skipAwait: cfg.reconciler.skipAwait,
             ...(cfg.reconciler.prometheusRules ? { prometheusRule: {} } : {}),
             policy,
             // Only postgres hooks read Vault: without them the reconciler gets no Vault login at all.

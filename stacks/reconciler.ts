@@ -39,6 +39,8 @@ export interface ReconcilerDeploymentArgs {
     secretNamespaces?: pulumi.Input<string>[];
     /** Workload restart debounce window in ms; default 2000. */
     debounceMs?: pulumi.Input<number>;
+    /** Annotate the Deployment `pulumi.com/skipAwait: "true"` (no kubelet, e.g. the local sandbox); default false. */
+    skipAwait?: boolean;
     /**
      * Administrator policy (hooks, fan-out grants), rendered into the ConfigMap `platform-secrets-policy` (key
      * policy.json) in `namespace`; default empty (no hooks, fan-out only within a source's own namespace).
@@ -167,7 +169,7 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-                metadata: { name: `${name}-reconciler`, namespace: nsName, labels },
+                metadata: { name: `${name}-reconciler`, namespace: nsName, labels, ...(args.skipAwait ? { annotations: { "pulumi.com/skipAwait": "true" } } : {}) },
                 spec: {
                     replicas: args.replicas ?? 2,
                     selector: { matchLabels: labels },

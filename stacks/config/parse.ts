@@ -173,6 +173,7 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
             replicas: int(c, "reconcilerReplicas", "", 1, 0),
             namespace: reconcilerNamespace,
             debounceMs: int(c, "reconcilerDebounceMs", "", 2000, 0),
+            skipAwait: c.reconcilerSkipAwait as boolean,
             prometheusRules: c.reconcilerPrometheusRules as boolean,
             vault: reconcilerVault(c, address),
             fanOutGrants: (c.reconcilerFanOutGrants as unknown[]).map((g, idx) => fanOutGrant(g, `reconcilerFanOutGrants[${idx}]`)),

@@ -21,11 +21,15 @@ export function renderProjectYaml(): string {
         "# integer, boolean, array; items nest only those), so these are set as YAML mappings/sequences in the stack files",
         "# and validated by stacks/config (run `pulumi preview` to check them):",
         ...STRUCTURED_KEYS.map((k) => `#   ${CONFIG_NAMESPACE}:${k.key} (${k.shape}, default ${JSON.stringify(k.default)}): ${k.description}`),
+        "#",
+        "# Optional secrets are not declared here: the CLI refuses `secret: true` with a plaintext default, and a declared",
+        "# key without a default is required. Set them with `pulumi config set --secret`:",
+        ...SCALAR_KEYS.filter((k) => k.secret).map((k) => `#   ${CONFIG_NAMESPACE}:${k.key} (secret ${k.type}, optional): ${k.description}`),
         "",
     ];
     const config: Record<string, unknown> = {};
-    for (const k of SCALAR_KEYS) {
-        config[k.key] = { type: k.type, ...(k.items ? { items: { type: k.items } } : {}), description: k.description, ...(k.secret ? { secret: true } : {}), default: k.default };
+    for (const k of SCALAR_KEYS.filter((x) => !x.secret)) {
+        config[k.key] = { type: k.type, ...(k.items ? { items: { type: k.items } } : {}), description: k.description, default: k.default };
     }
     const doc = { name: CONFIG_NAMESPACE, runtime: { name: "nodejs", options: { typescript: true } }, description: PROJECT_DESCRIPTION, main: "index.ts", config };
     return `${header.join("\n")}\n${YAML.stringify(doc, { lineWidth: 0 })}`;

@@ -75,6 +75,7 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
+    b("reconcilerSkipAwait", "Do not wait for the reconciler Deployment to roll out (a sandbox without a kubelet).", false),
     b("reconcilerPrometheusRules", "Render the reconciler's alert rules as a PrometheusRule (needs the Prometheus operator's CRDs in the cluster).", false),
     s("reconcilerVaultAddress", "Vault server URL the reconciler reads hooked passwords' previous versions from; empty = vaultAddress.", ""),
     s("reconcilerVaultAuthMethod", "How the reconciler authenticates to Vault: kubernetes (its ServiceAccount token) or token-file (a Secret mounted as a file).", "kubernetes", {

@@ -209,6 +209,8 @@ export interface ReconcilerSettings {
     debounceMs: number;
     /** Render alerts/ as a PrometheusRule: the Prometheus operator is present. */
     prometheusRules: boolean;
+    /** Annotate the Deployment `pulumi.com/skipAwait` (no kubelet runs pods, e.g. the local sandbox). */
+    skipAwait: boolean;
     /** Where the reconciler reaches Vault (default: vaultAddress) and how it authenticates. */
     vault: { address: string; auth: ReconcilerVaultAuth };
     /** Administrator consent for fan-out (reconciler policy `fanOut`): which namespaces a source namespace may write into. */

@@ -105,7 +105,10 @@ export function externalSecretSpec(i: ExternalSecretSpecInput): Record<string, u
 }
 
 export function externalSecretManifest(name: string, namespace: string, labels: Record<string, string>, annotations: Record<string, string>, spec: ExternalSecretSpecInput): Manifest {
-    return { apiVersion: ESO_API_VERSION, kind: "ExternalSecret", metadata: { name, namespace, labels, annotations }, spec: externalSecretSpec(spec) };
+    // Empty maps are left out: the kubernetes provider drops `annotations: {}` from the live object, so keeping it
+    // made every no-op preview propose an update (and the drift gate could never pass).
+    const metadata = { name, namespace, ...(Object.keys(labels).length ? { labels } : {}), ...(Object.keys(annotations).length ? { annotations } : {}) };
+    return { apiVersion: ESO_API_VERSION, kind: "ExternalSecret", metadata, spec: externalSecretSpec(spec) };
 }
 
 export function clusterExternalSecretManifest(name: string, selectors: LabelSelector[], labels: Record<string, string>, spec: ExternalSecretSpecInput): Manifest {

@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 import * as YAML from "yaml";
-import { waitUntil } from "./http";
+import { request, HttpResponse, waitUntil } from "./http";
 
 /**
  * ESO's published CRDs (deploy/crds/bundle.yaml of the Go module, fetched through the module proxy like the
@@ -24,14 +24,29 @@ export async function esoCrds(version = ESO_VERSION): Promise<Obj[]> {
     return docs.filter((d) => d.kind === "CustomResourceDefinition");
 }
 
+/** Raw JSON to the apiserver: client-node's typed models drop x-kubernetes-* schema fields of CRDs. */
+function apiCaller(kc: KubeConfig): (method: string, p: string, body?: unknown, contentType?: string) => Promise<HttpResponse> {
+    const cluster = kc.getCurrentCluster()!;
+    const user = kc.getCurrentUser()!;
+    const pem = (data?: string, file?: string): string | undefined => (data ? Buffer.from(data, "base64").toString("utf8") : file ? readFileSync(file, "utf8") : undefined);
+    const tls = { ca: pem(cluster.caData, cluster.caFile), cert: pem(user.certData, user.certFile), key: pem(user.keyData, user.keyFile) };
+    const server = cluster.server.replace(/\/$/, "");
+    return (method, p, body, contentType = "application/json") =>
+        request(`${server}${p}`, { method, ...tls, timeoutMs: 30_000, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": contentType } }) });
+}
+
 export async function installEsoCrds(kc: KubeConfig, version = ESO_VERSION): Promise<number> {
-    const api = KubernetesObjectApi.makeApiClient(kc);
+    const call = apiCaller(kc);
     const crds = await esoCrds(version);
-    for (const crd of crds) await api.patch(crd as any, undefined, undefined, "platform-secrets-test-env", true, PatchStrategy.ServerSideApply);
+    const base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    for (const crd of crds) {
+        const res = await call("PATCH", `${base}/${crd.metadata.name}?fieldManager=platform-secrets-test-env&force=true`, crd, "application/apply-patch+yaml");
+        if (res.status !== 200 && res.status !== 201) throw new Error(`applying CRD ${crd.metadata.name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    }
     await waitUntil("ESO CRDs established", async () => {
         for (const crd of crds) {
-            const live = (await api.read({ apiVersion: crd.apiVersion, kind: crd.kind, metadata: { name: crd.metadata.name } } as any)) as any;
-            if (!(live.status?.conditions ?? []).some((c: any) => c.type === "Established" && c.status === "True")) return false;
+            const live = JSON.parse((await call("GET", `${base}/${crd.metadata.name}`)).body) as { status?: { conditions?: { type: string; status: string }[] } };
+            if (!(live.status?.conditions ?? []).some((c) => c.type === "Established" && c.status === "True")) return false;
         }
         return true;
     }, { timeoutMs: 60_000, everyMs: 250 });

@@ -81,7 +81,8 @@ export const SKIP_AWAIT = "pulumi.com/skipAwait";
 /**
  * Sandbox-only adaptation, applied by the runner and never by the program: there is no kubelet, so no pod ever
  * becomes ready and the kubernetes provider would wait 10 minutes for every Deployment's rollout. Each Deployment
- * gets `pulumi.com/skipAwait: "true"` (until the program can set it from config; see the proposal in the report).
+ * gets `pulumi.com/skipAwait: "true"`. The reconciler's own Deployment already has it from the stack config
+ * (`reconcilerSkipAwait: true` in Pulumi.local.yaml); this covers any other Deployment a section may add.
  */
 export function skipAwaitDeployments(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {
     if (args.type !== "kubernetes:apps/v1:Deployment") return undefined;
@@ -105,14 +106,17 @@ export function projectProgram(opts: { noKubelet?: boolean } = {}): () => Promis
 /**
  * A copy of the project files the CLI reads (Pulumi.yaml, Pulumi.<stack>.yaml) in `dir`, with node_modules
  * linked (the dynamic-provider plugin resolves @pulumi/pulumi from its working directory). For tests that run
- * `pulumi config set`, which writes the stack file.
+ * `pulumi config set`, which writes the stack file. The entry index.ts is linked too: the CLI checks it exists.
  */
 export async function copyProject(dir: string, stackName = LOCAL_STACK): Promise<string> {
     await fs.mkdir(dir, { recursive: true });
     for (const f of ["Pulumi.yaml", `Pulumi.${stackName}.yaml`]) await fs.copyFile(path.join(ROOT, f), path.join(dir, f));
-    await fs.symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir").catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "EEXIST") throw e;
-    });
+    // The CLI checks that Pulumi.yaml's `main` exists (the inline program loads the real one from ROOT).
+    for (const l of ["node_modules", "index.ts"]) {
+        await fs.symlink(path.join(ROOT, l), path.join(dir, l)).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "EEXIST") throw e;
+        });
+    }
     return dir;
 }
 

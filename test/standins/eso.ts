@@ -70,7 +70,7 @@ export class EsoStandIn {
     start(): this {
         this.log("NOTICE: ESO STAND-IN (test/standins/eso.ts) is syncing ExternalSecrets from Vault; it is not External Secrets Operator");
         const tick = (): void => {
-            this.running = this.pass().catch((e) => this.log(`eso stand-in: ${(e as Error).message}`));
+            this.running = this.pass().catch((e) => this.log(`eso stand-in: ${brief(e)}`));
             void this.running.then(() => {
                 if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.pollMs ?? 500);
             });
@@ -98,7 +98,11 @@ export class EsoStandIn {
     /** One reconcile pass over every ClusterExternalSecret and ExternalSecret. */
     async pass(): Promise<void> {
         const namespaces = new Map(((await this.core.listNamespace()).items ?? []).map((n) => [n.metadata!.name!, (n.metadata!.labels ?? {}) as Record<string, string>]));
-        for (const ces of await this.list("clusterexternalsecrets")) await this.fanOut(ces, namespaces);
+        for (const ces of await this.list("clusterexternalsecrets")) {
+            await this.fanOut(ces, namespaces).catch((e) => {
+                if ((e as { code?: number }).code !== 404 && (e as { code?: number }).code !== 409) throw e;
+            });
+        }
         const stores = new Map((await this.list("clustersecretstores")).map((s) => [s.metadata.name as string, s]));
         for (const es of await this.list("externalsecrets")) {
             const key = `${es.metadata.namespace}/${es.metadata.name}`;
@@ -113,8 +117,9 @@ export class EsoStandIn {
                 await this.setStatus(es, "True", "SecretSynced", "secret synced (ESO stand-in)", version);
                 this.syncs++;
             } catch (e) {
-                this.log(`eso stand-in: ${key}: ${(e as Error).message}`);
-                await this.setStatus(es, "False", "SecretSyncedError", (e as Error).message, version).catch(() => undefined);
+                if ((e as { code?: number }).code === 404) continue; // deleted meanwhile (destroy, namespace going)
+                this.log(`eso stand-in: ${key}: ${brief(e)}`);
+                await this.setStatus(es, "False", "SecretSyncedError", brief(e), version).catch(() => undefined);
             }
         }
     }
@@ -197,6 +202,19 @@ export class EsoStandIn {
         const body = { ...es, status: { ...(es.status ?? {}), refreshTime: new Date().toISOString(), syncedResourceVersion: version, conditions: [{ type: "Ready", status, reason, message, lastTransitionTime: new Date().toISOString() }] } };
         await this.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: es.metadata.namespace, plural: "externalsecrets", name: es.metadata.name, body });
     }
+}
+
+/** One line for a client-node ApiException (its message carries the whole response) or any other error. */
+function brief(e: unknown): string {
+    const x = e as { code?: number; body?: unknown; message?: string };
+    if (x.code !== undefined && x.body !== undefined) {
+        try {
+            return `HTTP ${x.code}: ${(JSON.parse(String(x.body)) as { message?: string }).message ?? ""}`;
+        } catch {
+            return `HTTP ${x.code}`;
+        }
+    }
+    return String(x.message ?? e).split("\n")[0]!;
 }
 
 function owner(o: Obj, kind: string): V1OwnerReference {

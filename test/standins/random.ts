@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type * as provider from "@pulumi/pulumi/provider";
-import { deepEqual, reveal, secret } from "./secrets";
+import { containsUnknown, deepEqual, reveal, secret } from "./secrets";
 
 /**
  * STAND-IN for the `random` provider (test support only; see README.md here): exactly `random:index/randomPassword:
@@ -32,8 +32,9 @@ export const INPUT_KEYS = ["length", "keepers", "special", "upper", "lower", "nu
 
 type Inputs = Record<string, unknown>;
 
-function typeOf(urn: string): string {
-    return urn.split("::")[2] ?? "";
+/** The resource type of a URN: its third segment is `parentType$...$type`. */
+export function typeOf(urn: string): string {
+    return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
 }
 
 export function validate(inputs: Inputs): provider.CheckFailure[] {
@@ -80,13 +81,13 @@ export const randomProvider: provider.Provider = {
         // `number` is the deprecated alias of `numeric`, kept equal like the real provider does.
         if (news.numeric === undefined && news.number !== undefined) inputs.numeric = news.number;
         inputs.number = inputs.numeric;
-        return { inputs, failures: validate(reveal(inputs) as Inputs) };
+        return { inputs, failures: containsUnknown(inputs) ? [] : validate(reveal(inputs) as Inputs) };
     },
     async diff(_id, _urn, olds: Inputs, news: Inputs) {
         const o = reveal(olds) as Inputs;
         const n = reveal(news) as Inputs;
         // Every attribute of random_password is ForceNew: any difference replaces.
-        const replaces = INPUT_KEYS.filter((k) => !deepEqual(o[k], n[k]));
+        const replaces = INPUT_KEYS.filter((k) => containsUnknown(n[k]) || !deepEqual(o[k], n[k]));
         return { changes: replaces.length > 0, replaces };
     },
     async create(_urn, inputs: Inputs) {

@@ -13,6 +13,16 @@ export function secret<T>(value: T): { [SIG_KEY]: string; value: T } {
     return { [SIG_KEY]: SECRET_SIG, value };
 }
 
+/** The engine's placeholder for a value not known yet (preview: an input computed from another resource's output). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function containsUnknown(v: unknown): boolean {
+    if (v === UNKNOWN) return true;
+    if (isSecret(v)) return containsUnknown(v.value);
+    if (typeof v === "object" && v !== null) return Object.values(v).some(containsUnknown);
+    return false;
+}
+
 /** Deep copy with every secret wrapper replaced by its plain value. */
 export function reveal(v: unknown): unknown {
     if (isSecret(v)) return reveal(v.value);

@@ -1,5 +1,6 @@
 import type * as provider from "@pulumi/pulumi/provider";
-import { deepEqual, isSecret, reveal, secret } from "./secrets";
+import { typeOf } from "./random";
+import { containsUnknown, deepEqual, isSecret, reveal, secret, UNKNOWN } from "./secrets";
 
 /**
  * STAND-IN for the `vault` provider (test support only; see README.md here): exactly `vault:kv/secretV2:SecretV2`,
@@ -117,13 +118,15 @@ function outputs(inputs: Inputs, data: Record<string, unknown>, metadata: unknow
 export const vaultProvider: provider.Provider = {
     version: "0.0.0", // replaced by serve.ts with the version the SDK asks for
     async check(urn, _olds, news: Inputs) {
-        const type = urn.split("::")[2];
+        const type = typeOf(urn);
         if (type !== SECRET_V2) return { failures: [{ property: "", reason: `stand-in vault provider: unsupported type ${type}` }] };
         const failures: provider.CheckFailure[] = [];
         const plain = reveal(news) as Inputs;
         if (!plain.mount) failures.push({ property: "mount", reason: "mount is required" });
         if (!plain.name) failures.push({ property: "name", reason: "name is required" });
-        if (plain.dataJson === undefined) failures.push({ property: "dataJson", reason: "dataJson is required (dataJsonWo is not provided by the stand-in)" });
+        if (plain.dataJson === UNKNOWN) {
+            /* computed during preview: checked when known */
+        } else if (plain.dataJson === undefined) failures.push({ property: "dataJson", reason: "dataJson is required (dataJsonWo is not provided by the stand-in)" });
         else {
             try {
                 parseData(plain.dataJson);
@@ -139,6 +142,7 @@ export const vaultProvider: provider.Provider = {
         const o = reveal(olds) as Inputs;
         const n = reveal(news) as Inputs;
         const differs = (k: string): boolean => {
+            if (containsUnknown(n[k])) return true;
             if (k === "dataJson") return !deepEqual(parseData(o.dataJson ?? "{}"), parseData(n.dataJson ?? "{}"));
             if (k === "mount" || k === "name") return trimSlashes(o[k]) !== trimSlashes(n[k]);
             if (k === "deleteAllVersions" || k === "disableRead") return Boolean(o[k]) !== Boolean(n[k]);
