@@ -9,7 +9,7 @@ import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./mode
 import { ReconcilerPolicy } from "./policy";
 import { WorkQueue } from "./queue";
 import { Recorder } from "./recorder";
-import { Debouncer } from "./workloads";
+import { Debouncer, WorkloadKind } from "./workloads";
 
 /** A source deletion this process witnessed; its derived secrets are deleted once it stays gone for the grace period. */
 export interface Tombstone {
@@ -35,6 +35,8 @@ export interface ReconcileContext {
     secrets: ReadonlyMap<string, SecretMeta>;
     namespaceCache: ReadonlyMap<string, SlimNamespace>;
     workloads: ReadonlyMap<string, SlimWorkload>;
+    /** The cached workload of one kind ("ns/name"), for decisions that need no GET. */
+    workloadMeta(kind: WorkloadKind, key: string): SlimWorkload | undefined;
     index: DependencyIndex;
     /** The administrator's policy as last read (hooks, fan-out grants). */
     policy(): ReconcilerPolicy;

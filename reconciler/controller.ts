@@ -98,6 +98,10 @@ export class Controller {
             secrets: unionView(this.secretCaches),
             namespaceCache: new Map(),
             workloads: unionView(this.workloadCaches),
+            workloadMeta: (kind, key) => {
+                for (const c of this.workloadCachesByKind) if (c.kind === kind && c.cache.has(key)) return c.cache.get(key);
+                return undefined;
+            },
             index: new DependencyIndex(),
             policy: () => this.policy,
             tombstones: new Map(),

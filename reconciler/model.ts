@@ -135,6 +135,8 @@ export function slimNamespace(o: Namespace): SlimNamespace {
 export interface SlimWorkload extends KubeObject {
     consumes: string[];
     templateHash?: string;
+    /** The workload's own baseline secrets-hash (recorded without a rollout when it opted in). */
+    baselineHash?: string;
     invalid?: string;
 }
 
@@ -151,6 +153,7 @@ export function slimWorkload(o: Workload): SlimWorkload {
         metadata: { namespace: o.metadata?.namespace, name: o.metadata?.name, resourceVersion: o.metadata?.resourceVersion, uid: o.metadata?.uid },
         consumes,
         templateHash: o.spec?.template?.metadata?.annotations?.[ANNOTATION_SECRETS_HASH],
+        baselineHash: o.metadata?.annotations?.[ANNOTATION_SECRETS_HASH],
         invalid,
     };
 }

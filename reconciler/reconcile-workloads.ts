@@ -20,11 +20,29 @@ async function hooksSettled(ctx: ReconcileContext, secretKey: string): Promise<b
 }
 
 /**
+ * Whether the cache alone shows nothing to do (start-up, resync: 1,000 opted-in workloads must not cost 1,000 GETs):
+ * no debounce pending, no hooks involved, every consumed secret present, and the hash equals what the workload has.
+ */
+function settledInCache(ctx: ReconcileContext, kind: WorkloadKind, ns: string, name: string): boolean {
+    const w = ctx.workloadMeta(kind, `${ns}/${name}`);
+    if (!w || w.consumes.length === 0 || ctx.debouncer.remaining(workloadKey(kind, ns, name), ctx.clock.now()) > 0) return false;
+    const contents: Record<string, string> = {};
+    for (const n of w.consumes) {
+        const meta = ctx.secrets.get(`${ns}/${n}`);
+        const src = ctx.index.sourceOf(`${ns}/${n}`) ?? `${ns}/${n}`;
+        if (!meta || meta.deleting || hooksFor(ctx.policy(), src).length > 0) return false;
+        contents[n] = `${meta.type}:${meta.contentHash}`;
+    }
+    return restartDecision(secretsHash(contents, ctx.fingerprint), w.templateHash, w.baselineHash) === "none";
+}
+
+/**
  * Rolls a workload when the secrets it follows changed content: a pod-template annotation carrying their hash.
  * Debounced per workload; gated on init-time hooks (a DB password is altered before consumers restart).
  */
 export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKind, ns: string, name: string): Promise<void> {
     const key = workloadKey(kind, ns, name);
+    if (settledInCache(ctx, kind, ns, name)) return;
     const path = `/apis/apps/v1/namespaces/${ns}/${kind}/${name}`;
     let wl: Workload;
     try {
