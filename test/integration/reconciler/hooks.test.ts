@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { hookStateName } from "../../../reconciler/hooks";
 import { HookBinding } from "../../../reconciler/policy";
+import { parseStackConfig } from "../../../stacks/config";
+import { buildReconcilerPolicy } from "../../../stacks/policy";
+import { loadStackFile, toRawConfig } from "../../unit/stacks/harness";
 import { ANNOTATION_HOOK_SOURCE_HASH, ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
 import { canaryValue, randomName } from "../../support";
 import { getEnv } from "../fixture";
@@ -102,7 +105,15 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         canaries.push(v1, v2);
         await vaultWrite(vaultPath, { password: v1 });
         await superuser((c) => c.query(`CREATE ROLE ${c.escapeIdentifier(role)} LOGIN PASSWORD ${c.escapeLiteral(v1)}`));
-        await declare("db-app", [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: role, vault: { mount: "secret", path: vaultPath }, tls: { mode: "disable" } }]);
+        // Declared as a stack owner declares it (seed 004): a password in the stack config whose consumer has a
+        // postgres hook with no vault path; the stack's own code renders the policy (the previous version of the
+        // password's OWN path logs in).
+        const stackCfg = { ...loadStackFile("dev") };
+        stackCfg.storeAllowedNamespaces = [...((stackCfg.storeAllowedNamespaces as string[] | undefined) ?? []), ns];
+        stackCfg.passwords = [...(stackCfg.passwords as unknown[]), { name: "db-app", length: 32, vaultPath, rotation: 0, consumers: [{ namespace: ns, secretName: "db-app", secretKey: "password", refreshPolicy: "OnChange", hooks: [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: role, tls: { mode: "disable" } }] }] }];
+        const binding = buildReconcilerPolicy(parseStackConfig(toRawConfig(stackCfg))).hooks.find((b) => b.source.namespace === ns)!;
+        assert.deepEqual(binding.hooks[0], { type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: role, tls: { mode: "disable" }, passwordKey: "password", vault: { mount: "secret", path: vaultPath, key: "password" } });
+        await declare("db-app", binding.hooks);
         await createSource(ns, "db-app", { password: v1 });
         const k = await admin();
         await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, {
