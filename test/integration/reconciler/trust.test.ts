@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ANNOTATION_ALLOW_NAMESPACES, ANNOTATION_FAN_OUT, ANNOTATION_FORMAT, ANNOTATION_HOOKS, ANNOTATION_SOURCE_NAME, ANNOTATION_SOURCE_NAMESPACE, LABEL_DERIVED, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../../../derive";
+import { derivedSecretProvider } from "../../../providers";
 import { isKubeError, KubeClient } from "../../../reconciler/kube";
 import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH, ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE } from "../../../reconciler/keys";
 import { canaryValue, randomName } from "../../support";
@@ -160,9 +161,11 @@ describe("trust model: a namespace tenant cannot reach beyond its namespace (iss
     it("legitimate flows keep working: same-namespace derivation, and a cross-namespace one the source grants", async () => {
         const v = canaryValue();
         await createSource(tenantNs, "own-src", { password: v }, { client: tenant });
-        const own = { metadata: { name: "own-copy", labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LABEL_DERIVED]: "true" }, annotations: { [ANNOTATION_SOURCE_NAMESPACE]: tenantNs, [ANNOTATION_SOURCE_NAME]: "own-src", [ANNOTATION_FORMAT]: "mirror" } }, type: "Opaque", data: {} };
-        await tenant.request("POST", `/api/v1/namespaces/${tenantNs}/secrets`, { body: own });
-        await eventually(async () => (unb64((await getSecret(tenantNs, "own-copy"))?.data?.password) === v ? true : undefined), 15_000, "same-namespace derivation");
+        // The derived secret as `pulumi up` creates it: through the real dynamic provider.
+        await derivedSecretProvider.create!({ format: "mirror", source: { namespace: tenantNs, name: "own-src" }, target: { namespace: tenantNs, name: "own-copy" }, kubeconfig: readFileSync(getEnv().kubeconfigPath, "utf8") } as never);
+        const v2 = canaryValue();
+        await tenant.request("PATCH", `/api/v1/namespaces/${tenantNs}/secrets/own-src`, { body: { data: { password: b64(v2) } }, contentType: "application/merge-patch+json" });
+        await eventually(async () => (unb64((await getSecret(tenantNs, "own-copy"))?.data?.password) === v2 ? true : undefined), 15_000, "same-namespace derivation follows the tenant's rotation");
         // The victim's owner grants the tenant namespace: now (and only now) the forged-looking secret receives data.
         const k = await admin();
         await k.request("PATCH", `/api/v1/namespaces/${victimNs}/secrets/app-private-key`, { body: { metadata: { annotations: { [ANNOTATION_ALLOW_NAMESPACES]: tenantNs } } }, contentType: "application/merge-patch+json" });
