@@ -12,6 +12,17 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
+ * JSON.stringify, then the escapes Go's encoding/json adds (`<`, `>`, `&`, U+2028, U+2029 as \u escapes; control
+ * characters are already escaped the same way by both). Why: ESO renders the same formats from Go templates with
+ * sprig's `toJson` (encoding/json), and a derived secret must be byte-for-byte what ESO writes for the same input,
+ * or the reconciler and ESO would rewrite each other's output forever. The characters only ever occur inside
+ * strings, so the result parses to the same value.
+ */
+export function goJson(value: unknown): string {
+    return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
  * sha256 of the canonical form of what a derivation consumed: the source type and the consumed keys' base64
  * values. A change to a key the format ignores does not change the hash (needsUpdate stays exact).
  */

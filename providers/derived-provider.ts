@@ -30,7 +30,7 @@ function outputs(inputs: DerivedSecretInputs, live: SecretLike, drift: string[],
  * ungranted), then the derived secret. A grant added for a write that then fails is withdrawn again.
  */
 async function converge(api: SecretsApi, inputs: DerivedSecretInputs, owners: DerivedSecretInputs["source"][]): Promise<{ live: SecretLike; grantAdded: boolean }> {
-    const source = await fetchSource(api, inputs.source, refKey(inputs.target));
+    const source = await fetchSource(api, inputs.source, refKey(inputs.target), inputs.sourceOrigin);
     const desired = deriveSecret(source, recipeOf(inputs));
     const grant = await ensureGrants(api, inputs.source, [inputs.target.namespace]);
     try {

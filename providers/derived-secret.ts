@@ -20,6 +20,21 @@ export interface DerivedSecretCommonArgs {
     kubeconfig?: pulumi.Input<string>;
     /** Take over an existing secret not managed by platform-secrets. Default false: such a target is refused. */
     adopt?: pulumi.Input<boolean>;
+    /**
+     * The source is written by ESO in the same `pulumi up` (its ExternalSecret, store and Vault path): the provider
+     * waits for it (default 120 s) and, if it never comes, fails naming those and ESO's Ready condition. Default
+     * none: a missing source fails at once.
+     */
+    sourceOrigin?: pulumi.Input<SourceOriginInput>;
+}
+
+export interface SourceOriginInput {
+    externalSecret: pulumi.Input<SecretRefInput>;
+    store: pulumi.Input<string>;
+    /** `<kv mount>/<path>`. */
+    vaultPath: pulumi.Input<string>;
+    /** Default 120. */
+    waitSeconds?: pulumi.Input<number>;
 }
 
 export interface DerivedSecretArgs extends DerivedSecretCommonArgs {
@@ -71,6 +86,7 @@ export class DerivedSecret extends pulumi.dynamic.Resource {
                 options: args.options ?? {},
                 kubeconfig: secretKubeconfig(args.kubeconfig),
                 adopt: args.adopt ?? false,
+                ...(args.sourceOrigin !== undefined ? { sourceOrigin: args.sourceOrigin } : {}),
                 type: undefined,
                 data: undefined,
                 labels: undefined,

@@ -11,3 +11,4 @@ export * from "./docker-config-secret";
 export * from "./kargo-credential";
 export * from "./argocd-repository";
 export * from "./mirrored-secret";
+export * from "./password-policy-guard";

@@ -15,7 +15,11 @@ export interface SecretsApi {
     namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
     /** The derived secrets (label platform-secrets.io/derived=true) in one namespace. */
     listDerived(namespace: string): Promise<SecretLike[]>;
+    /** The Ready condition of an ESO ExternalSecret ("missing" / "unreadable" when it cannot be had). */
+    externalSecretReady?(namespace: string, name: string): Promise<EsoReady>;
 }
+
+export type EsoReady = { status: string; reason?: string; message?: string } | "missing" | "unreadable" | "no-condition";
 
 /** An error from the apiserver rephrased: object, HTTP code, reason and a fix. Never a request or response body. */
 export class KubeError extends Error {
@@ -146,6 +150,18 @@ export function connect(kubeconfig?: string): SecretsApi {
                 const code = (e as { code?: number }).code;
                 if (code === 404 || code === 403) return undefined;
                 throw kubeError(e, "reading", `namespace ${name}`);
+            }
+        },
+        async externalSecretReady(namespace, name) {
+            const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+            try {
+                const es = (await custom.getNamespacedCustomObject({ group: "external-secrets.io", version: "v1", namespace, plural: "externalsecrets", name })) as {
+                    status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+                };
+                const c = (es.status?.conditions ?? []).find((x) => x.type === "Ready");
+                return c ? { status: c.status, reason: c.reason, message: c.message } : "no-condition";
+            } catch (e) {
+                return (e as { code?: number }).code === 404 ? "missing" : "unreadable";
             }
         },
         async listDerived(namespace) {

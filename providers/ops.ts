@@ -10,19 +10,47 @@ import {
     needsUpdate,
     requiresReplace,
 } from "../derive";
-import { KubeError, SecretsApi, plainError } from "./kube";
+import { EsoReady, KubeError, SecretsApi, plainError } from "./kube";
+import type { SourceOrigin } from "./types";
 
 export function refKey(r: { namespace?: string; name?: string }): string {
     return `${r.namespace}/${r.name}`;
 }
 
-/** The live source, or a clear error when it is missing (nothing is written then). */
-export async function fetchSource(api: SecretsApi, source: SecretRef, forTarget: string): Promise<SecretLike> {
-    const s = await api.get(source.namespace, source.name);
-    if (s === undefined) {
-        throw new KubeError(`source secret ${refKey(source)} of ${forTarget} not found. Fix: create the source secret first, or correct source.namespace/source.name`, 404);
+/**
+ * The live source, or a clear error when it is missing (nothing is written then). A source ESO writes in the same
+ * run (`origin`) is waited for, polling once a second; the error then names what should have written it.
+ */
+export async function fetchSource(api: SecretsApi, source: SecretRef, forTarget: string, origin?: SourceOrigin, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<SecretLike> {
+    const deadline = Date.now() + (origin?.waitSeconds ?? 120) * 1000;
+    for (;;) {
+        const s = await api.get(source.namespace, source.name);
+        if (s !== undefined) return s;
+        if (origin === undefined) {
+            throw new KubeError(`source secret ${refKey(source)} of ${forTarget} not found. Fix: create the source secret first, or correct source.namespace/source.name`, 404);
+        }
+        if (Date.now() >= deadline) {
+            const ready = api.externalSecretReady ? await api.externalSecretReady(origin.externalSecret.namespace, origin.externalSecret.name).catch((): EsoReady => "unreadable") : "unreadable";
+            throw new KubeError(missingEsoSourceMessage(source, forTarget, origin, ready), 404);
+        }
+        await sleep(1000);
     }
-    return s;
+}
+
+/** Why an ESO-written source is missing, from ESO's own Ready condition, and what to do. Pure; never a value. */
+export function missingEsoSourceMessage(source: SecretRef, forTarget: string, origin: SourceOrigin, ready: EsoReady): string {
+    const es = `ExternalSecret ${refKey(origin.externalSecret)}`;
+    let state: string;
+    if (ready === "missing") state = `${es} does not exist`;
+    else if (ready === "unreadable") state = `${es} could not be read`;
+    else if (ready === "no-condition") state = `${es} has no Ready condition yet: is the External Secrets Operator controller running?`;
+    // ESO's condition messages are its own errors (never secret data); bounded so a long one stays readable.
+    else state = `${es} is Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ""}${ready.message ? `: ${ready.message.slice(0, 300)}` : ""}`;
+    return (
+        `source secret ${refKey(source)} of ${forTarget} did not appear within ${origin.waitSeconds ?? 120} s. It is written by ESO from Vault path ` +
+        `${origin.vaultPath} through ClusterSecretStore ${origin.store}; ${state}. Fix: check that the ESO controller runs and the store is Ready ` +
+        `(kubectl get clustersecretstore ${origin.store}), that ${origin.vaultPath} exists in Vault with the keys the ExternalSecret reads, then run pulumi up again`
+    );
 }
 
 /** Whether `live` is ours for one of `sources` (a managed secret derived from another source is not ours). */

@@ -1,5 +1,20 @@
 import type { Format, SecretRef } from "../derive";
 
+/**
+ * Where a source that ESO writes during the same `pulumi up` comes from. With it, the provider waits for the source
+ * (ESO syncs it seconds after its ExternalSecret is created) and, if it never comes, fails naming the
+ * ExternalSecret, its ClusterSecretStore and the Vault path, with ESO's own Ready condition — instead of a generic
+ * await timeout. Not part of the recipe: it never causes a diff.
+ */
+export interface SourceOrigin {
+    externalSecret: SecretRef;
+    store: string;
+    /** `<kv mount>/<path>`. */
+    vaultPath: string;
+    /** How long to wait for the source; default 120. */
+    waitSeconds?: number;
+}
+
 /** What the engine hands the DerivedSecret provider (Inputs resolved). */
 export interface DerivedSecretInputs {
     format: Format;
@@ -10,6 +25,8 @@ export interface DerivedSecretInputs {
     kubeconfig?: string;
     /** Take over an existing secret we do not manage; default false. */
     adopt?: boolean;
+    /** The source is written by ESO in the same run: wait for it, and explain a missing one; default none. */
+    sourceOrigin?: SourceOrigin;
 }
 
 /** State recorded by the DerivedSecret provider. `data` and `kubeconfig` are secret outputs. */

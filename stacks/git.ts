@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ArgoCdRepository, KargoCredential, TektonGitCredential } from "../providers";
 import type { GitCredentialSpec } from "./config/types";
+import { gitTargets } from "./config/git";
+import type { ArgoCdSecretType } from "../derive";
 import { VaultExternalSecret } from "./eso/components";
 import { ANNOTATION_ALLOW_NAMESPACES } from "../derive/constants";
 
@@ -9,6 +11,8 @@ export interface GitCredentialsArgs {
     credential: GitCredentialSpec;
     /** ClusterSecretStore to read through. */
     storeName: pulumi.Input<string>;
+    /** KV v2 mount the store reads (for error messages naming the Vault path); default "secret". */
+    kvMount?: string;
     /** Labels on the source ExternalSecret and secret; default none. */
     labels?: Record<string, string>;
 }
@@ -24,16 +28,38 @@ export function sourceGrantAnnotations(c: GitCredentialSpec): Record<string, str
     return list.length ? { [ANNOTATION_ALLOW_NAMESPACES]: list.join(",") } : {};
 }
 
+/** The source secret ESO lands (pure): basic-auth for https URLs, ssh-auth (key + optional known_hosts) for ssh. */
+export function gitSourceShape(c: GitCredentialSpec): { secretType: string; data: { secretKey: string; key: string; property: string }[] } {
+    if (c.auth === "ssh") {
+        return {
+            secretType: "kubernetes.io/ssh-auth",
+            data: [
+                { secretKey: "ssh-privatekey", key: c.vaultPath, property: c.sshPrivateKeyProperty },
+                ...(c.knownHostsProperty !== undefined ? [{ secretKey: "known_hosts", key: c.vaultPath, property: c.knownHostsProperty }] : []),
+            ],
+        };
+    }
+    return {
+        secretType: "kubernetes.io/basic-auth",
+        data: [
+            { secretKey: "username", key: c.vaultPath, property: c.usernameProperty },
+            { secretKey: "password", key: c.vaultPath, property: c.passwordProperty },
+        ],
+    };
+}
+
 /**
- * One git credential from Vault: ESO lands a kubernetes.io/basic-auth source secret granting the consumer
- * namespaces, and the derived-secret providers shape it for Tekton, Argo CD, Kargo; the reconciler (which watches
- * every Secret) re-derives them on rotation.
+ * One git credential from Vault: ESO lands the source secret (basic-auth or ssh-auth) granting the consumer
+ * namespaces, and the derived-secret providers shape it for Tekton (one secret for every URL), Argo CD and Kargo
+ * (one per URL, or one for a URL prefix / pattern), exactly the recipes stacks/config checked with derive/ at
+ * preview (gitTargets). The reconciler (which watches every Secret) re-derives them on rotation.
  */
 export class GitCredentials extends pulumi.ComponentResource {
     readonly source: VaultExternalSecret;
     readonly tekton?: TektonGitCredential;
-    readonly argocd?: ArgoCdRepository;
-    readonly kargo?: KargoCredential;
+    /** In URL order (or the one repo-creds template). */
+    readonly argocd: ArgoCdRepository[] = [];
+    readonly kargo: KargoCredential[] = [];
 
     constructor(name: string, args: GitCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:git:GitCredentials", name, {}, opts);
@@ -41,43 +67,54 @@ export class GitCredentials extends pulumi.ComponentResource {
         if (!c.tekton && !c.argocd && !c.kargo) {
             throw new pulumi.ResourceError(`GitCredentials ${name}: no consumer (tekton, argocd, kargo) is set; add one or drop the credential`, this);
         }
+        if (c.urls.length === 0) throw new pulumi.ResourceError(`GitCredentials ${name}: urls is empty; list at least one repository URL`, this);
         const labels = args.labels ?? {};
+        const shape = gitSourceShape(c);
         this.source = new VaultExternalSecret(`${name}-source`, {
             namespace: c.sourceNamespace,
             externalSecretName: c.name,
             labels,
-            // The derived secrets read the source when created: wait until ESO has written it.
-            annotations: { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "300" },
+            // No `pulumi.com/waitFor` here: the kubernetes provider's await ends in a generic timeout after 5 min.
+            // The derived-secret providers wait for the source themselves (sourceOrigin) and, if ESO never writes
+            // it, fail naming this ExternalSecret, its store, the Vault path and ESO's own Ready condition.
             spec: pulumi.output(args.storeName).apply((storeName) => ({
                 storeName,
                 refreshPolicy: "Periodic" as const,
                 refreshInterval: c.refreshInterval,
                 targetName: c.name,
-                secretType: "kubernetes.io/basic-auth",
+                secretType: shape.secretType,
                 targetLabels: labels,
                 targetAnnotations: sourceGrantAnnotations(c),
-                data: [
-                    { secretKey: "username", key: c.vaultPath, property: c.usernameProperty },
-                    { secretKey: "password", key: c.vaultPath, property: c.passwordProperty },
-                ],
+                data: shape.data,
             })),
         }, { parent: this });
         const source = { namespace: c.sourceNamespace, name: c.name };
         const childOpts = { parent: this, dependsOn: [this.source] };
-        if (c.tekton) {
-            this.tekton = new TektonGitCredential(`${name}-tekton`, { source, target: { namespace: c.tekton.namespace, name: c.tekton.secretName }, gitUrls: [c.url] }, childOpts);
-        }
-        if (c.argocd) {
-            this.argocd = new ArgoCdRepository(`${name}-argocd`, {
-                source,
-                target: { namespace: c.argocd.namespace, name: c.argocd.secretName },
-                secretType: "repository",
-                url: c.url,
-                ...(c.argocd.project ? { project: c.argocd.project } : {}),
-            }, childOpts);
-        }
-        if (c.kargo) {
-            this.kargo = new KargoCredential(`${name}-kargo`, { source, target: { namespace: c.kargo.namespace, name: c.kargo.secretName }, credType: "git", repoURL: c.url }, childOpts);
+        const sourceOrigin = { externalSecret: source, store: args.storeName, vaultPath: `${args.kvMount ?? "secret"}/${c.vaultPath}` };
+        for (const t of gitTargets(c)) {
+            const o = t.options;
+            switch (t.consumer) {
+                case "tekton":
+                    this.tekton = new TektonGitCredential(`${name}-${t.resource}`, { source, sourceOrigin, target: t.target, gitUrls: o.gitUrls as string[] }, childOpts);
+                    break;
+                case "argocd":
+                    this.argocd.push(new ArgoCdRepository(`${name}-${t.resource}`, {
+                        source,
+                        sourceOrigin,
+                        target: t.target,
+                        secretType: o.secretType as ArgoCdSecretType,
+                        url: o.url as string,
+                        ...(o.project !== undefined ? { project: o.project as string } : {}),
+                    }, childOpts));
+                    break;
+                case "kargo":
+                    this.kargo.push(new KargoCredential(`${name}-${t.resource}`, { source, sourceOrigin, target: t.target, credType: "git", repoURL: o.repoURL as string, repoURLIsRegex: o.repoURLIsRegex as boolean }, childOpts));
+                    break;
+                default: {
+                    const never: never = t.consumer;
+                    throw new Error(`unknown git consumer ${String(never)}`);
+                }
+            }
         }
         this.registerOutputs({});
     }

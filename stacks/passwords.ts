@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as vault from "@pulumi/vault";
+import { PasswordPolicy, PasswordPolicyGuard, canonicalPolicy } from "../providers/password-policy-guard";
 
 export interface StablePasswordArgs {
     /** KV v2 mount the value is written to, e.g. "secret". */
@@ -25,6 +26,10 @@ export interface StablePasswordArgs {
     overrideSpecial?: pulumi.Input<string>;
     /** Rotation counter: the value is regenerated exactly when this changes (it is the only keeper). */
     rotation: pulumi.Input<number>;
+    /** Name in messages; default: the component name. */
+    passwordName?: string;
+    /** Where the counter is set, named by the policy guard's refusal; default "the rotation of StablePassword <name>". */
+    rotationKey?: string;
 }
 
 /** The keepers of a password: only the rotation counter, so refresh/up/ESO syncs never change the value. */
@@ -42,6 +47,8 @@ export class StablePassword extends pulumi.ComponentResource {
     /** `<mount>/<path>` for reference; never the value. */
     readonly vaultPath: pulumi.Output<string>;
     readonly random: random.RandomPassword;
+    /** Refuses a policy change without a counter bump (providers/password-policy-guard.ts). */
+    readonly guard: PasswordPolicyGuard;
     readonly secret: vault.kv.SecretV2;
 
     constructor(name: string, args: StablePasswordArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,7 +59,8 @@ export class StablePassword extends pulumi.ComponentResource {
         if (typeof args.rotation === "number" && (!Number.isInteger(args.rotation) || args.rotation < 0)) {
             throw new pulumi.ResourceError(`StablePassword ${name}: rotation must be a whole number >= 0; bump it by one to rotate`, this);
         }
-        this.random = new random.RandomPassword(`${name}-random`, {
+        // Defaults written out once, so the RandomPassword and the policy guard see the same settings.
+        const settings = {
             length: args.length,
             special: args.special ?? false,
             upper: args.upper ?? true,
@@ -63,8 +71,20 @@ export class StablePassword extends pulumi.ComponentResource {
             minLower: args.minLower ?? 0,
             minNumeric: args.minNumeric ?? 0,
             ...(args.overrideSpecial !== undefined ? { overrideSpecial: args.overrideSpecial } : {}),
-            keepers: pulumi.output(args.rotation).apply(passwordKeepers),
+        };
+        // The random provider replaces the value when ANY of these settings changes, i.e. it would rotate the
+        // password without a counter bump. The guard (settings and counter only, never the value) fails preview
+        // then, naming the counter; RandomPassword depends on it so the engine evaluates the guard first.
+        this.guard = new PasswordPolicyGuard(`${name}-guard`, {
+            password: args.passwordName ?? name,
+            rotation: args.rotation,
+            rotationKey: args.rotationKey ?? `the rotation of StablePassword ${name}`,
+            policy: pulumi.output(settings).apply((p) => canonicalPolicy(p as PasswordPolicy)),
         }, { parent: this });
+        this.random = new random.RandomPassword(`${name}-random`, {
+            ...settings,
+            keepers: pulumi.output(args.rotation).apply(passwordKeepers),
+        }, { parent: this, dependsOn: [this.guard] });
         this.result = pulumi.secret(this.random.result);
         const dataJson = pulumi.secret(pulumi.all([args.key ?? "password", this.random.result]).apply(([k, v]) => JSON.stringify({ [k]: v })));
         this.secret = new vault.kv.SecretV2(`${name}-vault`, {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as github from "@pulumi/github";
 import type { StackConfig } from "./config/types";
+import { configKey } from "./config/errors";
 import { StablePassword } from "./passwords";
 import { RawManifest, VaultClusterExternalSecret, VaultClusterSecretStore, VaultExternalSecret } from "./eso/components";
 import { DockerRegistryCredentials } from "./eso/registry";
@@ -47,7 +48,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
         vaultPathsWritten: cfg.passwords.map((p) => p.vaultPath),
     };
 
-    for (const p of cfg.passwords) {
+    cfg.passwords.forEach((p, i) => {
         const pw = new StablePassword(`password-${p.name}`, {
             mount: cfg.vault.kvMount,
             path: p.vaultPath,
@@ -63,6 +64,9 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             minNumeric: p.minNumeric,
             overrideSpecial: p.overrideSpecial,
             rotation: p.rotation,
+            // Named by the policy guard when length or a character class changes without a counter bump.
+            passwordName: p.name,
+            rotationKey: configKey(`passwords[${i}].rotation`),
         });
         platform.passwords.set(p.name, pw);
         for (const c of p.consumers) {
@@ -85,13 +89,19 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                 })),
             }, { dependsOn: [pw, store] }));
         }
-    }
+    });
+
+    // Other ExternalSecrets that read a stable password's path get its counter too, so a rotation reaches them at
+    // once (the guardrails refuse the refresh policies with which it never would).
+    const rotationOf = new Map(cfg.passwords.map((p) => [p.vaultPath, p.rotation]));
 
     for (const e of cfg.externalSecrets) {
+        const rotation = rotationOf.get(e.vaultPath);
         platform.externalSecrets.push(new VaultExternalSecret(`external-${e.namespace}-${e.name}`, {
             namespace: e.namespace,
             externalSecretName: e.name,
             labels,
+            ...(rotation !== undefined ? { annotations: { [ANNOTATION_ROTATION]: String(rotation), [ANNOTATION_VAULT_PATH]: e.vaultPath } } : {}),
             spec: storeName.apply((s) => ({
                 storeName: s,
                 refreshPolicy: e.refreshPolicy,
@@ -105,10 +115,14 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
     }
 
     for (const e of cfg.clusterExternalSecrets) {
+        const rotation = rotationOf.get(e.vaultPath);
         platform.clusterExternalSecrets.push(new VaultClusterExternalSecret(`fanout-${e.name}`, {
             externalSecretName: e.name,
             namespaceSelectors: e.namespaceSelectors,
-            labels,
+            // The counter as a LABEL: VaultClusterExternalSecret passes labels (not annotations) to the generated
+            // ExternalSecrets (spec.externalSecretMetadata), and ESO v0.16 hashes labels and annotations alike to
+            // decide a re-sync (pkg/controllers/util HashMeta), so bumping it re-syncs every fanned-out copy.
+            labels: rotation !== undefined ? { ...labels, [ANNOTATION_ROTATION]: String(rotation) } : labels,
             spec: storeName.apply((s) => ({
                 storeName: s,
                 refreshPolicy: e.refreshPolicy,
@@ -143,7 +157,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
     for (const g of cfg.gitCredentials) {
         // The reconciler creates its namespace, the default landing namespace of git sources.
         const after = platform.reconciler ? [store, platform.reconciler] : [store];
-        platform.gitCredentials.push(new GitCredentials(`git-${g.name}`, { credential: g, storeName, labels }, { dependsOn: after }));
+        platform.gitCredentials.push(new GitCredentials(`git-${g.name}`, { credential: g, storeName, kvMount: cfg.vault.kvMount, labels }, { dependsOn: after }));
     }
 
     if (cfg.github.apps.length > 0) {

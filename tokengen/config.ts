@@ -4,6 +4,7 @@ export type Mode = "once" | "sidecar";
 
 export const DEFAULT_OUTPUT_PATH = "/var/run/github/token";
 export const DEFAULT_API_URL = "https://api.github.com";
+export const DEFAULT_OUTPUT_MODE = 0o600;
 export const DEFAULT_REFRESH_BEFORE_SECONDS = 900;
 /** Installation tokens live 60 minutes; refreshing earlier than that would never reuse a token. */
 export const TOKEN_LIFETIME_SECONDS = 3600;
@@ -21,6 +22,8 @@ export interface Config {
     installationId?: number;
     outputPath: string;
     expiresPath: string;
+    /** Mode of the token and expiry files: 0o600 (default) or 0o640 (OUTPUT_MODE, for a reader with another uid). */
+    outputMode: number;
     apiUrl: string;
     owner?: string;
     /** Repository name (no owner) from GITHUB_REPOSITORY; used for discovery. */
@@ -73,6 +76,8 @@ export function parseConfig(env: Env, readFile: (path: string) => string): Confi
     const outputPath = opt(env, "OUTPUT_PATH") ?? DEFAULT_OUTPUT_PATH;
     if (outputPath.endsWith("/")) throw new ConfigError("OUTPUT_PATH", `${JSON.stringify(outputPath)} names a directory`, "set it to a file path such as /var/run/github/token");
 
+    const outputMode = parseOutputMode(opt(env, "OUTPUT_MODE"));
+
     const apiUrl = parseApiUrl(opt(env, "GITHUB_API_URL") ?? DEFAULT_API_URL);
     const { owner, repository } = parseOwnerRepo(opt(env, "GITHUB_OWNER"), opt(env, "GITHUB_REPOSITORY"));
     const repositories = parseRepositories(opt(env, "GITHUB_REPOSITORIES"), owner) ?? (repository ? [repository] : undefined);
@@ -100,6 +105,7 @@ export function parseConfig(env: Env, readFile: (path: string) => string): Confi
         installationId,
         outputPath,
         expiresPath: `${outputPath}.expires_at`,
+        outputMode,
         apiUrl,
         owner,
         repository,
@@ -135,6 +141,18 @@ export function normalisePem(text: string): string {
     let t = text.replace(/\r\n/g, "\n").trim();
     if (!t.includes("\n") && t.includes("\\n")) t = t.replace(/\\n/g, "\n");
     return `${t}\n`;
+}
+
+/**
+ * OUTPUT_MODE: 0600 (owner only, the default) or 0640 (also the file's group). Only these two: the token must never
+ * be world-readable. 0640 is for a pod whose workload runs as another uid: Kubernetes adds the pod's fsGroup to every
+ * container's groups, so with fsGroup equal to this container's gid the workload reads the file through the group.
+ */
+export function parseOutputMode(raw: string | undefined): number {
+    if (raw === undefined) return DEFAULT_OUTPUT_MODE;
+    const m = /^0?(600|640)$/.exec(raw);
+    if (!m) throw new ConfigError("OUTPUT_MODE", `${JSON.stringify(raw.slice(0, 20))} is not an accepted file mode`, "use 0600 (only this container's uid reads the token) or 0640 (also the group: set the pod's fsGroup to this container's gid)");
+    return parseInt(m[1]!, 8);
 }
 
 export function parseApiUrl(raw: string): string {

@@ -45,11 +45,12 @@ export class TokenWriter {
             throw e;
         }
         try {
-            await ensureDir(path.dirname(this.cfg.outputPath));
+            // A group-readable token needs a group-searchable directory when we create it (an emptyDir mount exists).
+            await ensureDir(path.dirname(this.cfg.outputPath), this.cfg.outputMode & 0o040 ? 0o750 : 0o700);
             // Token first, expiry second: a reader that sees the new token with the old expiry under-estimates
             // its life, which is the safe direction.
-            await writeFileAtomic(this.cfg.outputPath, t.token);
-            await writeFileAtomic(this.cfg.expiresPath, t.expiresAt.toISOString());
+            await writeFileAtomic(this.cfg.outputPath, t.token, this.cfg.outputMode);
+            await writeFileAtomic(this.cfg.expiresPath, t.expiresAt.toISOString(), this.cfg.outputMode);
         } catch (e) {
             const code = (e as NodeJS.ErrnoException).code ?? "write error";
             throw new ConfigError("OUTPUT_PATH", `cannot write ${JSON.stringify(this.cfg.outputPath)} (${code})`, `mount a writable volume (emptyDir) at ${path.dirname(this.cfg.outputPath)} and give the container user (uid 65532) write access, e.g. with fsGroup`);
@@ -63,9 +64,9 @@ export class TokenWriter {
  * Creates the output directory's last level only: the volume itself must exist. (Also avoids Node's recursive
  * mkdir, which spins forever on some paths, e.g. under /proc.)
  */
-async function ensureDir(dir: string): Promise<void> {
+async function ensureDir(dir: string, mode: number): Promise<void> {
     try {
-        await fsp.mkdir(dir, { mode: 0o700 });
+        await fsp.mkdir(dir, { mode });
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }

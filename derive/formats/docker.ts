@@ -1,12 +1,16 @@
+import { goJson } from "../canonical";
 import { SECRET_TYPE, TEKTON_DOCKER_ANNOTATION_PREFIX } from "../constants";
 import { SourceReader, encodeBase64 } from "../source";
 import { DockerOptions, FormatOutput } from "../types";
 
-/** The JSON written to `.dockerconfigjson`, keys in a fixed order so the output is byte-for-byte deterministic. */
+/**
+ * The JSON written to `.dockerconfigjson`, keys in a fixed order and Go's escaping (goJson), so the output is
+ * byte-for-byte what ESO renders from the stack's template (stacks/eso/manifests.ts dockerConfigTemplate).
+ */
 export function dockerConfigJson(registry: string, username: string, password: string, email?: string): string {
     const entry: Record<string, string> = { username, password, auth: encodeBase64(`${username}:${password}`) };
     if (email !== undefined) entry.email = email;
-    return JSON.stringify({ auths: { [registry]: entry } });
+    return goJson({ auths: { [registry]: entry } });
 }
 
 /** docker: username/password[/email] from the source, registry from the recipe → kubernetes.io/dockerconfigjson. */

@@ -6,7 +6,7 @@ import {
     vaultPath,
 } from "./readers";
 import type {
-    CertManagerIssuerSpec, ClusterExternalSecretSpec, DockerRegistrySpec, EsoGeneratorSpec, ExternalSecretSpec, GitCredentialSpec,
+    CertManagerIssuerSpec, ClusterExternalSecretSpec, DockerRegistrySpec, EsoGeneratorSpec, ExternalSecretSpec,
     GitHubAppName, GitHubAppSpec, GitHubAppsMode, PasswordConsumer, PasswordSpec, SecretDataRef,
 } from "./types";
 import { GITHUB_APP_NAMES } from "./types";
@@ -172,37 +172,6 @@ export function dockerRegistry(v: unknown, path: string, defInterval: string): D
         };
     }
     return r;
-}
-
-export function gitCredential(v: unknown, path: string, defInterval: string, defSourceNs: string): GitCredentialSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "url", "vaultPath", "usernameProperty", "passwordProperty", "sourceNamespace", "refreshInterval", "tekton", "argocd", "kargo"]);
-    const name = dnsSubdomain(str(o, "name", path), `${path}.name`);
-    const url = str(o, "url", path);
-    if (!/^https?:\/\/[^\s/]+\/\S*$/.test(url)) fail(`${path}.url`, `"${url}" is not an https repository URL`, 'write e.g. "https://github.com/org/repo.git"');
-    const target = (f: "tekton" | "argocd" | "kargo", defNs: string, extra: string[] = []) => {
-        if (o[f] === undefined) return undefined;
-        const p = `${path}.${f}`;
-        const t = asObject(o[f], p);
-        onlyFields(t, p, ["namespace", "secretName", ...extra]);
-        return { t, p, namespace: dnsLabel(str(t, "namespace", p, defNs), `${p}.namespace`), secretName: dnsSubdomain(str(t, "secretName", p, `${name}-${f}`), `${p}.secretName`) };
-    };
-    const tk = target("tekton", "tekton-pipelines");
-    const ac = target("argocd", "argocd", ["project"]);
-    const kg = target("kargo", "kargo");
-    if (!tk && !ac && !kg) fail(`${path}.tekton`, "no consumer is set", "add tekton, argocd and/or kargo (each takes namespace and secretName)");
-    return {
-        name,
-        url,
-        vaultPath: vaultPath(str(o, "vaultPath", path), `${path}.vaultPath`),
-        usernameProperty: str(o, "usernameProperty", path, "username"),
-        passwordProperty: str(o, "passwordProperty", path, "password"),
-        sourceNamespace: dnsLabel(str(o, "sourceNamespace", path, defSourceNs), `${path}.sourceNamespace`),
-        refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
-        tekton: tk && { namespace: tk.namespace, secretName: tk.secretName },
-        argocd: ac && { namespace: ac.namespace, secretName: ac.secretName, project: optStr(ac.t, "project", ac.p) },
-        kargo: kg && { namespace: kg.namespace, secretName: kg.secretName },
-    };
 }
 
 export function githubApp(v: unknown, path: string, prefix: string, mode: GitHubAppsMode, hasToken: boolean): GitHubAppSpec {

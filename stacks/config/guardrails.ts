@@ -1,4 +1,5 @@
 import { fail, selectorMatches } from "./readers";
+import { gitTargetKeys } from "./git";
 import type { CertManagerIssuerSpec, EsoGeneratorSpec, LabelSelector, StackConfig, StoreSettings } from "./types";
 
 /**
@@ -10,6 +11,7 @@ export function checkGuardrails(cfg: StackConfig): void {
     checkPasswordPolicy(cfg);
     checkVaultPathOwnership(cfg);
     checkHooks(cfg);
+    checkRotationReachesConsumers(cfg);
     checkVaultPathsKnown(cfg);
     checkStoreConditions(cfg);
     checkTargetCollisions(cfg);
@@ -81,6 +83,48 @@ export function checkHooks(cfg: StackConfig): void {
     }));
     if (cfg.reconciler.fanOutGrants.length > 0 && !cfg.reconciler.enabled) {
         fail("reconcilerFanOutGrants", "fan-out grants are read only by the reconciler, which reconcilerEnabled: false leaves out", "set platform-secrets:reconcilerEnabled: true, or remove reconcilerFanOutGrants");
+    }
+}
+
+/**
+ * Why a refresh policy can make a password unrotatable (ESO v0.16.2, pkg/controllers/externalsecret shouldRefresh):
+ * a rotation reaches ESO as a changed `platform-secrets.io/rotation` annotation (a label on ClusterExternalSecrets),
+ * and ESO re-syncs on a metadata or spec change only under OnChange and Periodic. CreatedOnce never syncs again
+ * after its first sync (only when its Secret is deleted); Periodic with a zero refreshInterval syncs once and stops
+ * too. Such a consumer would keep the old value forever while the database moves on: refused (pure).
+ */
+export function rotationBlocker(policy: string, interval: string | undefined): "CreatedOnce" | "zero-interval" | undefined {
+    if (policy === "CreatedOnce") return "CreatedOnce";
+    if (policy === "Periodic" && interval !== undefined && zeroDuration(interval)) return "zero-interval";
+    return undefined;
+}
+
+/** Everything fed by a stable password must be able to receive its next rotation. */
+export function checkRotationReachesConsumers(cfg: StackConfig): void {
+    const owner = new Map(cfg.passwords.map((p, i) => [p.vaultPath, { name: p.name, i }]));
+    const check = (key: string, policy: string, interval: string, name: string, counter: string) => {
+        switch (rotationBlocker(policy, interval)) {
+            case "CreatedOnce":
+                fail(`${key}.refreshPolicy`, `refreshPolicy CreatedOnce never re-syncs after the first sync (ESO re-syncs it only when its Secret is deleted), so password "${name}" could never be rotated here: bumping ${counter} would leave this copy on the old value`, "set refreshPolicy: OnChange (re-syncs as soon as the rotation counter changes) or Periodic with a refreshInterval");
+                break;
+            case "zero-interval":
+                fail(`${key}.refreshInterval`, `refreshPolicy Periodic with refreshInterval ${interval} syncs once and never again, so password "${name}" could never be rotated here: bumping ${counter} would leave this copy on the old value`, "set a non-zero refreshInterval (e.g. 1h), or refreshPolicy: OnChange");
+                break;
+            default:
+        }
+    };
+    const counter = (i: number) => `platform-secrets:passwords[${i}].rotation`;
+    cfg.passwords.forEach((p, i) => p.consumers.forEach((c, j) => check(`passwords[${i}].consumers[${j}]`, c.refreshPolicy, c.refreshInterval, p.name, counter(i))));
+    const readers: [string, string, string, string][] = [
+        ...cfg.externalSecrets.map((e, i): [string, string, string, string] => [`externalSecrets[${i}]`, e.vaultPath, e.refreshPolicy, e.refreshInterval]),
+        ...cfg.clusterExternalSecrets.map((e, i): [string, string, string, string] => [`clusterExternalSecrets[${i}]`, e.vaultPath, e.refreshPolicy, e.refreshInterval]),
+        // These are always Periodic: only a zero interval blocks a rotation.
+        ...cfg.dockerRegistries.map((e, i): [string, string, string, string] => [`dockerRegistries[${i}]`, e.vaultPath, "Periodic", e.refreshInterval]),
+        ...cfg.gitCredentials.map((e, i): [string, string, string, string] => [`gitCredentials[${i}]`, e.vaultPath, "Periodic", e.refreshInterval]),
+    ];
+    for (const [key, path, policy, interval] of readers) {
+        const p = owner.get(path);
+        if (p) check(key, policy, interval, p.name, counter(p.i));
     }
 }
 
@@ -167,6 +211,11 @@ export function checkTargetCollisions(cfg: StackConfig): void {
     cfg.passwords.forEach((p, i) => p.consumers.forEach((c, j) => add(`passwords[${i}].consumers[${j}].secretName`, c.namespace, c.secretName)));
     cfg.externalSecrets.forEach((e, i) => add(`externalSecrets[${i}].name`, e.namespace, e.name));
     cfg.gitCredentials.forEach((g, i) => add(`gitCredentials[${i}].name`, g.sourceNamespace, g.name));
+    // The derived secrets too (providers refuse to overwrite a secret they do not own; better to say so at preview).
+    for (const [key, id] of gitTargetKeys(cfg.gitCredentials)) {
+        const [ns, name] = id.split("/");
+        add(key, ns, name);
+    }
     cfg.github.apps.forEach((a, i) => add(`githubApps[${i}].secretName`, cfg.github.workflowsNamespace, a.secretName));
     cfg.esoGenerators.forEach((g, i) => add(`esoGenerators[${i}].target.secretName`, g.namespace, g.target.secretName));
     const apps = new Set<string>();

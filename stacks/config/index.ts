@@ -5,3 +5,4 @@ export * from "./readers";
 export * from "./guardrails";
 export * from "./parse";
 export * from "./load";
+export * from "./git";

@@ -3,7 +3,8 @@ import { ALL_KEYS, SCALAR_KEYS, STRUCTURED_KEYS } from "./schema";
 import { Obj, asArray, asObject, closest, dnsLabel, dnsSubdomain, duration, fail, int, labelMap, vaultPath } from "./readers";
 import type { GitHubAppsMode, ReconcilerVaultAuth, StackConfig, VaultAuth } from "./types";
 import { checkGuardrails } from "./guardrails";
-import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, fanOutGrant, gitCredential, githubApp, issuer, password } from "./entries";
+import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, fanOutGrant, githubApp, issuer, password } from "./entries";
+import { gitCredential } from "./git";
 
 /**
  * Raw config as Pulumi hands it to the program: short key (no `platform-secrets:` prefix) → string; structured

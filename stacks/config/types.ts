@@ -128,19 +128,33 @@ export interface DockerRegistrySpec {
     };
 }
 
+/** How the git source secret authenticates: inferred from the URLs (https → basic, ssh/scp-like → ssh). */
+export type GitAuth = "basic" | "ssh";
+
 export interface GitCredentialSpec {
     name: string;
-    /** Repository URL (https). */
-    url: string;
+    /** Repository URLs, one or more, all https (basic auth) or all ssh (`git@host:org/repo`, `ssh://...`). */
+    urls: string[];
+    auth: GitAuth;
     vaultPath: string;
+    /** basic: Vault properties of the user name and password. */
     usernameProperty: string;
     passwordProperty: string;
-    /** Namespace ESO lands the basic-auth source secret in (must be allowed by the store). */
+    /** ssh: Vault property of the private key; optional property of known_hosts lines (Tekton pins hosts with it). */
+    sshPrivateKeyProperty: string;
+    knownHostsProperty?: string;
+    /** Namespace ESO lands the source secret in (kubernetes.io/basic-auth or ssh-auth; must be allowed by the store). */
     sourceNamespace: string;
     refreshInterval: string;
+    /** One secret for every URL (Tekton matches by host: one tekton.dev/git-N annotation per distinct host). */
     tekton?: { namespace: string; secretName: string };
-    argocd?: { namespace: string; secretName: string; project?: string };
-    kargo?: { namespace: string; secretName: string };
+    /**
+     * repository: one secret per URL (`secretName`, then `<secretName>-1`, `-2`, ... in URL order); repo-creds: one
+     * credential template for the URL prefix `url` (Argo CD uses it for every repository under it).
+     */
+    argocd?: { namespace: string; secretName: string; project?: string; secretType: "repository" | "repo-creds"; url?: string };
+    /** One credential per URL (named like argocd's), or one for `repoURL` (a regular expression with repoURLIsRegex). Not for ssh. */
+    kargo?: { namespace: string; secretName: string; repoURL?: string; repoURLIsRegex: boolean };
 }
 
 export const GITHUB_APP_NAMES = ["rex", "clippy", "qa", "triage", "security"] as const;

@@ -1,3 +1,4 @@
+import { goJson } from "../../derive/canonical";
 import { KARGO_CRED_TYPE_LABEL } from "../../derive/constants";
 import type { LabelSelector, RefreshPolicy, StoreSettings, VaultSettings } from "../config/types";
 
@@ -9,7 +10,13 @@ export const ESO_API_VERSION = "external-secrets.io/v1";
 export const ESO_GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1";
 export const PART_OF_LABEL = "app.kubernetes.io/part-of";
 export const PART_OF_VALUE = "platform-secrets";
-/** On ExternalSecrets fed by a stable password: a metadata change makes ESO re-sync at once, whatever the policy. */
+/**
+ * On ExternalSecrets fed by a stable password. ESO v0.16 (pkg/controllers/externalsecret shouldRefresh) re-syncs
+ * at once when the object's generation or the hash of its labels+annotations differs from the one it last synced,
+ * but only for refreshPolicy Periodic and OnChange: a CreatedOnce ExternalSecret never re-syncs after its first
+ * sync (only when its target Secret is deleted). Bumping this annotation is how a rotation reaches ESO, so the
+ * config refuses CreatedOnce for anything fed by a stable password (stacks/config guardrails).
+ */
 export const ANNOTATION_ROTATION = "platform-secrets.io/rotation";
 export const ANNOTATION_VAULT_PATH = "platform-secrets.io/vault-path";
 
@@ -98,6 +105,12 @@ export function externalSecretSpec(i: ExternalSecretSpecInput): Record<string, u
         refreshPolicy: i.refreshPolicy,
         ...(i.refreshPolicy === "Periodic" ? { refreshInterval: i.refreshInterval } : {}),
         ...(i.generatorRef ? {} : { secretStoreRef: { kind: "ClusterSecretStore", name: i.storeName } }),
+        // creationPolicy Owner: the Secret carries an owner reference to its ExternalSecret, so deleting the
+        // ExternalSecret (`pulumi destroy`, a removed config entry) lets the garbage collector remove the Secret.
+        // deletionPolicy Retain does NOT change that: it only governs what ESO does when the provider returns no
+        // data (the Vault path emptied or deleted): the Secret is kept as it is, so consumers keep their last value
+        // instead of losing the Secret to an operator's mistake in Vault (verified against the real controller,
+        // test/integration/eso).
         target: { name: i.targetName, creationPolicy: "Owner", deletionPolicy: "Retain", template },
         ...(i.data ? { data: i.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { key: d.key, property: d.property } })) } : {}),
         ...(i.generatorRef ? { dataFrom: [{ sourceRef: { generatorRef: { ...i.generatorRef } } }] } : {}),
@@ -127,9 +140,18 @@ export function clusterExternalSecretManifest(name: string, selectors: LabelSele
     };
 }
 
-/** `.dockerconfigjson` template: toJson quotes and escapes credentials with any character in them. */
+/** Literal text inside a Go template: every "{{" becomes an action printing "{{". */
+export function goTemplateLiteral(text: string): string {
+    return text.replace(/\{\{/g, '{{ "{{" }}');
+}
+
+/**
+ * `.dockerconfigjson` template: sprig's toJson (Go's encoding/json) quotes and escapes credentials with any
+ * character in them, and the registry key is written with the same escaping (derive's goJson), so ESO's output is
+ * byte-for-byte derive/formats/docker.ts dockerConfigJson for the same input (test/integration/eso/formats.test.ts).
+ */
 export function dockerConfigTemplate(server: string): Record<string, string> {
-    const auths = `{"auths":{${JSON.stringify(server)}:{"username":{{ .username | toJson }},"password":{{ .password | toJson }},"auth":{{ printf "%s:%s" .username .password | b64enc | toJson }}}}}`;
+    const auths = `{"auths":{${goTemplateLiteral(goJson(server))}:{"username":{{ .username | toJson }},"password":{{ .password | toJson }},"auth":{{ printf "%s:%s" .username .password | b64enc | toJson }}}}}`;
     return { ".dockerconfigjson": auths };
 }
 
@@ -139,7 +161,7 @@ export function kargoImageTemplate(repoURL: string, isRegex: boolean): { labels:
         labels: { [KARGO_CRED_TYPE_LABEL]: "image" },
         data: {
             // Literal text in a Go template: escape any "{{" a regular expression might contain.
-            repoURL: repoURL.replace(/\{\{/g, '{{ "{{" }}'),
+            repoURL: goTemplateLiteral(repoURL),
             ...(isRegex ? { repoURLIsRegex: "true" } : {}),
             username: "{{ .username }}",
             password: "{{ .password }}",

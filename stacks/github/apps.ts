@@ -119,7 +119,14 @@ export class GitHubAppCredentials extends pulumi.ComponentResource {
             this.repositories = new github.AppInstallationRepositories(`${name}-repositories`, {
                 installationId: app.installationId,
                 selectedRepositories: [...app.repositories],
-            }, { parent: this, provider: args.githubProvider });
+            }, {
+                parent: this,
+                provider: args.githubProvider,
+                // GitHub accepts only a classic PAT for this (stacks/README.md, "githubToken"), so the token should be
+                // set only for the run that changes the membership. Retained: when the token (and so this resource)
+                // goes away, the next `up` only forgets it instead of removing the repositories from the installation.
+                retainOnDelete: true,
+            });
         }
         this.registerOutputs({});
     }

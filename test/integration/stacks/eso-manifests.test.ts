@@ -1,23 +1,16 @@
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { promisify } from "node:util";
-import * as YAML from "yaml";
 import { KubeConfig } from "@kubernetes/client-node";
 import { request, HttpResponse } from "../../env";
+import { esoCrds as publishedEsoCrds, ESO_MODULE, ESO_VERSION } from "../../env/eso-crds";
 import { getEnv } from "../fixture";
 import { randomName, withTimeout, eventually } from "../../support";
 import { runStack, Registered } from "../../unit/stacks/harness";
 
 /**
  * The manifests the Pulumi program renders (collected from a mocks run) applied to a real kube-apiserver that carries
- * ESO's published CRDs, with server-side apply and fieldValidation=Strict: an unknown or mistyped field fails.
+ * ESO's published CRDs (the version of the controller the environment runs: test/env/eso-crds.ts), with server-side apply and fieldValidation=Strict: an unknown or mistyped field fails.
  */
-const ESO_MODULE = "github.com/external-secrets/external-secrets";
-/** First minor line serving external-secrets.io/v1 only (v1beta1 dropped); the CRDs ship in the module zip. */
-const ESO_VERSION = "v1.3.2";
 const FIELD_MANAGER = "platform-secrets-stacks-test";
 
 interface Obj {
@@ -63,14 +56,6 @@ function objectPath(o: Obj, plurals: Map<string, string>): string {
     return `${base}${o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : ""}/${plural}/${o.metadata.name}`;
 }
 
-async function esoCrds(): Promise<Obj[]> {
-    const env = { ...process.env, PATH: `${process.env.PATH}:/usr/local/go/bin`, GOFLAGS: "-mod=mod" };
-    const { stdout } = await promisify(execFile)("go", ["mod", "download", "-json", `${ESO_MODULE}@${ESO_VERSION}`], { cwd: os.tmpdir(), env, maxBuffer: 1 << 20 });
-    const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
-    const docs = YAML.parseAllDocuments(readFileSync(path.join(dir, "deploy", "crds", "bundle.yaml"), "utf8")).map((d) => d.toJSON() as Obj).filter(Boolean);
-    return docs.filter((d) => d.kind === "CustomResourceDefinition");
-}
-
 /** Every field we sent is on the live object with the same value (nothing pruned or rewritten). */
 function assertSubset(sent: unknown, live: unknown, where: string): void {
     if (Array.isArray(sent)) {
@@ -99,7 +84,7 @@ describe("stacks: rendered manifests against ESO's published CRDs (real apiserve
 
     before(async () => {
         api = new Api(getEnv().kubeConfig());
-        const crds = await withTimeout(esoCrds(), 240000, `go mod download ${ESO_MODULE}@${ESO_VERSION}`);
+        const crds = (await withTimeout(publishedEsoCrds(), 240000, `go mod download ${ESO_MODULE}@${ESO_VERSION}`)) as unknown as Obj[];
         for (const kind of ["ExternalSecret", "ClusterExternalSecret", "ClusterSecretStore"]) {
             const crd = crds.find((c) => (c.spec as any).names.kind === kind && (c.spec as any).group === "external-secrets.io")!;
             assert.ok((crd.spec as any).versions.some((v: any) => v.name === "v1" && v.served), `${ESO_VERSION} serves external-secrets.io/v1 ${kind}`);

@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig } from "../../../stacks/config";
-import { loadStackFile, toRawConfig } from "./harness";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { buildReconcilerPolicy, hookVaultPaths } from "../../../stacks/policy";
+import { ROOT, loadStackFile, toRawConfig } from "./harness";
 
 /** Stack config of the new trust model: hooks (own password's path only), reconciler Vault login, fan-out grants. */
 function parse(stack: string, overrides: Record<string, unknown> = {}) {
@@ -51,6 +54,34 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
         rejects(() => parse("dev", { passwords: pw }), `${HOOK}[0].passwordKey`, /secret authentik\/authentik-postgres holds the password under key "password", not "PGPASSWORD"; fix: remove passwordKey/);
         pw[1].consumers[0].hooks[0] = { type: "postgres", host: "db", user: "authentik", tls: { mode: "verify-full" } };
         rejects(() => parse("dev", { passwords: pw }), HOOK, /verify-full needs "tls.ca"/);
+    });
+
+    it("seed 004, natural form: a hook naming its own password's path is accepted and renders as the default; a '-previous' path is refused", () => {
+        const pw = devPasswords();
+        const implicit = buildReconcilerPolicy(parse("dev"));
+        pw[1].consumers[0].hooks[0].vault = { path: "authentik/postgres", mount: "secret", key: "password" };
+        pw[1].consumers[0].hooks[0].passwordKey = "password";
+        assert.deepEqual(buildReconcilerPolicy(parse("dev", { passwords: pw })), implicit, "writing the defaults out changes nothing");
+        pw[1].consumers[0].hooks[0] = { type: "postgres", host: "db", user: "authentik", vault: { path: "authentik/postgres-previous" } };
+        rejects(() => parse("dev", { passwords: pw }), `${HOOK}[0].vault.path`, /would read Vault path "authentik\/postgres-previous", but a hook may read only its own password's path .*previous version is what still logs in; fix: remove vault \(it defaults to the password's own path\) or set vault.path: authentik\/postgres/);
+    });
+
+    it("passwordKey defaults to the consumer's secretKey (not the reconciler's own default \"password\"), vault to the password's mount/path/key", () => {
+        const pw = devPasswords();
+        pw[1].vaultKey = "pg";
+        pw[1].consumers[0].secretKey = "POSTGRES_PASSWORD";
+        const cfg = parse("dev", { passwords: pw, vaultKvMount: "kv" });
+        const [pg] = buildReconcilerPolicy(cfg).hooks.find((b) => b.source.name === "authentik-postgres")!.hooks;
+        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "POSTGRES_PASSWORD", vault: { mount: "kv", path: "authentik/postgres", key: "pg" } });
+        assert.deepEqual(hookVaultPaths(buildReconcilerPolicy(cfg)), ["kv/authentik/postgres"]);
+    });
+
+    it("the example stacks write hooks in the natural form: no vault path of their own, nothing '-previous'", () => {
+        for (const stack of ["dev", "staging", "prod", "local"]) {
+            const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+            assert.doesNotMatch(text, /-previous/, `Pulumi.${stack}.yaml`);
+            for (const p of (loadStackFile(stack).passwords as any[]) ?? []) for (const c of p.consumers ?? []) for (const h of c.hooks ?? []) assert.equal(h.vault, undefined, `${stack}: ${p.name}`);
+        }
     });
 
     it("rejects hooks or fan-out grants while the reconciler is disabled (nothing would act on them)", () => {

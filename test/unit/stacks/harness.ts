@@ -16,6 +16,15 @@ export interface Registered {
     name: string;
     inputs: Record<string, any>;
     state: Record<string, any>;
+    /** What the RegisterResource request carried beyond inputs (the mocks API does not pass it on). */
+    meta: RegisterMeta;
+}
+
+export interface RegisterMeta {
+    urn?: string;
+    /** URNs of the resources this one depends on (dependsOn and input dependencies). */
+    dependencies: string[];
+    retainOnDelete?: boolean;
 }
 
 export interface StackRun {
@@ -59,11 +68,11 @@ function sortKeys(v: any): any {
     return v;
 }
 
-const mocks = (resources: Registered[]): pulumi.runtime.Mocks => ({
+const mocks = (resources: Registered[], metas: Map<string, RegisterMeta>): pulumi.runtime.Mocks => ({
     newResource(args) {
         let state: Record<string, any> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") state = { ...state, result: fakePassword(args.name, args.inputs) };
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, meta: metas.get(`${args.type}::${args.name}`) ?? { dependencies: [] } });
         return { id: `${args.name}-id`, state };
     },
     call(args) {
@@ -108,7 +117,20 @@ async function install(stack: string | Record<string, unknown>, opts: RunOptions
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(toRawConfig(base))) all[`${NS}:${k}`] = v;
     for (const [k, v] of Object.entries(opts.secrets ?? {})) all[`${NS}:${k}`] = v;
-    await pulumi.runtime.setMocks(mocks(resources), NS, opts.stackName ?? (typeof stack === "string" ? stack : "test"), false);
+    const metas = new Map<string, RegisterMeta>();
+    await pulumi.runtime.setMocks(mocks(resources, metas), NS, opts.stackName ?? (typeof stack === "string" ? stack : "test"), false);
+    // The mock monitor hands newResource only type, name and inputs: record dependencies and retainOnDelete from
+    // the request itself, and the URN from the response.
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        const meta: RegisterMeta = { dependencies: req.getDependenciesList(), ...(req.hasRetainondelete?.() ? { retainOnDelete: req.getRetainondelete() } : {}) };
+        metas.set(`${req.getType()}::${req.getName()}`, meta);
+        return register(req, (err: unknown, resp: any) => {
+            if (resp) meta.urn = resp.getUrn();
+            callback(err, resp);
+        });
+    };
     pulumi.runtime.setAllConfig(all, Object.keys(opts.secrets ?? {}).map((k) => `${NS}:${k}`));
     clearProgramCache();
 }
@@ -165,6 +187,7 @@ export function ofType(run: StackRun, type: string): Registered[] {
 
 export const T = {
     randomPassword: "random:index/randomPassword:RandomPassword",
+    passwordGuard: "pulumi-nodejs:dynamic/platform-secrets:PasswordPolicyGuard",
     secretV2: "vault:kv/secretV2:SecretV2",
     externalSecret: "kubernetes:external-secrets.io/v1:ExternalSecret",
     clusterExternalSecret: "kubernetes:external-secrets.io/v1:ClusterExternalSecret",

@@ -22,6 +22,7 @@ function common(): string[] {
         `${T.clusterSecretStore}::vault-store`,
         ...PASSWORDS.flatMap((p) => [
             `platform-secrets:passwords:StablePassword::password-${p}`,
+            `${T.passwordGuard}::password-${p}-guard`,
             `${T.randomPassword}::password-${p}-random`,
             `${T.secretV2}::password-${p}-vault`,
         ]),
@@ -61,8 +62,19 @@ function common(): string[] {
 
 const drift = ["platform-secrets:drift:DriftChecks::drift", `${T.deploymentSettings}::drift-settings`, `${T.driftSchedule}::drift-schedule`];
 
+/** dev's second repository URL (one more Argo CD / Kargo secret) and its ssh deploy key (Tekton + Argo CD repo-creds). */
+const devGit = [
+    "pulumi-nodejs:dynamic/platform-secrets:ArgoCdRepository::git-platform-repo-argocd-1",
+    "pulumi-nodejs:dynamic/platform-secrets:KargoCredential::git-platform-repo-kargo-1",
+    "platform-secrets:git:GitCredentials::git-infra-deploy-key",
+    "platform-secrets:eso:VaultExternalSecret::git-infra-deploy-key-source",
+    `${T.externalSecret}::git-infra-deploy-key-source-es`,
+    "pulumi-nodejs:dynamic/platform-secrets:TektonGitCredential::git-infra-deploy-key-tekton",
+    "pulumi-nodejs:dynamic/platform-secrets:ArgoCdRepository::git-infra-deploy-key-argocd",
+];
+
 const EXPECTED: Record<string, string[]> = {
-    dev: common(),
+    dev: [...common(), ...devGit],
     staging: [
         ...common(),
         ...APPS.flatMap((a) => [
@@ -273,9 +285,11 @@ describe("stacks program: behaviour", function () {
         assert.equal(src.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], undefined, "the reconciler watches every Secret: no source label");
         // ESO writes the source's consent with every sync, so the reconciler honours the three cross-namespace derivations.
         assert.deepEqual(src.inputs.spec.target.template.metadata.annotations, { "platform-secrets.io/allow-namespaces": "argocd,kargo-platform,tekton-pipelines" });
-        assert.equal(src.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+        assert.equal(src.inputs.metadata.annotations?.["pulumi.com/waitFor"], undefined, "no generic await: the providers wait and explain");
         const tekton = run.resources.find((r) => r.name === "git-platform-repo-tekton")!;
-        assert.deepEqual([tekton.inputs.format, tekton.inputs.source, tekton.inputs.target, tekton.inputs.options], ["tekton-git", { namespace: "platform-secrets", name: "platform-repo" }, { namespace: "tekton-pipelines", name: "platform-repo-git" }, { gitUrls: ["https://github.com/example-org/platform.git"] }]);
+        // The derived providers wait for the ESO-written source and name the ExternalSecret, store and Vault path.
+        assert.deepEqual(tekton.inputs.sourceOrigin, { externalSecret: { namespace: "platform-secrets", name: "platform-repo" }, store: "vault-kv", vaultPath: "secret/git/platform-repo" });
+        assert.deepEqual([tekton.inputs.format, tekton.inputs.source, tekton.inputs.target, tekton.inputs.options], ["tekton-git", { namespace: "platform-secrets", name: "platform-repo" }, { namespace: "tekton-pipelines", name: "platform-repo-git" }, { gitUrls: ["https://github.com/example-org/platform.git", "https://github.com/example-org/docs.git"] }]);
         const argo = run.resources.find((r) => r.name === "git-platform-repo-argocd")!;
         assert.deepEqual(argo.inputs.options, { secretType: "repository", url: "https://github.com/example-org/platform.git", type: "git", project: "platform" });
         const kargo = run.resources.find((r) => r.name === "git-platform-repo-kargo")!;

@@ -125,7 +125,7 @@ describe("stacks: policy and grant builders (pure)", () => {
         const ns = fc.constantFrom("src", "ci", "argocd", "kargo", "zeta");
         const target = fc.option(fc.record({ namespace: ns, secretName: fc.constant("x") }), { nil: undefined });
         fc.assert(fc.property(ns, target, target, target, (sourceNamespace, tekton, argocd, kargo) => {
-            const c = { name: "c", url: "https://h/r.git", vaultPath: "p", usernameProperty: "u", passwordProperty: "p", sourceNamespace, refreshInterval: "1h", tekton, argocd, kargo } as GitCredentialSpec;
+            const c = { name: "c", urls: ["https://h/r.git"], auth: "basic", vaultPath: "p", usernameProperty: "u", passwordProperty: "p", sshPrivateKeyProperty: "k", sourceNamespace, refreshInterval: "1h", tekton, argocd, kargo } as GitCredentialSpec;
             const want = [...new Set([tekton, argocd, kargo].filter((t) => t && t.namespace !== sourceNamespace).map((t) => t!.namespace))].sort();
             assert.deepEqual(sourceGrantAnnotations(c), want.length ? { "platform-secrets.io/allow-namespaces": want.join(",") } : {});
         }));

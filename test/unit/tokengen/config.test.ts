@@ -30,6 +30,18 @@ describe("tokengen config", () => {
         assert.equal(c.repositories, undefined);
         assert.equal(c.permissions, undefined);
         assert.equal(c.privateKeySource, "PRIVATE_KEY");
+        assert.equal(c.outputMode, 0o600);
+    });
+
+    it("OUTPUT_MODE: 0600 or 0640 only (never world-readable, never writable by others)", () => {
+        for (const [raw, mode] of [["0600", 0o600], ["600", 0o600], ["0640", 0o640], ["640", 0o640]] as const) {
+            assert.equal(parseConfig({ APP_ID: "123", PRIVATE_KEY: KEY, OUTPUT_MODE: raw }, noFile).outputMode, mode, raw);
+        }
+        for (const raw of ["0644", "0666", "0660", "777", "rw-r-----", "0o640"]) {
+            const e = configError(() => parseConfig({ APP_ID: "123", PRIVATE_KEY: KEY, OUTPUT_MODE: raw }, noFile));
+            assert.equal(e.variable, "OUTPUT_MODE");
+            assert.match(e.message, /OUTPUT_MODE.*not an accepted file mode.*0600.*0640/);
+        }
     });
 
     it("reads every variable of the env contract", () => {

@@ -33,6 +33,15 @@ describe("tokengen once mode against the GitHub stand-in", () => {
         });
     }
 
+    it("OUTPUT_MODE=0640 (what the pod fragment sets) writes both files group-readable, the directory it creates 0750", async () => {
+        h = await harness();
+        const r = await runMain(h, "once", { ...h.env, INSTALLATION_ID: String(ACME.id), OUTPUT_MODE: "0640" });
+        assert.equal(r.code, 0, r.logs);
+        assert.equal(statSync(h.outputPath).mode & 0o777, 0o640);
+        assert.equal(statSync(`${h.outputPath}.expires_at`).mode & 0o777, 0o640);
+        assert.equal(statSync(path.dirname(h.outputPath)).mode & 0o777, 0o750);
+    });
+
     it("passes GITHUB_REPOSITORIES and GITHUB_PERMISSIONS in the token request", async () => {
         h = await harness();
         const r = await runMain(h, "once", { ...h.env, INSTALLATION_ID: String(ACME.id), GITHUB_OWNER: "acme", GITHUB_REPOSITORIES: "widgets,acme/gadgets", GITHUB_PERMISSIONS: '{"contents":"read"}' });
