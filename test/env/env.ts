@@ -3,8 +3,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, promises as fs, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { etcdSpec, kubernetesSpec, vaultSpec } from "./binaries";
+import { BinarySpec, etcdSpec, kubernetesSpec, vaultSpec } from "./binaries";
 import { ensureAll, Progress, stderrProgress } from "./build";
+import { startEso } from "./eso";
+import { esoSpec } from "./eso-binary";
+import { installEsoCrds } from "./eso-crds";
 import { startEtcd } from "./etcd";
 import { ApiServer, loadAdminTls, requestServiceAccountToken, startControllerManager, waitControllerManagerReady } from "./kube";
 import { renderKubeconfig } from "./kubeconfig";
@@ -19,6 +22,12 @@ export interface TestEnv {
     kubeConfig(): KubeConfig;
     apiServerUrl: string;
     vault: { addr: string; token: string };
+    /**
+     * The REAL External Secrets Operator controller (eso.ts), with admin credentials, its CRDs installed; ready
+     * means it has synced a throwaway ExternalSecret. `kubeconfigPath`: the file it reads (KUBECONFIG); `logPath`:
+     * its log. Undefined under PS_TEST_SKIP_ESO=1 or `startTestEnv({ eso: false })` (the CRDs are installed anyway).
+     */
+    eso: { kubeconfigPath?: string; logPath: string; pid?: number } | undefined;
     /** `caPem`: the CA of the server's TLS certificate (ssl is on, optional for clients); `logPath`: its stderr log. */
     postgres: { host: string; port: number; user: string; password: string; database: string; url: string; caPem: string; logPath: string };
     mintServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
@@ -28,6 +37,8 @@ export interface TestEnv {
 
 export interface StartOptions {
     progress?: Progress;
+    /** Run the ESO controller (default: yes, unless PS_TEST_SKIP_ESO=1). A caller that plays ESO itself says false. */
+    eso?: boolean;
 }
 
 /** Seconds since `t0`, one decimal. */
@@ -36,8 +47,9 @@ function since(t0: number): number {
 }
 
 /**
- * Starts etcd, kube-apiserver, kube-controller-manager, a Vault dev server and PostgreSQL, all on random
- * 127.0.0.1 ports with temp dirs, and resolves once every one is ready. Binaries are built first when not cached.
+ * Starts etcd, kube-apiserver, kube-controller-manager, a Vault dev server, PostgreSQL and the External Secrets
+ * Operator controller (with its CRDs), all on random 127.0.0.1 ports with temp dirs, and resolves once every one
+ * is ready. Binaries are built first when not cached.
  * Everything it started is stopped by `stop()`, and killed by pid (temp dirs removed) if the process exits first.
  */
 export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & { timings: Record<string, number> }> {
@@ -45,7 +57,14 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
     // PS_TEST_SKIP_VAULT=1: a developer's inner loop while Vault (the longest build) is not cached yet; tests that
     // need Vault then fail on connection refused. CI never sets it.
     const skipVault = process.env.PS_TEST_SKIP_VAULT === "1";
-    const [etcdBuild, kubeBuild, vaultBuild] = await ensureAll(skipVault ? [etcdSpec(), kubernetesSpec()] : [etcdSpec(), kubernetesSpec(), vaultSpec()], { progress });
+    // PS_TEST_SKIP_ESO=1: the same for the ESO controller (its CRDs are still installed, so manifests validate);
+    // tests that need the controller then time out waiting for it to sync. CI never sets it.
+    const runEso = opts.eso ?? process.env.PS_TEST_SKIP_ESO !== "1";
+    const specs: BinarySpec[] = [etcdSpec(), kubernetesSpec()];
+    if (!skipVault) specs.push(vaultSpec());
+    if (runEso) specs.push(esoSpec());
+    const built = new Map((await ensureAll(specs, { progress })).map((b) => [b.spec.name, b]));
+    const [etcdBuild, kubeBuild, vaultBuild, esoBuild] = [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec()].map((s) => built.get(s.name));
     const swept = await sweepStale();
     if (swept.length) progress(`removed ${swept.length} environment dir(s) left by dead runs: ${swept.join(", ")}`);
     const t0 = Date.now();
@@ -61,11 +80,13 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
     let stopped = false;
     let apiServer: ApiServer | undefined;
     let kcm: ManagedProcess | undefined;
+    let esoProc: ManagedProcess | undefined;
     const pending: Promise<unknown>[] = [];
     const stop = async (): Promise<void> => {
         if (stopped) return;
         stopped = true;
-        // The controller-manager before the apiserver before etcd, so none logs errors about the next one.
+        // ESO and the controller-manager before the apiserver before etcd, so none logs errors about the next one.
+        await esoProc?.stop();
         await kcm?.stop();
         await apiServer?.stop();
         await Promise.all(processes.map((p) => p.stop()));
@@ -99,9 +120,37 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
         await apiServer.start();
         timings.apiserver = since(t0);
         const server = apiServer.url;
+        const kubeconfigPath = path.join(root, "admin.kubeconfig");
+        await fs.writeFile(kubeconfigPath, renderKubeconfig({ name: "platform-secrets-test", server, caPem: tls.ca, credentials: { kind: "clientCert", certPem: tls.cert, keyPem: tls.key } }), {
+            mode: 0o600,
+        });
+        const kubeConfig = (): KubeConfig => {
+            const kc = new KubeConfig();
+            kc.loadFromFile(kubeconfigPath);
+            return kc;
+        };
+        // ESO's CRDs go in while the controller-manager starts (the module is in the Go module cache after the build).
+        const crdsP = installEsoCrds(kubeConfig()).then((n) => {
+            timings.esoCrds = since(t0);
+            return n;
+        });
+        pending.push(crdsP.catch(() => undefined));
         kcm = await startControllerManager(kubeBuild!.paths["kube-controller-manager"]!, root, pki, server);
         await waitControllerManagerReady(server, tls, kcm);
         timings.controllerManager = since(t0);
+        await crdsP;
+
+        // The cluster's ESO: admin credentials, its own copy of the kubeconfig (tests may not edit it under it).
+        let eso: TestEnv["eso"];
+        if (runEso) {
+            const esoKubeconfig = path.join(root, "external-secrets.kubeconfig");
+            await fs.copyFile(kubeconfigPath, esoKubeconfig);
+            const started = await startEso(esoBuild!.paths["external-secrets"]!, root, esoKubeconfig, { server, tls });
+            esoProc = started.process;
+            eso = { kubeconfigPath: esoKubeconfig, logPath: started.logPath, pid: started.process.pid };
+            timings.eso = since(t0);
+            timings.esoReady = started.readySeconds;
+        }
 
         const [vr, pr] = await settled;
         if (vr!.status === "rejected") throw vr!.reason;
@@ -109,22 +158,15 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
         const vault = await vaultP;
         const pg = await pgP;
 
-        const kubeconfigPath = path.join(root, "admin.kubeconfig");
-        await fs.writeFile(kubeconfigPath, renderKubeconfig({ name: "platform-secrets-test", server, caPem: tls.ca, credentials: { kind: "clientCert", certPem: tls.cert, keyPem: tls.key } }), {
-            mode: 0o600,
-        });
         timings.total = since(t0);
         const api = apiServer;
         return {
             timings,
             kubeconfigPath,
             apiServerUrl: server,
-            kubeConfig(): KubeConfig {
-                const kc = new KubeConfig();
-                kc.loadFromFile(kubeconfigPath);
-                return kc;
-            },
+            kubeConfig,
             vault: { addr: vault.addr, token: vault.token },
+            eso,
             postgres: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, url: pg.url, caPem: pg.caPem, logPath: pg.logPath },
             async mintServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
                 const token = await requestServiceAccountToken(server, tls, namespace, serviceAccount);

@@ -5,14 +5,22 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import * as YAML from "yaml";
+import { ESO_CONTROLLER_VERSION, ESO_MODULE } from "./eso-binary";
 import { request, HttpResponse, waitUntil } from "./http";
 
 /**
  * ESO's published CRDs (deploy/crds/bundle.yaml of the Go module, fetched through the module proxy like the
  * servers), server-side applied to the apiserver; resolves once every CRD is Established.
+ *
+ * The version is the controller's (eso-binary.ts), so the CRDs match what the running controller reads and
+ * writes. In v0.16.2 the four core kinds (ExternalSecret, SecretStore and their Cluster variants) serve v1 and
+ * v1beta1 with v1 as the storage version and no `spec.conversion` (= strategy None: the apiserver only rewrites
+ * apiVersion, the schemas are the same), so the stack's external-secrets.io/v1 objects are accepted and stored
+ * with no conversion webhook. `esoCrds` fails if a version bump changes that (a Webhook strategy would need ESO's
+ * webhook server and its certificates, which this environment does not run).
  */
-export const ESO_MODULE = "github.com/external-secrets/external-secrets";
-export const ESO_VERSION = "v1.3.2";
+export { ESO_MODULE } from "./eso-binary";
+export const ESO_VERSION = ESO_CONTROLLER_VERSION;
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any };
 
@@ -21,7 +29,26 @@ export async function esoCrds(version = ESO_VERSION): Promise<Obj[]> {
     const { stdout } = await promisify(execFile)("go", ["mod", "download", "-json", `${ESO_MODULE}@${version}`], { cwd: os.tmpdir(), env, maxBuffer: 1 << 20 });
     const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
     const docs = YAML.parseAllDocuments(readFileSync(path.join(dir, "deploy", "crds", "bundle.yaml"), "utf8")).map((d) => d.toJSON() as Obj).filter(Boolean);
-    return docs.filter((d) => d.kind === "CustomResourceDefinition");
+    const crds = docs.filter((d) => d.kind === "CustomResourceDefinition");
+    checkNoConversionWebhook(crds, version);
+    return crds;
+}
+
+/** Every CRD must store a served version and convert without a webhook; see the header comment. */
+export function checkNoConversionWebhook(crds: Obj[], version: string): void {
+    for (const crd of crds) {
+        const strategy = crd.spec?.conversion?.strategy ?? "None";
+        if (strategy !== "None") throw new Error(`ESO ${version} CRD ${crd.metadata.name} uses conversion strategy ${strategy}; this environment runs no conversion webhook`);
+        const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean; storage?: boolean }[];
+        if (!versions.some((v) => v.served && v.storage)) throw new Error(`ESO ${version} CRD ${crd.metadata.name} has no served storage version`);
+    }
+    const core = crds.filter((c) => /^(cluster)?(externalsecrets|secretstores)\.external-secrets\.io$/.test(c.metadata.name));
+    for (const crd of core) {
+        if (!(crd.spec.versions as { name: string; served?: boolean }[]).some((v) => v.name === "v1" && v.served)) {
+            throw new Error(`ESO ${version} CRD ${crd.metadata.name} does not serve external-secrets.io/v1, which the stack renders`);
+        }
+    }
+    if (core.length !== 4) throw new Error(`ESO ${version} bundle has ${core.length} of the 4 core CRDs (ExternalSecret, SecretStore and Cluster variants)`);
 }
 
 /** Raw JSON to the apiserver: client-node's typed models drop x-kubernetes-* schema fields of CRDs. */

@@ -13,7 +13,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     const t = started.timings;
     process.stderr.write(
         `[test-env] servers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s incl. any build ` +
-            `(start-to-ready ${t.total} s: etcd ${t.etcd}, apiserver ${t.apiserver}, controller-manager ${t.controllerManager}, vault ${t.vault}, postgres ${t.postgres})\n`,
+            `(start-to-ready ${t.total} s: etcd ${t.etcd}, apiserver ${t.apiserver}, controller-manager ${t.controllerManager}, vault ${t.vault}, postgres ${t.postgres}, ESO ${t.eso ?? "skipped"}${t.esoReady !== undefined ? ` (own start ${t.esoReady})` : ""})\n`,
     );
 }
 
