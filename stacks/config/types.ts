@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { PasswordPolicy } from "../../providers/password-policy-guard";
 import type { HookSpec } from "../../reconciler/hookspec";
 import type { FanOutGrant } from "../../reconciler/policy";
 
@@ -55,18 +56,9 @@ export interface PasswordConsumer {
     hooks: HookSpec[];
 }
 
-export interface PasswordSpec {
+/** The generation settings (length, classes, minimums) are the guard's PasswordPolicy: one shape, two users. */
+export interface PasswordSpec extends PasswordPolicy {
     name: string;
-    length: number;
-    special: boolean;
-    upper: boolean;
-    lower: boolean;
-    numeric: boolean;
-    minSpecial: number;
-    minUpper: number;
-    minLower: number;
-    minNumeric: number;
-    overrideSpecial?: string;
     /** Path inside the KV v2 mount, e.g. "dns/powerdns-api-key". */
     vaultPath: string;
     /** Key inside the Vault secret; default "password". */

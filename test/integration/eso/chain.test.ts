@@ -2,40 +2,17 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Client } from "pg";
 import { derivedSecretProvider } from "../../../providers";
 import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
 import { POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../../../reconciler/policy";
 import { eventually, randomName, withTimeout } from "../../support";
 import { getEnv } from "../fixture";
-import { admin, auditLines, reconcilerIdentity, Running, startReconciler } from "../reconciler/helpers";
+import { admin, auditLines, canLogin, reconcilerIdentity, Running, startReconciler, superuser } from "../reconciler/helpers";
 import { ANNOTATION_ROTATION, externalSecretManifest } from "../../../stacks/eso/manifests";
 import type { RefreshPolicy } from "../../../stacks/config/types";
 import { allowNamespaces, apply, vaultWrite, createNamespace, createVaultTokenSecret, Obj, only, remove, renderStack, secretData, vaultDelete, vaultRead, waitReady, writeProgramVaultSecrets } from "./helpers";
 
-async function canLogin(user: string, password: string): Promise<boolean> {
-    const pg = getEnv().postgres;
-    const c = new Client({ host: pg.host, port: pg.port, database: pg.database, user, password, ssl: { rejectUnauthorized: false } });
-    c.on("error", () => undefined);
-    try {
-        await c.connect();
-        await c.end();
-        return true;
-    } catch {
-        return false;
-    }
-}
 
-async function superuser<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const pg = getEnv().postgres;
-    const c = new Client({ host: pg.host, port: pg.port, database: pg.database, user: pg.user, password: pg.password });
-    await c.connect();
-    try {
-        return await fn(c);
-    } finally {
-        await c.end();
-    }
-}
 
 /**
  * Issue 12's "done when": random password → Vault KV v2 → the REAL ESO controller → Secret → reconciler → derived

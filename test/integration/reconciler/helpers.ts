@@ -172,3 +172,31 @@ export async function reconcilerIdentity(ownNs: string): Promise<{ client: KubeC
 export async function eventsText(ns: string): Promise<string> {
     return JSON.stringify((await (await admin()).request("GET", `/api/v1/namespaces/${ns}/events`)).items);
 }
+
+/** Whether `user` can log in to the test PostgreSQL with `password` (the database's own verdict). */
+export async function canLogin(user: string, password: string): Promise<boolean> {
+    const { Client } = await import("pg");
+    const pg = getEnv().postgres;
+    const c = new Client({ host: pg.host, port: pg.port, database: pg.database, user, password });
+    c.on("error", () => undefined);
+    try {
+        await c.connect();
+        await c.end();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Runs `fn` as the test PostgreSQL's superuser (the app's bootstrap, the DBA). */
+export async function superuser<T>(fn: (c: import("pg").Client) => Promise<T>): Promise<T> {
+    const { Client } = await import("pg");
+    const pg = getEnv().postgres;
+    const c = new Client({ host: pg.host, port: pg.port, database: pg.database, user: pg.user, password: pg.password });
+    await c.connect();
+    try {
+        return await fn(c);
+    } finally {
+        await c.end();
+    }
+}

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Client } from "pg";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -11,7 +10,7 @@ import { loadStackFile, toRawConfig } from "../../unit/stacks/harness";
 import { ANNOTATION_HOOK_SOURCE_HASH, ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
 import { canaryValue, randomName } from "../../support";
 import { getEnv } from "../fixture";
-import { admin, auditLines, createNamespace, createSource, deleteNamespaces, eventually, mutateSecret, Running, startReconciler, b64, writePolicy } from "./helpers";
+import { admin, auditLines, canLogin, createNamespace, createSource, deleteNamespaces, eventually, mutateSecret, Running, startReconciler, b64, superuser, writePolicy } from "./helpers";
 
 async function vaultWrite(path: string, data: Record<string, string>): Promise<void> {
     const { addr, token } = getEnv().vault;
@@ -41,29 +40,7 @@ async function pgProxy(target: { host: string; port: number }): Promise<{ port: 
     return { port, down, up: () => new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r())), close: down };
 }
 
-async function canLogin(user: string, password: string): Promise<boolean> {
-    const pg = getEnv().postgres;
-    const c = new Client({ host: pg.host, port: pg.port, database: pg.database, user, password });
-    c.on("error", () => undefined);
-    try {
-        await c.connect();
-        await c.end();
-        return true;
-    } catch {
-        return false;
-    }
-}
 
-async function superuser<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const pg = getEnv().postgres;
-    const c = new Client({ host: pg.host, port: pg.port, database: pg.database, user: pg.user, password: pg.password });
-    await c.connect();
-    try {
-        return await fn(c);
-    } finally {
-        await c.end();
-    }
-}
 
 describe("reconciler: init-time hooks (seed 004)", function () {
     let ns: string;

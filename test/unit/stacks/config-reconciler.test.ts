@@ -1,28 +1,15 @@
 import { strict as assert } from "node:assert";
-import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig } from "../../../stacks/config";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseStackConfig } from "../../../stacks/config";
 import { buildReconcilerPolicy, hookVaultPaths } from "../../../stacks/policy";
-import { ROOT, loadStackFile, toRawConfig } from "./harness";
+import { parseStack, rejectsConfig } from "./config-helpers";
+import { ROOT, loadStackFile } from "./harness";
 
 /** Stack config of the new trust model: hooks (own password's path only), reconciler Vault login, fan-out grants. */
-function parse(stack: string, overrides: Record<string, unknown> = {}) {
-    return parseStackConfig(toRawConfig({ ...loadStackFile(stack), ...overrides }));
-}
+const parse = parseStack;
 
-function rejects(fn: () => unknown, key: string, message: RegExp): void {
-    try {
-        fn();
-    } catch (e) {
-        assert.ok(e instanceof ConfigError && e instanceof pulumi.RunError, `expected ConfigError, got ${String(e)}`);
-        assert.equal(e.key, key);
-        assert.match(e.message, message);
-        assert.match(e.message, /; fix: \S/, "every message ends with the fix");
-        return;
-    }
-    assert.fail(`expected a ConfigError for ${key}`);
-}
+const rejects = rejectsConfig;
 
 const devPasswords = () => JSON.parse(JSON.stringify(loadStackFile("dev").passwords)) as any[];
 const HOOK = "platform-secrets:passwords[1].consumers[0].hooks";

@@ -1,30 +1,17 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig, rotationBlocker } from "../../../stacks/config";
-import { T, loadStackFile, ofType, runStack, toRawConfig } from "./harness";
+import { rotationBlocker } from "../../../stacks/config";
+import { parseStack, rejectsConfig } from "./config-helpers";
+import { T, loadStackFile, ofType, runStack } from "./harness";
 
 /**
  * Refuse at preview what cannot rotate (ESO v0.16.2 shouldRefresh): the stack delivers a rotation as a metadata
  * change of the ExternalSecret, which ESO acts on only under OnChange and Periodic; CreatedOnce (and Periodic with a
  * zero interval) never sync again, so a copy of a stable password there would keep the old value forever.
  */
-function parse(stack: string, overrides: Record<string, unknown> = {}) {
-    return parseStackConfig(toRawConfig({ ...loadStackFile(stack), ...overrides }));
-}
+const parse = parseStack;
 
-function rejects(fn: () => unknown, key: string, message: RegExp): void {
-    try {
-        fn();
-    } catch (e) {
-        assert.ok(e instanceof ConfigError && e instanceof pulumi.RunError, `expected ConfigError, got ${String(e)}`);
-        assert.equal(e.key, key);
-        assert.match(e.message, message);
-        assert.match(e.message, /; fix: \S/);
-        return;
-    }
-    assert.fail(`expected a ConfigError for ${key}`);
-}
+const rejects = rejectsConfig;
 
 const copy = <X>(x: X): X => JSON.parse(JSON.stringify(x)) as X;
 

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import * as pulumi from "@pulumi/pulumi";
 import { deriveSecret, validateRecipe } from "../../../derive";
 import { ConfigError, gitTargets, parseStackConfig } from "../../../stacks/config";
 import { gitSourceShape } from "../../../stacks/git";
+import { rejectsConfig } from "./config-helpers";
 import { loadStackFile, runStack, toRawConfig } from "./harness";
 
 /**
@@ -15,16 +15,7 @@ const base = () => ({ name: "repos", vaultPath: "git/platform-repo", sourceNames
 const parse = (cred: Record<string, unknown>) => parseStackConfig(toRawConfig({ ...loadStackFile("dev"), gitCredentials: [cred] })).gitCredentials[0];
 
 function rejects(cred: Record<string, unknown>, key: string, message: RegExp): void {
-    try {
-        parse(cred);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError && e instanceof pulumi.RunError, `expected ConfigError, got ${String(e)}`);
-        assert.equal(e.key, key);
-        assert.match(e.message, message);
-        assert.match(e.message, /; fix: \S/);
-        return;
-    }
-    assert.fail(`expected a ConfigError for ${key}`);
+    rejectsConfig(() => parse(cred), key, message);
 }
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
