@@ -4,6 +4,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { request } from "../env/http";
 import { startLocalSandbox, LocalSandbox } from "../env/local-sandbox";
 import { writeVault } from "../env/local-seed";
+import { bootstrapHookRoles, readStackPolicy, startStackReconciler } from "../env/sandbox-reconciler";
 import { getE2E, timings } from "./fixture";
 
 /**
@@ -12,6 +13,14 @@ import { getE2E, timings } from "./fixture";
  * stack, so the cases run in order: each starts from the state the previous one left.
  */
 const CANARY = `canary-${randomBytes(12).toString("hex")}`;
+/** The git source's password after the source rotation (a second canary: it must not reach the state either). */
+const CANARY_ROTATED = `canary-rotated-${randomBytes(12).toString("hex")}`;
+/** The derived secrets of the git source (stacks/git.ts via providers/). */
+const GIT_DERIVED = [
+    ["tekton-pipelines", "platform-repo-git"],
+    ["argocd", "platform-repo"],
+    ["kargo-platform", "platform-repo-git"],
+] as const;
 const SIMPLE_PATH = "sandbox/app-db";
 
 describe("e2e: the local stack through the real engine", function () {
@@ -95,14 +104,46 @@ describe("e2e: the local stack through the real engine", function () {
         await sb.stack.preview({ refresh: true, expectNoChanges: true });
     });
 
+    it("with the reconciler running, a source rotation leaves no drift: it rewrites the derived secrets and preview --refresh --expect-no-changes passes", async () => {
+        const { env } = getE2E();
+        // The reconciler as the stack deployed it: its Deployment's env, its ServiceAccount, a Vault token for the hooked paths.
+        const exported = (await sb.stack.stack.exportStack()).deployment as { resources: { type: string; urn: string; outputs?: any }[] };
+        const dep = exported.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.urn.includes("ReconcilerDeployment"))!;
+        const namespace = dep.outputs.metadata.namespace as string;
+        await bootstrapHookRoles(env, await readStackPolicy(env.kubeConfig(), namespace));
+        const outputs = await sb.stack.stack.outputs();
+        const rec = await startStackReconciler(env, { namespace, deployment: dep.outputs.metadata.name, vaultReadPaths: outputs.reconcilerVaultReadPaths.value as string[] });
+        try {
+            // The source rotates as ESO delivers it: a new Vault version, and the synced Secret carries it.
+            await writeVault(env.vault, "secret", "git/platform-repo", { username: "sandbox-bot", password: CANARY_ROTATED });
+            const source = await core.readNamespacedSecret({ name: "platform-repo", namespace: "platform-secrets" });
+            assert.equal(Buffer.from(source.data!.password, "base64").toString("utf8"), CANARY, "the ESO-synced git source");
+            source.data = { ...source.data, password: Buffer.from(CANARY_ROTATED).toString("base64") };
+            await core.replaceNamespacedSecret({ name: "platform-repo", namespace: "platform-secrets", body: source });
+            const t0 = Date.now();
+            for (;;) {
+                const all = await Promise.all(GIT_DERIVED.map(([ns, name]) => secretData(ns, name)));
+                if (all.every((d) => Object.values(d ?? {}).some((v) => v.includes(CANARY_ROTATED)))) break;
+                if (Date.now() - t0 > 60_000) assert.fail(`the reconciler did not rewrite the derived secrets within 60 s; its log:\n${rec.lines.slice(-20).join("\n")}`);
+                await new Promise((r) => setTimeout(r, 200));
+            }
+            timings.reconcilerRewriteMs = Date.now() - t0;
+            for (const [ns, name] of GIT_DERIVED) assert.ok(!Object.values((await secretData(ns, name))!).some((v) => v.includes(CANARY)), `${ns}/${name} still carries the old password`);
+            await timed("previewRefreshAfterRotation", () => sb.stack.preview({ refresh: true, expectNoChanges: true }));
+        } finally {
+            await rec.stop();
+        }
+    });
+
     it("bumping one rotation counter replaces one password, writes one new Vault version, and changes nothing else", async () => {
         const set = await sb.stack.cli(["config", "set", "--path", "platform-secrets:passwords[0].rotation", "1"]);
         assert.equal(set.code, 0, set.stderr);
         const before = (await vaultGet(`data/${SIMPLE_PATH}`)).json.data.data.password as string;
         const pv = await sb.stack.preview({ diff: true });
-        assert.deepEqual(pv.changeSummary, { replace: 1, same: resourceCount - 3, update: 2 }, JSON.stringify(pv.changeSummary));
+        // Updated: the password's policy guard (records the counter), its SecretV2 and its consumer ExternalSecret.
+        assert.deepEqual(pv.changeSummary, { replace: 1, same: resourceCount - 4, update: 3 }, JSON.stringify(pv.changeSummary));
         const up = await timed("upRotation", () => sb.stack.up());
-        assert.deepEqual(up.summary.resourceChanges, { replace: 1, same: resourceCount - 3, update: 2 });
+        assert.deepEqual(up.summary.resourceChanges, { replace: 1, same: resourceCount - 4, update: 3 });
         const meta = (await vaultGet(`metadata/${SIMPLE_PATH}`)).json.data;
         assert.equal(meta.current_version, 2);
         const v1 = (await vaultGet(`data/${SIMPLE_PATH}?version=1`)).json.data.data.password;
@@ -110,6 +151,21 @@ describe("e2e: the local stack through the real engine", function () {
         assert.equal(v1, before);
         assert.notEqual(v2, before);
         assert.equal((await vaultGet("metadata/sandbox/webhook-token")).json.data.current_version, 1);
+    });
+
+    it("a longer password without a counter bump fails preview naming the counter to bump; reverting it is a no-op", async () => {
+        assert.equal((await sb.stack.cli(["config", "set", "--path", "platform-secrets:passwords[0].length", "40"])).code, 0);
+        const lines: string[] = [];
+        const err = await sb.stack.preview({ onOutput: (s) => lines.push(s) }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
+        assert.equal((await sb.stack.cli(["config", "set", "--path", "platform-secrets:passwords[0].length", "32"])).code, 0);
+        assert.ok(err, "preview passed although the password's length changed without a rotation");
+        const text = lines.join("") + String(err);
+        assert.match(text, /password app-db-password: length changed from 32 to 40;[\s\S]*fix: bump platform-secrets:passwords\[0\]\.rotation from 1 to 2/);
+        await sb.stack.preview({ expectNoChanges: true });
+        assert.equal((await vaultGet(`metadata/${SIMPLE_PATH}`)).json.data.current_version, 2, "no new Vault version");
     });
 
     it("a bad stack config fails preview with the ConfigError text and registers nothing", async () => {
@@ -133,6 +189,7 @@ describe("e2e: the local stack through the real engine", function () {
         const outputs = JSON.stringify(await sb.stack.stack.outputs());
         for (const [what, text] of [["state", exported], ["engine output", output.join("\n")], ["outputs", outputs]] as const) {
             assert.ok(!text.includes(CANARY), `the canary is in the ${what}`);
+            assert.ok(!text.includes(CANARY_ROTATED), `the rotated canary is in the ${what}`);
             assert.ok(!text.includes(pw), `a generated password is in the ${what}`);
         }
         assert.ok(exported.includes("ciphertext"), "secrets in the state are encrypted");
@@ -148,6 +205,6 @@ describe("e2e: the local stack through the real engine", function () {
         // deleteAllVersions: false: the history stays for a manual rollback, the latest version is deleted.
         const meta = (await vaultGet(`metadata/${SIMPLE_PATH}`)).json.data;
         assert.notEqual(meta.versions[String(meta.current_version)].deletion_time, "");
-        assert.equal((await vaultGet("data/git/platform-repo")).json.data.data.password, CANARY, "a path the stack only reads survives");
+        assert.equal((await vaultGet("data/git/platform-repo")).json.data.data.password, CANARY_ROTATED, "a path the stack only reads survives");
     });
 });

@@ -1,23 +1,36 @@
-import { allSpecs, binPath, vaultSpec } from "./binaries";
+import { allSpecs } from "./binaries";
 import { ensureAll, stderrProgress } from "./build";
-import { createLogger } from "../../lib/log";
-import { demoSummary, seedDemo } from "./demo";
 import { startTestEnv, TestEnv } from "./env";
 import { buildEngine } from "./engine";
+import { runSandbox, sandboxCommand } from "./sandbox";
 
 /**
- * test/env CLI. `build` fills the binary cache; `sandbox` starts the environment for a human and prints how to
- * reach it; `env` prints the same as JSON for scripts. Both keep running until Ctrl-C, then tear down.
- * Exit codes: 0 ok, 1 failure, 2 usage.
+ * test/env CLI. `build` fills the binary cache; `sandbox` is the product's main job (sandbox.ts: servers, `pulumi
+ * up` of the local stack, the reconciler with the stack's ServiceAccount) and, with arguments, its runner for a
+ * second terminal; `env` starts the servers only and prints their connection info as JSON for scripts. The long
+ * running ones keep running until Ctrl-C, then tear down. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 export const USAGE = `usage: ts-node test/env/cli.ts <command>
-  build     build and cache every server binary (prints the build time of each; 0 s = cached)
+  build     build and cache every server binary, the ESO controller included (prints the build time of each;
+            0 s = cached)
   build-engine
             build and cache the Pulumi CLI and the kubernetes provider plugin for the e2e tests (test/env/engine.ts;
             a machine with \`pulumi\` and the plugins installed uses those instead)
-  sandbox   start etcd, kube-apiserver, kube-controller-manager, Vault (dev) and PostgreSQL; print how to connect;
-            keep running until Ctrl-C
-  env       start the same and print the connection info as one JSON line; keep running until SIGINT/SIGTERM`;
+  sandbox   the main job: start etcd, kube-apiserver, kube-controller-manager, Vault (dev), PostgreSQL and the ESO
+            controller, run \`pulumi up\` of the local stack (Pulumi.local.yaml) through the real engine, run the
+            reconciler with the ServiceAccount the stack created, print what was created, how to look at it and how
+            to rotate a password; keep running until Ctrl-C, then tear everything down (npm run sandbox)
+  sandbox pulumi <args>
+            from a second terminal, against the running sandbox: pulumi up | preview | refresh | destroy (flags
+            --refresh --expect-no-changes --diff --target) through the Automation API, any other pulumi command
+            (config set ..., stack export, ...) through the CLI (npm run sandbox -- pulumi <args>)
+  sandbox rotate <password>
+            from a second terminal: bump the password's rotation counter, pulumi up, and report the new Vault
+            version, the ESO re-sync and the reconciler's hook (npm run sandbox -- rotate app-db-password)
+  sandbox info
+            the running sandbox's state file (PS_SANDBOX_STATE, default $TMPDIR/platform-secrets-sandbox.json)
+  env       start the servers only (no stack) and print the connection info as one JSON line; keep running until
+            SIGINT/SIGTERM`;
 
 type Out = (line: string) => void;
 
@@ -36,55 +49,14 @@ function waitForSignal(): Promise<NodeJS.Signals> {
     });
 }
 
-/** What a human types to reach the sandbox. Contains the throwaway dev credentials on purpose. */
-export function sandboxInstructions(env: Pick<TestEnv, "kubeconfigPath" | "apiServerUrl" | "vault" | "postgres">, vaultBin: string): string {
-    return [
-        "",
-        "platform-secrets sandbox is ready (throwaway servers on 127.0.0.1; Ctrl-C stops them and deletes their data).",
-        "",
-        "Kubernetes (kube-apiserver + etcd + kube-controller-manager):",
-        `  export KUBECONFIG=${env.kubeconfigPath}`,
-        "  kubectl get namespaces",
-        `  # API server: ${env.apiServerUrl}`,
-        "",
-        "Vault API (dev server, KV v2 at secret/):",
-        `  export VAULT_ADDR=${env.vault.addr}`,
-        `  export VAULT_TOKEN=${env.vault.token}`,
-        `  ${vaultBin} kv put secret/demo hello=world`,
-        `  curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/secret/data/demo"`,
-        "",
-        "PostgreSQL (superuser):",
-        `  psql "${env.postgres.url}"`,
-        "",
-    ].join("\n");
-}
-
-async function runEnv(mode: "sandbox" | "env", out: Out): Promise<number> {
+/** `env`: the servers only, their connection info as one JSON line (contains the throwaway dev credentials). */
+async function runEnv(out: Out): Promise<number> {
     // Registered before anything starts, so a Ctrl-C during start-up also tears down in order.
     const signal = waitForSignal();
-    const env = await startTestEnv({ progress: stderrProgress });
+    const env: TestEnv & { timings: Record<string, number> } = await startTestEnv({ progress: stderrProgress });
     stderrProgress(`ready in ${env.timings.total} s (${JSON.stringify(env.timings)})`);
-    if (mode === "sandbox") {
-        out(sandboxInstructions(env, binPath(vaultSpec(), "vault")));
-        const logger = createLogger({ name: "reconciler", level: "info", destination: process.stdout });
-        let demo: Awaited<ReturnType<typeof seedDemo>> | undefined;
-        try {
-            demo = await seedDemo(env, logger);
-            out(demoSummary({ namespace: demo.namespace, metricsUrl: demo.metricsUrl, kubeconfigPath: env.kubeconfigPath }));
-        } catch (e) {
-            await env.stop();
-            throw e;
-        }
-        const sig = await signal;
-        stderrProgress(`${sig}: stopping the reconciler, then the servers`);
-        await demo.stop();
-        await env.stop();
-        stderrProgress("stopped; temp dirs removed");
-        return 0;
-    } else {
-        const { kubeconfigPath, apiServerUrl, vault, postgres, timings } = env;
-        out(JSON.stringify({ kubeconfigPath, apiServerUrl, vault, postgres, timings }));
-    }
+    const { kubeconfigPath, apiServerUrl, vault, postgres, timings } = env;
+    out(JSON.stringify({ kubeconfigPath, apiServerUrl, vault, postgres, timings }));
     const sig = await signal;
     stderrProgress(`${sig}: stopping`);
     await env.stop();
@@ -94,7 +66,7 @@ async function runEnv(mode: "sandbox" | "env", out: Out): Promise<number> {
 
 export async function main(argv: string[], out: Out = (l) => process.stdout.write(l + "\n")): Promise<number> {
     const [cmd, ...rest] = argv;
-    if (rest.length > 0 || cmd === undefined) {
+    if (cmd === undefined || (rest.length > 0 && cmd !== "sandbox")) {
         process.stderr.write(USAGE + "\n");
         return 2;
     }
@@ -112,8 +84,9 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
                 return 0;
             }
             case "sandbox":
+                return rest.length > 0 ? await sandboxCommand(rest, out) : await runSandbox({ out });
             case "env":
-                return await runEnv(cmd, out);
+                return await runEnv(out);
             case "-h":
             case "--help":
             case "help":

@@ -13,4 +13,3 @@ export * from "./patches";
 export * from "./process";
 export * from "./sweep";
 export * from "./vault";
-export * from "./demo";

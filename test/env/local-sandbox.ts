@@ -10,17 +10,26 @@ import { seedLocalStack } from "./local-seed";
 import { LocalStack, openLocalStack } from "./local-stack";
 
 /**
- * The `local` stack on a running TestEnv: ESO's CRDs, the ESO stand-in, the operator's seed (namespaces, Vault
- * paths written by others, ESO's Vault token), a workspace copy with the live endpoints, the engine (CLI + plugins,
- * private PULUMI_HOME), and the Automation API stack. `stop()` stops the ESO stand-in and removes the temp dirs
- * (state included: destroy first to remove the cluster objects).
+ * The `local` stack on a running TestEnv: ESO's CRDs and the ESO stand-in (only when the environment does not run
+ * the real ESO controller, which installs its own CRDs), the operator's seed (namespaces, Vault paths written by
+ * others, ESO's Vault token), a workspace copy with the live endpoints, the engine (CLI + plugins, private
+ * PULUMI_HOME), and the Automation API stack. `stop()` stops the ESO stand-in and removes the temp dirs (state
+ * included: destroy first to remove the cluster objects).
  */
 export interface LocalSandbox {
     engine: Engine;
     stack: LocalStack;
-    eso: EsoStandIn;
+    /** The ESO stand-in; undefined when the environment runs the real ESO controller. */
+    eso: EsoStandIn | undefined;
     dir: string;
+    /** The file backend's directory. */
+    stateDir: string;
     stop(): Promise<void>;
+}
+
+/** True when the environment runs the real ESO controller (TestEnv.eso, set by startTestEnv unless PS_TEST_SKIP_ESO=1). */
+export function hasRealEso(env: TestEnv): boolean {
+    return (env as { eso?: unknown }).eso !== undefined && (env as { eso?: unknown }).eso !== null;
 }
 
 export interface LocalSandboxOptions {
@@ -38,20 +47,25 @@ export async function startLocalSandbox(env: TestEnv, opts: LocalSandboxOptions 
     try {
         const engine = opts.engine ?? (await prepareEngine({ progress, pulumiHome: path.join(dir, "pulumi-home") }));
         const kc = env.kubeConfig();
-        const n = await installEsoCrds(kc);
-        progress(`installed ${n} ESO CRDs`);
+        const realEso = hasRealEso(env);
+        if (!realEso) {
+            const n = await installEsoCrds(kc);
+            progress(`installed ${n} ESO CRDs`);
+        }
         const workDir = path.join(dir, "project");
         await seedLocalStack({ kubeConfig: kc, vault: env.vault, postgres: { host: env.postgres.host, port: env.postgres.port } }, workDir);
-        eso = new EsoStandIn({ kubeConfig: kc, log: progress }).start();
-        const stack = await openLocalStack({ engine, kubeconfigPath: env.kubeconfigPath, vault: env.vault, stateDir: path.join(dir, "state"), workDir, onOutput: opts.onOutput });
+        if (!realEso) eso = new EsoStandIn({ kubeConfig: kc, log: progress }).start();
+        const stateDir = path.join(dir, "state");
+        const stack = await openLocalStack({ engine, kubeconfigPath: env.kubeconfigPath, vault: env.vault, stateDir, workDir, onOutput: opts.onOutput });
         const e = eso;
         return {
             engine,
             stack,
             eso: e,
             dir,
+            stateDir,
             async stop() {
-                await e.stop();
+                await e?.stop();
                 await fs.rm(dir, { recursive: true, force: true });
             },
         };
