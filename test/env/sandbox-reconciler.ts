@@ -119,6 +119,8 @@ export function processEnv(deployEnv: V1EnvVar[], resolve: { podName: string; po
     const out: Record<string, string> = {};
     for (const e of deployEnv) {
         if (e.value !== undefined) out[e.name] = e.value;
+        // No value and no source is Kubernetes' empty string (the apiserver drops `value: ""` when it returns it).
+        else if (e.valueFrom === undefined) out[e.name] = "";
         else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") out[e.name] = resolve.podName;
         else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") out[e.name] = resolve.podNamespace;
         else throw new Error(`the reconciler Deployment's env ${e.name} has a source the sandbox cannot resolve: ${JSON.stringify(e.valueFrom)}`);

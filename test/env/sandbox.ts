@@ -320,15 +320,18 @@ export function lineBuffer(emit: (line: string) => void): { push: (chunk: string
 
 /** One reconciler JSON log line as `level msg key=value ...` (the line as-is when it is not JSON). */
 export function compactLog(line: string): string {
+    let o: unknown;
     try {
-        const o = JSON.parse(line) as Obj;
-        const { level, time, pid, hostname, name, msg, ...rest } = o;
-        void time, pid, hostname, name;
-        const kv = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-        return [typeof level === "number" ? ({ 20: "debug", 30: "info", 40: "warn", 50: "error" } as Record<number, string>)[level] ?? level : level, msg, ...kv].join(" ");
+        o = JSON.parse(line);
     } catch {
         return line;
     }
+    if (o === null || typeof o !== "object" || Array.isArray(o)) return line;
+    const { level, time, pid, hostname, name, msg, ...rest } = o as Obj;
+    void time, pid, hostname, name;
+    const kv = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+    const levelName = typeof level === "number" ? ({ 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" } as Record<number, string>)[level] ?? level : level;
+    return [levelName, msg, ...kv].filter((x) => x !== undefined).join(" ");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -353,7 +356,11 @@ export function parseOpFlags(args: string[]): OpFlags {
         else if (a === "--expect-no-changes") f.expectNoChanges = true;
         else if (a === "--diff") f.diff = true;
         else if (a === "--yes" || a === "-y" || a === "--skip-preview" || a === "-f" || a === "--non-interactive") continue;
-        else if (a === "--target" || a === "-t") (f.target ??= []).push(args[++i]);
+        else if (a === "--target" || a === "-t") {
+            const urn = args[++i];
+            if (urn === undefined || urn === "") throw new Error(`${a} needs a resource URN, e.g. ${a} 'urn:pulumi:local::platform-secrets::…'`);
+            (f.target ??= []).push(urn);
+        }
         else if (a.startsWith("--target=")) (f.target ??= []).push(a.slice(9));
         else throw new Error(`unsupported flag "${a}" for the sandbox runner; supported: --refresh, --expect-no-changes, --diff, --target <urn>, --yes`);
     }
