@@ -1,7 +1,8 @@
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { kubernetesStagingVersion, LocalReplaceResolver, requiredVersionResolver } from "./gomod";
-import { PatchedModule, vaultSdkForRelease } from "./patches";
+import { goDiscoverForVault, PatchedModule, vaultSdkForRelease, vaultTrimmedForTests } from "./patches";
+import { esoSpec } from "./eso-binary";
 
 /**
  * The server binaries the test environment runs, pinned. Each is built once from its Go module with the
@@ -38,6 +39,8 @@ export interface CopiedModule extends PatchedModule {
 export const KUBERNETES_VERSION = "v1.34.4";
 export const ETCD_VERSION = "v3.6.8";
 export const VAULT_VERSION = "v1.21.4";
+/** The go-discover version Vault v1.21.4's go.mod requires (patched: patches.ts goDiscoverForVault). */
+export const VAULT_GO_DISCOVER_VERSION = "v1.1.1-0.20250922102917-55e5010ad859";
 
 function kubernetesLdflags(version: string): string[] {
     const m = /^v(\d+)\.(\d+)\.\d+$/.exec(version);
@@ -84,21 +87,31 @@ export function etcdSpec(version = ETCD_VERSION): BinarySpec {
     };
 }
 
+/**
+ * Vault, trimmed to what the tests and the sandbox use (patches.ts, "Vault trimmed"): Vault's own `minimal` build tag
+ * plus patches that put the Kubernetes auth method (and file storage) back and leave out the JWT/OIDC plugin, the
+ * cloud auto-auth methods of agent/proxy, raft cloud auto-join (go-discover, also patched), Okta MFA and the cloud KMS
+ * seals. Kept: `server -dev`, KV v2 at secret/, token, kubernetes, userpass, approle and cert auth, policies, sys/*,
+ * file audit, and the CLI (`vault kv put`, `vault login`). Why: the full build compiled cloud SDKs for ~36 min cold
+ * on 2 cores. The name differs from the full build's ("vault") so a full binary cached in <cache>/vault-v1.21.4 is
+ * never taken for the trimmed one (and vice versa).
+ */
 export function vaultSpec(version = VAULT_VERSION): BinarySpec {
     return {
-        name: "vault",
+        name: "vault-trimmed",
         module: "github.com/hashicorp/vault",
         version,
         outputs: [{ pkg: "github.com/hashicorp/vault", bin: "vault" }],
         ldflags: ["-s", "-w"],
-        tags: [], // no `ui` tag: the web UI is not embedded
+        // no `ui` tag: the web UI is not embedded; `minimal`: see above
+        tags: ["minimal"],
         resolveLocal: requiredVersionResolver(),
-        patchedModules: [vaultSdkForRelease("v0.21.0")],
+        patchedModules: [vaultSdkForRelease("v0.21.0"), vaultTrimmedForTests(version), goDiscoverForVault(VAULT_GO_DISCOVER_VERSION)],
     };
 }
 
 export function allSpecs(): BinarySpec[] {
-    return [etcdSpec(), kubernetesSpec(), vaultSpec()];
+    return [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec()];
 }
 
 /** `${XDG_CACHE_HOME:-~/.cache}/platform-secrets/bin`. */

@@ -15,6 +15,9 @@ export function vaultArgs(port: number, token: string): string[] {
     return ["server", "-dev", `-dev-root-token-id=${token}`, `-dev-listen-address=127.0.0.1:${port}`, "-dev-no-store-token", "-log-level=warn"];
 }
 
+/** Auth methods the tests enable (`sys/auth/<path>` with this type); checked at start-up. */
+export const REQUIRED_AUTH_METHODS = ["kubernetes"];
+
 /** Dev mode mounts KV v2 at secret/; a check here turns a silent default change into a clear start-up error. */
 export function isKvV2Mount(mounts: unknown, mount = "secret/"): boolean {
     const m = mounts as { data?: Record<string, { type?: string; options?: { version?: string } | null }> } & Record<string, unknown>;
@@ -39,6 +42,12 @@ async function startOnce(bin: string, dir: string): Promise<VaultServer> {
         const mounts = await request(`${addr}/v1/sys/mounts`, { headers: { "x-vault-token": token } });
         if (mounts.status !== 200 || !isKvV2Mount(JSON.parse(mounts.body))) {
             throw new Error(`vault dev server at ${addr} has no KV v2 mount at secret/ (HTTP ${mounts.status})`);
+        }
+        // The binary is a trimmed build (binaries.ts vaultSpec, patches.ts): a trim that lost an auth method the
+        // tests enable would otherwise surface as a 400 deep inside one test.
+        for (const method of REQUIRED_AUTH_METHODS) {
+            const r = await request(`${addr}/v1/sys/plugins/catalog/auth/${method}`, { headers: { "x-vault-token": token } });
+            if (r.status !== 200) throw new Error(`vault at ${addr} (${bin}) has no "${method}" auth method in its plugin catalog (HTTP ${r.status}); was it trimmed too far? see test/env/patches.ts`);
         }
     } catch (e) {
         await proc.stop(1000);
