@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { BinarySpec, binCacheRoot, specDir } from "./binaries";
 import { GoModReplace, maxGoVersion, parseGoMod, renderWrapperGoMod, wrapperReplaces } from "./gomod";
 import { CopiedModule } from "./binaries";
+import { pidAlive } from "./process";
 
 /** Where one-time build progress goes; stderr by default so it shows up under mocha and the CLI alike. */
 export type Progress = (line: string) => void;
@@ -113,14 +114,6 @@ async function chmodWritable(dir: string): Promise<void> {
     }
 }
 
-function pidAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
 
 /**
  * One build per spec at a time across processes (a test run and a benchmark started together would otherwise

@@ -3,6 +3,7 @@ import { ensureAll, stderrProgress } from "./build";
 import { startTestEnv, TestEnv } from "./env";
 import { buildEngine } from "./engine";
 import { runSandbox, sandboxCommand } from "./sandbox";
+import { waitForSignal } from "./process";
 
 /**
  * test/env CLI. `build` fills the binary cache; `sandbox` is the product's main job (sandbox.ts: servers, `pulumi
@@ -34,20 +35,6 @@ export const USAGE = `usage: ts-node test/env/cli.ts <command>
 
 type Out = (line: string) => void;
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-    return new Promise((resolve) => {
-        let fired = false;
-        // Stays registered: while it is, the library's own signal hook defers to this orderly teardown. A second
-        // Ctrl-C exits at once (the exit hook still SIGKILLs the servers by pid and removes the temp dirs).
-        const handler = (sig: NodeJS.Signals): void => {
-            if (fired) process.exit(130);
-            fired = true;
-            resolve(sig);
-        };
-        process.on("SIGINT", handler);
-        process.on("SIGTERM", handler);
-    });
-}
 
 /** `env`: the servers only, their connection info as one JSON line (contains the throwaway dev credentials). */
 async function runEnv(out: Out): Promise<number> {

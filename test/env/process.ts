@@ -152,3 +152,31 @@ function installExitHooks(): void {
 export function liveProcessCount(): number {
     return liveProcesses.size;
 }
+
+/** Whether a process with `pid` exists (EPERM: it exists but is someone else's). */
+export function pidAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * Resolves on the first SIGINT/SIGTERM. The handler stays registered: while it is, the library's own signal hook
+ * defers to the caller's orderly teardown. A second Ctrl-C exits at once (the exit hook still SIGKILLs the servers
+ * by pid and removes the temp dirs).
+ */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+    return new Promise((resolve) => {
+        let fired = false;
+        const handler = (sig: NodeJS.Signals): void => {
+            if (fired) process.exit(130);
+            fired = true;
+            resolve(sig);
+        };
+        process.on("SIGINT", handler);
+        process.on("SIGTERM", handler);
+    });
+}

@@ -15,6 +15,7 @@ import { startLocalSandbox, LocalSandbox } from "./local-sandbox";
 import { readStackConfig, stackNamespaces } from "./local-seed";
 import { LOCAL_PASSPHRASE, LOCAL_STACK, openLocalStack } from "./local-stack";
 import { bootstrapHookRoles, readStackPolicy, StackReconciler, startStackReconciler } from "./sandbox-reconciler";
+import { pidAlive, waitForSignal } from "./process";
 
 /**
  * The product's main job, `npm run sandbox`: the servers (startTestEnv) → `pulumi up` of the `local` stack through
@@ -55,19 +56,11 @@ export interface SandboxState {
     reconciler: { pid: number; metricsUrl: string; logFile: string; serviceAccount: string; vaultPolicy?: string };
 }
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
 
 export function readSandboxState(file = sandboxStateFile()): SandboxState {
     if (!existsSync(file)) throw new Error(`no running sandbox: ${file} does not exist; start one with \`npm run sandbox\` (or set ${SANDBOX_STATE_ENV} to its state file)`);
     const s = JSON.parse(readFileSync(file, "utf8")) as SandboxState;
-    if (!alive(s.pid)) throw new Error(`the sandbox of ${file} (pid ${s.pid}) is not running; start one with \`npm run sandbox\``);
+    if (!pidAlive(s.pid)) throw new Error(`the sandbox of ${file} (pid ${s.pid}) is not running; start one with \`npm run sandbox\``);
     return s;
 }
 
@@ -193,20 +186,6 @@ function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[]
     return lines.join("\n");
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-    return new Promise((resolve) => {
-        let fired = false;
-        // Stays registered: while it is, the library's own signal hook defers to this orderly teardown. A second
-        // Ctrl-C exits at once (the exit hook still SIGKILLs the servers and the reconciler by pid and removes the dirs).
-        const handler = (sig: NodeJS.Signals): void => {
-            if (fired) process.exit(130);
-            fired = true;
-            resolve(sig);
-        };
-        process.on("SIGINT", handler);
-        process.on("SIGTERM", handler);
-    });
-}
 
 export interface RunSandboxOptions {
     out?: Out;

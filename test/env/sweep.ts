@@ -1,6 +1,7 @@
 import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { pidAlive } from "./process";
 
 /**
  * Leftovers of environments whose owner died without cleaning up (SIGKILL, OOM, a CI timeout): the exit hooks
@@ -15,14 +16,6 @@ export async function writeOwner(dir: string): Promise<void> {
     await fs.writeFile(path.join(dir, OWNER_FILE), String(process.pid));
 }
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
 
 /** True when a process's argv or cwd refers to `dir` (pure; exported for tests). */
 export function processBelongsTo(dir: string, cmdline: string, cwd: string | undefined): boolean {
@@ -63,7 +56,7 @@ export async function sweepStale(root = tmpdir()): Promise<string[]> {
         } catch {
             continue; // no owner file: not ours to judge (or still being created)
         }
-        if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+        if (!Number.isInteger(owner) || owner <= 0 || pidAlive(owner)) continue;
         for (const pid of pidsUsing(dir)) {
             try {
                 process.kill(pid, "SIGKILL");
