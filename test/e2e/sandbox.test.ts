@@ -8,6 +8,7 @@ import { Client } from "pg";
 import { ROOT } from "../env/engine";
 import { request } from "../env/http";
 import { READY_LINE, SandboxState, SANDBOX_STATE_ENV } from "../env/sandbox";
+import { eventually } from "../support";
 import { timings } from "./fixture";
 
 /**
@@ -34,20 +35,8 @@ function processesNaming(needles: string[]): { pid: number; cmd: string }[] {
     return out;
 }
 
-async function eventually<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    for (;;) {
-        try {
-            const v = await fn();
-            if (v !== undefined) return v;
-        } catch (e) {
-            last = e;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-        await new Promise((r) => setTimeout(r, 250));
-    }
-}
+/** This file's argument order (what first) over test/support's poller. */
+const until = <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> => eventually(fn, ms, what, 250);
 
 async function pgLogin(host: string, port: number, user: string, password: string): Promise<boolean> {
     const c = new Client({ host, port, user, password, database: "postgres", ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 5000 });
@@ -105,7 +94,7 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
         const tail = (): string => `\n--- stdout tail ---\n${stdout.slice(-3000)}\n--- stderr tail ---\n${stderr.slice(-3000)}`;
 
-        await eventually("the sandbox's ready line", START_MS, async () => {
+        await until("the sandbox's ready line", START_MS, async () => {
             if (child!.exitCode !== null) throw new Error(`npm run sandbox exited with ${child!.exitCode}${tail()}`);
             return stdout.includes(READY_LINE) ? true : undefined;
         }).catch((e: Error) => {
@@ -176,10 +165,10 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         const v2 = (await vaultGet("data/sandbox/app-db?version=2")).data.data.password as string;
         assert.notEqual(v2, v1.data.password);
         assert.equal((await vaultGet("data/sandbox/app-db?version=1")).data.data.password, v1.data.password, "the previous version stays readable");
-        await eventually("ESO to re-sync app/app-db", 60_000, async () => ((await synced()) === v2 ? true : undefined));
-        await eventually("the reconciler's postgres hook (ALTER ROLE app_user)", 60_000, async () => ((await pgLogin(state.postgres.host, state.postgres.port, "app_user", v2)) ? true : undefined));
+        await until("ESO to re-sync app/app-db", 60_000, async () => ((await synced()) === v2 ? true : undefined));
+        await until("the reconciler's postgres hook (ALTER ROLE app_user)", 60_000, async () => ((await pgLogin(state.postgres.host, state.postgres.port, "app_user", v2)) ? true : undefined));
         assert.equal(await pgLogin(state.postgres.host, state.postgres.port, "app_user", v1.data.password), false, "the old password still logs in");
-        await eventually("the reconciler's audit line for the hook", 30_000, async () => (/audit hook app\/app-db: postgres hook applied/.test(stdout) ? true : undefined));
+        await until("the reconciler's audit line for the hook", 30_000, async () => (/audit hook app\/app-db: postgres hook applied/.test(stdout) ? true : undefined));
         // No value in what the sandbox or the rotate command printed.
         for (const v of [v1.data.password, v2]) {
             assert.ok(!stdout.includes(v) && !stderr.includes(v) && !rot.out.includes(v), "a password value was printed");
