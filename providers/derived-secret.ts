@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Format } from "../derive";
-import { derivedSecretProvider } from "./derived-provider";
+import { providerStub } from "./stub";
 
 export interface SecretRefInput {
     namespace: pulumi.Input<string>;
@@ -77,7 +77,7 @@ export class DerivedSecret extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: DerivedSecretArgs, opts?: pulumi.CustomResourceOptions, typeName = "DerivedSecret") {
         super(
-            derivedSecretProvider,
+            providerStub("derived"),
             name,
             {
                 format: args.format,

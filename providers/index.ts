@@ -12,3 +12,4 @@ export * from "./kargo-credential";
 export * from "./argocd-repository";
 export * from "./mirrored-secret";
 export * from "./password-policy-guard";
+export * from "./stub";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SecretRefInput, secretKubeconfig, withSecretOutputs } from "./derived-secret";
-import { mirroredSecretProvider } from "./mirror-provider";
+import { providerStub } from "./stub";
 
 export interface MirroredSecretArgs {
     /** The secret to copy (type and data verbatim). */
@@ -32,7 +32,7 @@ export class MirroredSecret extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: MirroredSecretArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            mirroredSecretProvider,
+            providerStub("mirror"),
             name,
             {
                 source: args.source,

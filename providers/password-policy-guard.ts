@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { providerStub } from "./stub";
 
 /**
  * Why this exists: `random.RandomPassword` marks every input force-new, so a changed `length` or character-class
@@ -169,6 +170,6 @@ export class PasswordPolicyGuard extends pulumi.dynamic.Resource {
     declare readonly policy: pulumi.Output<string>;
 
     constructor(name: string, args: PasswordPolicyGuardArgs, opts?: pulumi.CustomResourceOptions) {
-        super(passwordPolicyGuardProvider, name, { password: args.password, rotation: args.rotation, rotationKey: args.rotationKey, policy: args.policy }, opts, "platform-secrets", "PasswordPolicyGuard");
+        super(providerStub("guard"), name, { password: args.password, rotation: args.rotation, rotationKey: args.rotationKey, policy: args.policy }, opts, "platform-secrets", "PasswordPolicyGuard");
     }
 }

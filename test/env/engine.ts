@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { accessSync, constants, existsSync, promises as fs, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
@@ -102,14 +103,46 @@ async function ensureBuiltCli(progress: Progress): Promise<{ root: string; cli: 
     return { root, cli };
 }
 
-/** The executable wrapper of a stand-in plugin: node + ts-node running test/standins/serve.ts. */
-export function standInWrapper(name: string, version: string, root = ROOT): string {
-    const tsNode = path.join(root, "node_modules/ts-node/register/transpile-only");
+/** The stand-in plugin's sources (serve.ts and what it imports; test/standins/eso.ts is not a plugin). */
+export const STANDIN_SOURCES = ["serve.ts", "random.ts", "vault.ts", "secrets.ts"];
+
+/**
+ * The stand-ins compiled to plain JavaScript once per content (cached under node_modules/.cache, where
+ * @pulumi/pulumi still resolves): the engine starts each plugin on every preview, and under ts-node that start
+ * cost ~1–2 s more per plugin than plain node. Returns the directory holding serve.js.
+ */
+export async function compileStandIns(root = ROOT): Promise<string> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ts = require("typescript") as typeof import("typescript");
+    const srcDir = path.join(root, "test/standins");
+    const sources = STANDIN_SOURCES.map((f) => ({ f, text: readFileSync(path.join(srcDir, f), "utf8") }));
+    const hash = createHash("sha256").update(ts.version);
+    for (const { f, text } of sources) hash.update(`${f}\0${text}\0`);
+    const dir = path.join(root, "node_modules/.cache/platform-secrets", `standins-${hash.digest("hex").slice(0, 16)}`);
+    if (existsSync(path.join(dir, "serve.js"))) return dir;
+    const tmp = `${dir}.tmp-${process.pid}`;
+    await fs.mkdir(tmp, { recursive: true });
+    for (const { f, text } of sources) {
+        const out = ts.transpileModule(text, {
+            fileName: f,
+            compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true },
+        });
+        await fs.writeFile(path.join(tmp, f.replace(/\.ts$/, ".js")), out.outputText);
+    }
+    await fs.rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+        // Another run compiled the same content first: use theirs.
+        await fs.rm(tmp, { recursive: true, force: true });
+        if (!existsSync(path.join(dir, "serve.js"))) throw e;
+    });
+    return dir;
+}
+
+/** The executable wrapper of a stand-in plugin: plain node running the compiled test/standins/serve.ts. */
+export function standInWrapper(name: string, version: string, compiledDir: string): string {
     return [
         "#!/bin/sh",
         `# STAND-IN resource-${name} plugin (test/standins, test support): NOT the published provider.`,
-        `export TS_NODE_PROJECT='${path.join(root, "tsconfig.json")}'`,
-        `exec '${process.execPath}' -r '${tsNode}' '${path.join(root, "test/standins/serve.ts")}' ${name} ${version} "$@"`,
+        `exec '${process.execPath}' '${path.join(compiledDir, "serve.js")}' ${name} ${version} "$@"`,
         "",
     ].join("\n");
 }
@@ -143,6 +176,7 @@ export async function prepareEngine(opts: EngineOptions): Promise<Engine> {
     const pluginsDir = path.join(opts.pulumiHome, "plugins");
     await fs.mkdir(pluginsDir, { recursive: true });
     const plugins = {} as Engine["plugins"];
+    let standIns: string | undefined;
     for (const name of PLUGINS) {
         const version = requiredPluginVersion(name);
         const dir = path.join(pluginsDir, `resource-${name}-v${version}`);
@@ -158,7 +192,8 @@ export async function prepareEngine(opts: EngineOptions): Promise<Engine> {
             plugins[name] = { version, source: "built", dir };
         } else {
             await fs.mkdir(dir, { recursive: true });
-            await fs.writeFile(path.join(dir, `pulumi-resource-${name}`), standInWrapper(name, version), { mode: 0o755 });
+            standIns ??= await compileStandIns();
+            await fs.writeFile(path.join(dir, `pulumi-resource-${name}`), standInWrapper(name, version, standIns), { mode: 0o755 });
             plugins[name] = { version, source: "stand-in", dir };
             notices.push(
                 `NOTICE: no resource-${name}-v${version} plugin is installed (and the Go proxy does not serve it here): ` +

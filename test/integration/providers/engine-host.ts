@@ -29,9 +29,10 @@ function struct(obj: Record<string, unknown>): unknown {
 export class DynamicProviderHost {
     private constructor(private readonly child: ChildProcess, private readonly client: InstanceType<typeof provrpc.ResourceProviderClient>, readonly output: string[]) {}
 
-    static async start(): Promise<DynamicProviderHost> {
+    /** `cwd`: where the engine would start it, the project directory (default the repository root). */
+    static async start(opts: { cwd?: string } = {}): Promise<DynamicProviderHost> {
         // The engine address argument is required by the host but only used by real engines.
-        const child = spawn(process.execPath, [HOST, "127.0.0.1:1"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
+        const child = spawn(process.execPath, [HOST, "127.0.0.1:1"], { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
         const output: string[] = [];
         child.stderr!.on("data", (d) => output.push(String(d)));
         const port = await new Promise<string>((resolve, reject) => {

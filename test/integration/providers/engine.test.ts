@@ -1,13 +1,18 @@
 import { strict as assert } from "node:assert";
-import { derivedSecretProvider, mirroredSecretProvider } from "../../../providers";
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { providerStub } from "../../../providers";
 import { canaryValue, randomName } from "../../support";
 import { DynamicProviderHost, serializeProvider } from "./engine-host";
 import { Cluster, unb64 } from "./helpers";
 
 /**
- * The engine path: each provider serialized like pulumi.dynamic.Resource serializes it, loaded and run by the real
- * dynamic-provider host of @pulumi/pulumi in another process, over gRPC. Catches closure-serialization failures
- * (captured module objects, classes, native objects) that in-process tests cannot see.
+ * The engine path: each provider serialized like pulumi.dynamic.Resource serializes it (the stub of
+ * providers/stub.ts, which loads providers/runtime.ts in the host), loaded and run by the real dynamic-provider
+ * host of @pulumi/pulumi in another process, over gRPC, from the project directory as the engine starts it.
+ * Catches closure-serialization failures (captured module objects, classes, native objects) that in-process
+ * tests cannot see.
  */
 describe("providers: through the real dynamic-provider host (gRPC, separate process)", function () {
     const c = new Cluster();
@@ -28,7 +33,7 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
     });
 
     it("DerivedSecret: check, create, read, drift after rotation, update, diff, delete", async () => {
-        const provider = await serializeProvider(derivedSecretProvider);
+        const provider = await serializeProvider(providerStub("derived"));
         assert.equal(provider.containsSecrets, false);
         const password = canaryValue();
         canaries.push(password);
@@ -93,7 +98,7 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
     });
 
     it("MirroredSecret: create into labelled namespaces, read, delete", async () => {
-        const provider = await serializeProvider(mirroredSecretProvider);
+        const provider = await serializeProvider(providerStub("mirror"));
         const value = canaryValue();
         canaries.push(value);
         const sourceName = randomName("shared");
@@ -107,6 +112,23 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
         assert.deepEqual(r.props?.drift, []);
         await host.delete(urn, created.id, created.props);
         assert.equal(await c.get(dst, sourceName), undefined);
+    });
+
+    it("outside a platform-secrets checkout, the stub fails naming the runtime module and the fix", async () => {
+        const elsewhere = await fs.mkdtemp(path.join(tmpdir(), "ps-not-a-project-"));
+        const other = await DynamicProviderHost.start({ cwd: elsewhere });
+        try {
+            const text = (await serializeProvider(providerStub("derived"))).text;
+            const e = await other.check("urn:pulumi:test::p::pulumi-nodejs:dynamic/platform-secrets:DockerConfigSecret::x", {}, { __provider: text, format: "mirror" }).then(
+                () => undefined,
+                (err: Error) => err,
+            );
+            assert.ok(e, "expected the stub to fail outside a checkout");
+            assert.match(e.message, /providers\/runtime\.ts not found under .*Fix: run pulumi from the platform-secrets project directory/);
+        } finally {
+            await other.stop();
+            await fs.rm(elsewhere, { recursive: true, force: true });
+        }
     });
 
     it("negative control: a provider capturing a native object fails in the host although it works in-process", async () => {
@@ -123,7 +145,7 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
     });
 
     it("canary: no planted value in the host's output, in errors, or in the serialized providers", async () => {
-        const texts = [(await serializeProvider(derivedSecretProvider)).text, (await serializeProvider(mirroredSecretProvider)).text];
+        const texts = [(await serializeProvider(providerStub("derived"))).text, (await serializeProvider(providerStub("mirror"))).text];
         const everything = [...host.output, ...errors, ...texts].join("\n");
         assert.ok(canaries.length >= 3);
         for (const v of canaries) assert.ok(!everything.includes(v), "a planted value leaked");

@@ -8,8 +8,9 @@ import { parseId, secretId, vaultProvider } from "../../standins/vault";
 import { dockerConfigTemplate } from "../../../stacks/eso/manifests";
 import { generateKubernetesEmbeds, kubernetesProviderSpec, pulumiCliSpec } from "../../env/pulumi-binaries";
 import { wrapperReplaces, parseGoMod } from "../../env/gomod";
-import { standInWrapper } from "../../env/engine";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { compileStandIns, STANDIN_SOURCES, standInWrapper } from "../../env/engine";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -98,19 +99,35 @@ describe("engine builds (test/env/pulumi-binaries.ts): specs", () => {
         const spec = kubernetesProviderSpec("4.34.2");
         assert.ok(spec.ldflags.some((f) => f.endsWith("pkg/version.Version=4.34.2")));
         const dir = mkdtempSync(path.join(tmpdir(), "ps-k8s-embed-"));
-        const cmd = path.join(dir, "cmd", "pulumi-resource-kubernetes");
-        mkdirSync(cmd, { recursive: true });
-        writeFileSync(path.join(cmd, "schema.json"), JSON.stringify({ name: "kubernetes", version: "", x: [1] }, null, 4));
-        writeFileSync(path.join(cmd, "terraform-mapping.json"), '{\n  "a": {}\n}');
-        await generateKubernetesEmbeds(dir, "4.34.2");
-        assert.equal(readFileSync(path.join(cmd, "schema-embed.json"), "utf8"), '{"name":"kubernetes","version":"4.34.2","x":[1]}');
-        assert.equal(readFileSync(path.join(cmd, "terraform-mapping-embed.json"), "utf8"), '{"a":{}}');
+        try {
+            const cmd = path.join(dir, "cmd", "pulumi-resource-kubernetes");
+            mkdirSync(cmd, { recursive: true });
+            writeFileSync(path.join(cmd, "schema.json"), JSON.stringify({ name: "kubernetes", version: "", x: [1] }, null, 4));
+            writeFileSync(path.join(cmd, "terraform-mapping.json"), '{\n  "a": {}\n}');
+            await generateKubernetesEmbeds(dir, "4.34.2");
+            assert.equal(readFileSync(path.join(cmd, "schema-embed.json"), "utf8"), '{"name":"kubernetes","version":"4.34.2","x":[1]}');
+            assert.equal(readFileSync(path.join(cmd, "terraform-mapping-embed.json"), "utf8"), '{"a":{}}');
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 
-    it("stand-in plugin wrapper runs serve.ts with its name and version and passes the engine's args", () => {
-        const w = standInWrapper("vault", "7.8.0", "/repo");
+    it("stand-in plugin wrapper runs the compiled serve.js with plain node, its name and version, and passes the engine's args", () => {
+        const w = standInWrapper("vault", "7.8.0", "/cache/standins-x");
         assert.match(w, /^#!\/bin\/sh\n/);
         assert.match(w, /STAND-IN/);
-        assert.match(w, /'\/repo\/test\/standins\/serve.ts' vault 7.8.0 "\$@"/);
+        assert.match(w, /'\/cache\/standins-x\/serve.js' vault 7.8.0 "\$@"/);
+        assert.doesNotMatch(w, /ts-node/);
+    });
+
+    it("stand-ins compile once per content to JavaScript that runs without ts-node", async function () {
+        this.timeout(60_000);
+        const dir = await compileStandIns();
+        assert.equal(await compileStandIns(), dir, "same content, same cached directory");
+        for (const f of STANDIN_SOURCES) assert.ok(existsSync(path.join(dir, f.replace(/\.ts$/, ".js"))), f);
+        // No args: serve.js prints its usage and exits 2, which proves it loads under plain node.
+        const r = spawnSync(process.execPath, [path.join(dir, "serve.js")], { encoding: "utf8", env: { PATH: process.env.PATH } });
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /usage: serve.ts <random\|vault>/);
     });
 });

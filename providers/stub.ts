@@ -1,0 +1,75 @@
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+
+/** The implementations a stub can stand for (the keys of `PROVIDERS` in providers/runtime.ts). */
+export type ProviderKind = "derived" | "mirror" | "guard";
+
+/** Where the implementations are, relative to the project root (the directory holding Pulumi.yaml). */
+export const RUNTIME_MODULE = "providers/runtime.ts";
+
+type Impl = Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
+
+/**
+ * Loads providers/runtime.ts from the project checkout, once per process (every stub in that process shares it).
+ * Self-contained on purpose: this function is serialized into state with the stub, so it captures nothing but
+ * `RUNTIME_MODULE`'s value, and requires what it needs at call time. The dynamic-provider plugin runs in the
+ * project directory (Pulumi starts it there), so the checkout is its cwd; a workspace elsewhere that links the
+ * project's node_modules (the tests' copies) is found through where @pulumi/pulumi resolves to. TypeScript is
+ * compiled with ts-node, which every TypeScript Pulumi project has (a peer dependency of @pulumi/pulumi).
+ */
+export function loadRuntime(moduleRel: string = RUNTIME_MODULE): Record<ProviderKind, Impl> {
+    const g = globalThis as { __platformSecretsProviders?: Record<ProviderKind, Impl> };
+    if (g.__platformSecretsProviders) return g.__platformSecretsProviders;
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const fs = require("node:fs") as typeof import("node:fs");
+    const path = require("node:path") as typeof import("node:path");
+    const roots = [process.cwd()];
+    try {
+        roots.push(path.resolve(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "../../.."));
+    } catch {
+        /* no @pulumi/pulumi resolvable from here: only the cwd is tried */
+    }
+    const root = roots.find((r) => fs.existsSync(path.join(r, moduleRel)));
+    if (root === undefined) {
+        throw new Error(
+            `platform-secrets providers: ${moduleRel} not found under ${roots.join(" or ")}. ` +
+                "Fix: run pulumi from the platform-secrets project directory, with its node_modules installed (npm ci)",
+        );
+    }
+    if (moduleRel.endsWith(".ts") && !require.extensions[".ts"]) {
+        require(require.resolve("ts-node", { paths: [root] })).register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
+    }
+    const mod = require(path.join(root, moduleRel)) as { PROVIDERS: Record<ProviderKind, Impl> };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    g.__platformSecretsProviders = mod.PROVIDERS;
+    return mod.PROVIDERS;
+}
+
+/**
+ * What every platform-secrets dynamic resource serializes into state as its provider: about 2 KB that delegates
+ * each method to the implementation in the project checkout (providers/runtime.ts).
+ *
+ * Why not the implementation itself: serialized, it carries the whole derivation core (107 KB), and Pulumi sends
+ * that string with every RegisterResource, Check and Diff, encoded and decoded by JavaScript protobuf several
+ * times per resource. Measured through the real engine (`npm run bench:engine`), a no-op preview paid 250–540 ms
+ * per DerivedSecret for it; with the stub, a few ms. The implementation still lives in exactly one place, the
+ * same derive/ the reconciler uses, and a checkout's provider must keep handling the state earlier versions wrote
+ * (Pulumi's own rule for dynamic providers, which never replace a resource because its provider code changed).
+ */
+export function providerStub(kind: ProviderKind, moduleRel: string = RUNTIME_MODULE): dynamic.ResourceProvider {
+    const load = loadRuntime;
+    const method = (name: string) =>
+        async function (...args: unknown[]): Promise<unknown> {
+            const impl = load(moduleRel)[kind];
+            const f = impl?.[name];
+            if (typeof f !== "function") throw new Error(`platform-secrets providers: ${kind}.${name} is not implemented by ${moduleRel}`);
+            return f(...args);
+        };
+    return {
+        check: method("check"),
+        diff: method("diff"),
+        create: method("create"),
+        read: method("read"),
+        update: method("update"),
+        delete: method("delete"),
+    } as unknown as dynamic.ResourceProvider;
+}
