@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { accessSync, constants, existsSync, promises as fs, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, promises as fs, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { binCacheRoot, specDir } from "./binaries";
@@ -103,9 +103,6 @@ async function ensureBuiltCli(progress: Progress): Promise<{ root: string; cli: 
     return { root, cli };
 }
 
-/** The stand-in plugin's sources (serve.ts and what it imports; test/standins/eso.ts is not a plugin). */
-export const STANDIN_SOURCES = ["serve.ts", "random.ts", "vault.ts", "secrets.ts"];
-
 /**
  * The stand-ins compiled to plain JavaScript once per content (cached under node_modules/.cache, where
  * @pulumi/pulumi still resolves): the engine starts each plugin on every preview, and under ts-node that start
@@ -115,7 +112,9 @@ export async function compileStandIns(root = ROOT): Promise<string> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ts = require("typescript") as typeof import("typescript");
     const srcDir = path.join(root, "test/standins");
-    const sources = STANDIN_SOURCES.map((f) => ({ f, text: readFileSync(path.join(srcDir, f), "utf8") }));
+    // Every file, not a list of what serve.ts imports today: a new import cannot be left out.
+    const files = readdirSync(srcDir).filter((f) => f.endsWith(".ts")).sort();
+    const sources = files.map((f) => ({ f, text: readFileSync(path.join(srcDir, f), "utf8") }));
     const hash = createHash("sha256").update(ts.version);
     for (const { f, text } of sources) hash.update(`${f}\0${text}\0`);
     const dir = path.join(root, "node_modules/.cache/platform-secrets", `standins-${hash.digest("hex").slice(0, 16)}`);
