@@ -21,6 +21,11 @@ describe("providers: serialized stub", () => {
         }
     });
 
+    it("one stub object per kind (Pulumi serializes each provider object once per run)", () => {
+        for (const kind of KINDS) assert.equal(providerStub(kind), providerStub(kind), kind);
+        assert.notEqual(providerStub("derived"), providerStub("mirror"));
+    });
+
     it("runtime exports every kind with the six provider methods", () => {
         assert.deepEqual(Object.keys(PROVIDERS).sort(), [...KINDS].sort());
         assert.equal(PROVIDERS.derived, derivedSecretProvider);
