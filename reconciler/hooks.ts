@@ -192,20 +192,33 @@ export class HookRunner {
             return { applied: true, ran: false };
         }
         const candidates: { from: string; value: string }[] = [];
+        // Why no candidate worked, for the operator (never a value).
+        const notes: string[] = [];
         if (this.d.vault && hook.vault) {
             const mount = hook.vault.mount ?? "secret";
             const vkey = hook.vault.key ?? key;
+            const vpath = `${mount}/${hook.vault.path}`;
             try {
                 const cur = await this.d.vault.currentVersion(mount, hook.vault.path);
-                if (cur !== undefined) {
+                if (cur === undefined) notes.push(`vault ${vpath} has no versions`);
+                else {
                     for (const v of [cur - 1, cur]) {
                         const val = await this.d.vault.readVersion(mount, hook.vault.path, v, vkey);
-                        if (val !== undefined) candidates.push({ from: `vault ${mount}/${hook.vault.path} version ${v}`, value: val });
+                        if (val !== undefined) candidates.push({ from: `vault ${vpath} version ${v}`, value: val });
+                        else if (v === cur - 1) {
+                            notes.push(
+                                `vault ${vpath} has no readable version before ${cur}: the password was created anew (a re-created stack or path), not rotated. ` +
+                                    `Fix: set the role's password once by hand (ALTER ROLE ${hook.user} PASSWORD …, the value of ${vpath} version ${cur}); later rotations are applied`,
+                            );
+                        }
                     }
                 }
             } catch (e) {
+                notes.push(`vault ${vpath} could not be read (see the reconciler log)`);
                 this.d.logger.warn({ object: `${source.metadata.namespace}/${source.metadata.name}`, err: String((e as Error).message) }, "vault read for the previous password failed");
             }
+        } else {
+            notes.push("no Vault path for this hook. Fix: give the reconciler Vault access to the password's path (reconcilerVault* settings)");
         }
         if (data[D_PG_LAST(i)]) candidates.push({ from: "last applied value", value: Buffer.from(data[D_PG_LAST(i)], "base64").toString("utf8") });
         const tried: string[] = [];
@@ -229,7 +242,7 @@ export class HookRunner {
             data[D_PG_LAST(i)] = b64;
             return { applied: true, ran: true };
         }
-        return { applied: false, error: `cannot log in as ${hook.user} at ${where} with the new password nor any previous one (tried: ${tried.join(", ") || "none available; give the reconciler Vault access to the password's path"})` };
+        return { applied: false, error: `cannot log in as ${hook.user} at ${where} with the new password nor any previous one (tried: ${tried.join(", ") || "nothing"})${notes.length ? `; ${notes.join("; ")}` : ""}` };
     }
 
     /**

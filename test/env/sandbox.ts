@@ -187,6 +187,28 @@ function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[]
 }
 
 
+/**
+ * The pid of the sandbox that owns `text` (a state file's content), or undefined when it is not valid state.
+ * Pure (exported for tests); the caller checks whether that pid is alive.
+ */
+export function stateOwner(text: string | undefined): number | undefined {
+    if (text === undefined) return undefined;
+    try {
+        const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+        return typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function readIfExists(file: string): string | undefined {
+    try {
+        return readFileSync(file, "utf8");
+    } catch {
+        return undefined;
+    }
+}
+
 export interface RunSandboxOptions {
     out?: Out;
     progress?: Progress;
@@ -198,6 +220,13 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<number> 
     const out = opts.out ?? ((l: string) => process.stdout.write(l + "\n"));
     const progress = opts.progress ?? stderrProgress;
     const stateFile = opts.stateFile ?? sandboxStateFile();
+    // One sandbox per state file: a second one would take over the file the first one's commands read, and the
+    // first one's Ctrl-C would then delete the second's.
+    const owner = stateOwner(readIfExists(stateFile));
+    if (owner !== undefined && owner !== process.pid && pidAlive(owner)) {
+        out(`a sandbox is already running (pid ${owner}, state ${stateFile}). Fix: use it, or stop it with Ctrl-C in its terminal; to run a second one, set ${SANDBOX_STATE_ENV} to another file for it and its commands`);
+        return 1;
+    }
     // Registered before anything starts, so a Ctrl-C during start-up also tears down in order (after the step running).
     const signal = waitForSignal();
     let interrupted = false;
@@ -215,7 +244,8 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<number> 
         await rec?.stop().catch((e) => progress(`reconciler stop: ${String(e)}`));
         await sb?.stop().catch((e) => progress(`sandbox stop: ${String(e)}`));
         await env.stop();
-        if (wroteState) await fs.rm(stateFile, { force: true });
+        // Only if the file is still ours (a stale-file sweep or another sandbox may have replaced it).
+        if (wroteState && stateOwner(readIfExists(stateFile)) === process.pid) await fs.rm(stateFile, { force: true });
         progress("stopped; temp dirs removed");
     };
     try {

@@ -149,6 +149,7 @@ describe("reconciler: init-time hooks (seed 004)", function () {
                 return s?.metadata.annotations?.["platform-secrets.io/hook-status"] === "error" ? s : undefined;
             }, 15_000, "hook error recorded");
             assert.match(state.metadata.annotations["platform-secrets.io/hook-message"], new RegExp(lonely));
+            assert.match(state.metadata.annotations["platform-secrets.io/hook-message"], /\(tried: last applied value\); no Vault path for this hook\. Fix: give the reconciler Vault access/);
             await new Promise((r) => setTimeout(r, 1000));
             const d = await k.request("GET", `/apis/apps/v1/namespaces/${ns}/deployments/lonely`);
             assert.equal(d.metadata.generation, before.metadata.generation, "no restart on hook failure");
@@ -156,6 +157,34 @@ describe("reconciler: init-time hooks (seed 004)", function () {
             for (const v of [v1, drifted, v2]) assert.ok(!JSON.stringify(state.metadata).includes(v), "no value in the status annotations");
         } finally {
             await superuser((c) => c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(lonely)}`));
+        }
+    });
+
+    it("postgres: a password created anew (Vault has no earlier version) fails naming that and the one-time fix", async () => {
+        // What a destroyed and re-created stack does: a new random password at version 1 of a new path, while the
+        // database role keeps the old one, which nobody has any more.
+        const pg = getEnv().postgres;
+        const user = `${role}_n`;
+        const vp = `platform-secrets-test/${randomName("db-new")}`;
+        const old = canaryValue();
+        const fresh = canaryValue();
+        canaries.push(old, fresh);
+        await superuser((c) => c.query(`CREATE ROLE ${c.escapeIdentifier(user)} LOGIN PASSWORD ${c.escapeLiteral(old)}`));
+        try {
+            await vaultWrite(vp, { password: fresh });
+            await declare("db-new", [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user, vault: { path: vp }, tls: { mode: "disable" } }]);
+            await createSource(ns, "db-new", { password: fresh });
+            const k = await admin();
+            const state = await eventually(async () => {
+                const st = await k.request("GET", `/api/v1/namespaces/${own}/secrets/${hookStateName(`${ns}/db-new`)}`).catch(() => undefined);
+                return st?.metadata.annotations?.["platform-secrets.io/hook-status"] === "error" ? st : undefined;
+            }, 15_000, "hook error recorded");
+            const msg = state.metadata.annotations["platform-secrets.io/hook-message"] as string;
+            assert.match(msg, new RegExp(`vault secret/${vp} has no readable version before 1: the password was created anew`));
+            assert.match(msg, new RegExp(`Fix: set the role's password once by hand \\(ALTER ROLE ${user} PASSWORD`));
+            for (const v of [old, fresh]) assert.ok(!JSON.stringify(state.metadata).includes(v), "no value in the status annotations");
+        } finally {
+            await superuser((c) => c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(user)}`));
         }
     });
 

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { createLogger } from "../../../lib/log";
-import { compactLog, lineBuffer, parseOpFlags, rotateCommands, SANDBOX_STATE_ENV, sandboxStateFile } from "../../env/sandbox";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { compactLog, lineBuffer, parseOpFlags, rotateCommands, runSandbox, SANDBOX_STATE_ENV, sandboxStateFile, stateOwner } from "../../env/sandbox";
 import { processEnv, vaultReadPolicy } from "../../env/sandbox-reconciler";
 import { readStackConfig } from "../../env/local-seed";
 
@@ -461,6 +462,32 @@ describe("env/sandbox pure helpers", () => {
             assert.match(compactLog(JSON.stringify({ level: 10, msg: "t" })), /^trace t$/);
             assert.match(compactLog(JSON.stringify({ level: 60, msg: "f" })), /^fatal f$/);
             assert.equal(compactLog(JSON.stringify({ msg: "x" })), "x");
+        });
+    });
+
+    describe("one sandbox per state file", () => {
+        it("stateOwner reads the pid of valid state only", () => {
+            assert.equal(stateOwner(JSON.stringify({ pid: 4242, dir: "/tmp/x" })), 4242);
+            for (const bad of [undefined, "", "{", "null", "[]", JSON.stringify({ pid: "4242" }), JSON.stringify({ pid: 0 }), JSON.stringify({ pid: 1.5 }), JSON.stringify({})]) {
+                assert.equal(stateOwner(bad), undefined, String(bad));
+            }
+        });
+
+        it("a second sandbox on the same state file refuses before starting anything, and leaves the file alone", async () => {
+            const dir = mkdtempSync(path.join(tmpdir(), "ps-sandbox-state-"));
+            try {
+                const file = path.join(dir, "state.json");
+                const running = JSON.stringify({ pid: process.ppid, dir: "/tmp/the-first-one" });
+                writeFileSync(file, running);
+                const out: string[] = [];
+                const t0 = Date.now();
+                assert.equal(await runSandbox({ stateFile: file, out: (l) => out.push(l), progress: () => undefined }), 1);
+                assert.ok(Date.now() - t0 < 5_000, "refused at once, no server started");
+                assert.match(out.join("\n"), new RegExp(`a sandbox is already running \\(pid ${process.ppid}, state ${file.replace(/[.]/g, "\\.")}\\)\\. Fix: .*${SANDBOX_STATE_ENV}`));
+                assert.equal(readFileSync(file, "utf8"), running);
+            } finally {
+                rmSync(dir, { recursive: true, force: true });
+            }
         });
     });
 });
