@@ -18,8 +18,9 @@ type Impl = Record<string, ((...args: unknown[]) => Promise<unknown>) | undefine
  * as `require`s: ~0.1 s, where compiling the same 28 files with ts-node took ~0.8 s of every preview.
  */
 export function loadRuntime(moduleRel: string = RUNTIME_MODULE): Record<ProviderKind, Impl> {
-    const g = globalThis as { __platformSecretsProviders?: Record<ProviderKind, Impl> };
-    if (g.__platformSecretsProviders) return g.__platformSecretsProviders;
+    const g = globalThis as { __platformSecretsProviders?: Record<string, Record<ProviderKind, Impl>> };
+    const loaded = g.__platformSecretsProviders?.[moduleRel];
+    if (loaded) return loaded;
     /* eslint-disable @typescript-eslint/no-require-imports */
     const fs = require("node:fs") as typeof import("node:fs");
     const path = require("node:path") as typeof import("node:path");
@@ -51,18 +52,19 @@ export function loadRuntime(moduleRel: string = RUNTIME_MODULE): Record<Provider
     mod._compile(out.outputFiles[0].text, file);
     /* eslint-enable @typescript-eslint/no-require-imports */
     const providers = (mod.exports as { PROVIDERS: Record<ProviderKind, Impl> }).PROVIDERS;
-    g.__platformSecretsProviders = providers;
+    g.__platformSecretsProviders = { ...g.__platformSecretsProviders, [moduleRel]: providers };
     return providers;
 }
 
 /**
- * What every platform-secrets dynamic resource serializes into state as its provider: about 2 KB that delegates
+ * What every platform-secrets dynamic resource serializes into state as its provider: about 5 KB that delegates
  * each method to the implementation in the project checkout (providers/runtime.ts).
  *
  * Why not the implementation itself: serialized, it carries the whole derivation core (107 KB), and Pulumi sends
  * that string with every RegisterResource, Check and Diff, encoded and decoded by JavaScript protobuf several
- * times per resource. Measured through the real engine (`npm run bench:engine`), a no-op preview paid 250–540 ms
- * per DerivedSecret for it; with the stub, a few ms. The implementation still lives in exactly one place, the
+ * times per resource. Measured through the real engine (`npm run bench:engine`), a no-op preview paid 94 ms per
+ * DerivedSecret for it on a quiet machine (250–540 ms under load); with the stub 15–18 ms, what a resource of any
+ * Node-hosted provider costs. The implementation still lives in exactly one place, the
  * same derive/ the reconciler uses, and a checkout's provider must keep handling the state earlier versions wrote
  * (Pulumi's own rule for dynamic providers, which never replace a resource because its provider code changed).
  */

@@ -47,18 +47,12 @@ describe("providers: serialized stub", () => {
     });
 
     it("a checkout without the runtime module fails with the module, where it looked, and the fix", () => {
-        const g = globalThis as { __platformSecretsProviders?: unknown };
-        const saved = g.__platformSecretsProviders;
-        delete g.__platformSecretsProviders;
-        try {
-            assert.throws(() => loadRuntime("providers/no-such-runtime.ts"), (e: Error) => {
-                assert.match(e.message, /providers\/no-such-runtime\.ts not found under /);
-                assert.ok(e.message.includes(process.cwd()));
-                assert.match(e.message, /Fix: run pulumi from the platform-secrets project directory/);
-                return true;
-            });
-        } finally {
-            if (saved !== undefined) g.__platformSecretsProviders = saved;
-        }
+        // Loaded runtimes are kept per module path, so another path is looked up afresh.
+        assert.throws(() => loadRuntime("providers/no-such-runtime.ts"), (e: Error) => {
+            assert.match(e.message, /providers\/no-such-runtime\.ts not found under /);
+            assert.ok(e.message.includes(process.cwd()));
+            assert.match(e.message, /Fix: run pulumi from the platform-secrets project directory/);
+            return true;
+        });
     });
 });
