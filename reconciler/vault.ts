@@ -75,6 +75,12 @@ export class VaultKv {
     constructor(private readonly cfg: VaultConfig, opts: VaultKvOptions = {}) {
         if (!/^https?:\/\//.test(cfg.addr)) throw new VaultError(`vault address "${cfg.addr}" must start with http:// or https://; fix --vault-addr / VAULT_ADDR`);
         this.base = new URL(cfg.addr.replace(/\/+$/, ""));
+        // The login posts the reconciler's ServiceAccount JWT and every reply carries a token or a password: in clear
+        // text they are readable by anything on the path. Plain http is only for a Vault on this host (a dev server,
+        // or an agent/proxy sidecar listening on the Pod's loopback).
+        if (this.base.protocol === "http:" && !isLoopbackHost(this.base.hostname)) {
+            throw new VaultError(`vault address ${this.base.origin} is plain http to a host that is not loopback: the login JWT and the passwords would cross the network in clear text. Fix: use https:// (with --vault-ca-file / VAULT_CACERT for a private CA), or a Vault Agent/proxy on 127.0.0.1`);
+        }
         if (cfg.caPem && this.base.protocol !== "https:") throw new VaultError(`a Vault CA is configured but the address ${this.base.origin} is not https; use https:// or drop the CA`);
         const a = cfg.auth as Partial<VaultAuth> | undefined;
         if (a?.method === "token-file") {
@@ -212,4 +218,10 @@ function parse(body: Buffer, what: string): any {
     } catch {
         throw new VaultError(`${what}: unparsable response`);
     }
+}
+
+/** 127.0.0.0/8, ::1 and `localhost`: the only hosts plain http may reach (URL.hostname keeps IPv6 brackets). */
+export function isLoopbackHost(hostname: string): boolean {
+    const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+    return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

@@ -155,8 +155,9 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
     }
 
     for (const g of cfg.gitCredentials) {
-        // The reconciler creates its namespace, the default landing namespace of git sources.
-        const after = platform.reconciler ? [store, platform.reconciler] : [store];
+        // The reconciler creates its namespace, the default landing namespace of git sources. Only the namespace: a
+        // rollout that never completes (no image yet, a node that cannot pull it) must not hold back credentials.
+        const after = platform.reconciler ? [store, platform.reconciler.namespaceResource] : [store];
         platform.gitCredentials.push(new GitCredentials(`git-${g.name}`, { credential: g, storeName, kvMount: cfg.vault.kvMount, labels }, { dependsOn: after }));
     }
 
@@ -224,9 +225,9 @@ function reconcilerVault(cfg: StackConfig): ReconcilerVaultArgs {
     const v = cfg.reconciler.vault;
     switch (v.auth.method) {
         case "kubernetes":
-            return { addr: v.address, auth: { method: "kubernetes", role: v.auth.role, mount: v.auth.mount } };
+            return { addr: v.address, auth: { method: "kubernetes", role: v.auth.role, mount: v.auth.mount, audience: v.auth.audience }, ...(v.caCert ? { caCert: v.caCert } : {}) };
         case "token-file":
-            return { addr: v.address, auth: { method: "token-file", secretName: v.auth.secretName } };
+            return { addr: v.address, auth: { method: "token-file", secretName: v.auth.secretName }, ...(v.caCert ? { caCert: v.caCert } : {}) };
         default: {
             const never: never = v.auth;
             throw new Error(`unknown reconciler Vault auth ${JSON.stringify(never)}`);

@@ -7,14 +7,27 @@ import { AlertOptions, prometheusRule } from "../alerts";
 /** Where a token-file Vault token is mounted (read-only, from a Secret in the reconciler's namespace). */
 export const VAULT_TOKEN_DIR = "/var/run/secrets/platform-secrets/vault";
 export const VAULT_TOKEN_FILE = `${VAULT_TOKEN_DIR}/token`;
+/** Where the projected ServiceAccount token for Vault's Kubernetes auth is mounted (audience: Vault, not the apiserver). */
+export const VAULT_JWT_DIR = "/var/run/secrets/platform-secrets/vault-jwt";
+export const VAULT_JWT_FILE = `${VAULT_JWT_DIR}/token`;
+/** Where the Vault CA bundle (ConfigMap key ca.crt) is mounted. */
+export const VAULT_CA_DIR = "/var/run/secrets/platform-secrets/vault-ca";
+export const VAULT_CA_FILE = `${VAULT_CA_DIR}/ca.crt`;
+/** Default audience of the Vault login token; the Vault role's `audience` must be the same. */
+export const DEFAULT_VAULT_AUDIENCE = "vault";
 
 /**
  * How the reconciler logs in to Vault. The method is a plain value because it decides the pod's shape (a mounted
  * token file or none); never a token in env or args, where `kubectl describe` and process listings show it.
  */
 export type ReconcilerVaultAuthArgs =
-    /** Vault's Kubernetes auth with the reconciler's ServiceAccount token; `mount` default "kubernetes". */
-    | { method: "kubernetes"; role: pulumi.Input<string>; mount?: pulumi.Input<string> }
+    /**
+     * Vault's Kubernetes auth with a projected ServiceAccount token whose audience is `audience` (default "vault"), so
+     * the JWT Vault receives cannot be replayed against the apiserver (the pod's default token could: it carries the
+     * reconciler's cluster-wide Secret access). `mount` default "kubernetes". The Vault role must set the same
+     * `audience`.
+     */
+    | { method: "kubernetes"; role: pulumi.Input<string>; mount?: pulumi.Input<string>; audience?: pulumi.Input<string> }
     /** A Secret `secretName` in the reconciler's namespace with key "token", mounted read-only as a file. */
     | { method: "token-file"; secretName: pulumi.Input<string> };
 
@@ -23,6 +36,8 @@ export interface ReconcilerVaultArgs {
     addr: pulumi.Input<string>;
     /** Required. */
     auth: ReconcilerVaultAuthArgs;
+    /** PEM CA bundle of an https `addr` signed by a private CA (rendered into a ConfigMap and mounted); default the image's CAs. */
+    caCert?: pulumi.Input<string>;
 }
 
 export interface ReconcilerDeploymentArgs {
@@ -62,8 +77,11 @@ export interface ReconcilerDeploymentArgs {
     prometheusRule?: AlertOptions;
 }
 
-/** Env vars and pod volumes for the reconciler's Vault login (pure apart from Inputs). */
-export function vaultPodParts(vault: ReconcilerVaultArgs | undefined): {
+/**
+ * Env vars and pod volumes for the reconciler's Vault login (pure apart from Inputs). `caConfigMapName`: the ConfigMap
+ * (key ca.crt) holding `vault.caCert`, created by the component when a CA is given.
+ */
+export function vaultPodParts(vault: ReconcilerVaultArgs | undefined, caConfigMapName?: pulumi.Input<string>): {
     env: k8s.types.input.core.v1.EnvVar[];
     volumes: k8s.types.input.core.v1.Volume[];
     mounts: k8s.types.input.core.v1.VolumeMount[];
@@ -73,19 +91,30 @@ export function vaultPodParts(vault: ReconcilerVaultArgs | undefined): {
         { name: "VAULT_ADDR", value: vault.addr },
         { name: "VAULT_AUTH_METHOD", value: vault.auth.method },
     ];
+    const volumes: k8s.types.input.core.v1.Volume[] = [];
+    const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
+    if (caConfigMapName !== undefined) {
+        env.push({ name: "VAULT_CACERT", value: VAULT_CA_FILE });
+        volumes.push({ name: "vault-ca", configMap: { name: caConfigMapName, items: [{ key: "ca.crt", path: "ca.crt" }] } });
+        mounts.push({ name: "vault-ca", mountPath: VAULT_CA_DIR, readOnly: true });
+    }
     const auth = vault.auth;
     switch (auth.method) {
         case "kubernetes":
-            env.push({ name: "VAULT_ROLE", value: auth.role }, { name: "VAULT_AUTH_MOUNT", value: auth.mount ?? "kubernetes" });
-            return { env, volumes: [], mounts: [] };
+            env.push({ name: "VAULT_ROLE", value: auth.role }, { name: "VAULT_AUTH_MOUNT", value: auth.mount ?? "kubernetes" }, { name: "VAULT_JWT_FILE", value: VAULT_JWT_FILE });
+            // The kubelet refreshes the projected token before it expires; the reconciler re-reads it at every login.
+            volumes.push({
+                name: "vault-jwt",
+                projected: { defaultMode: 0o400, sources: [{ serviceAccountToken: { audience: auth.audience ?? DEFAULT_VAULT_AUDIENCE, expirationSeconds: 600, path: "token" } }] },
+            });
+            mounts.push({ name: "vault-jwt", mountPath: VAULT_JWT_DIR, readOnly: true });
+            return { env, volumes, mounts };
         case "token-file":
             env.push({ name: "VAULT_TOKEN_FILE", value: VAULT_TOKEN_FILE });
-            return {
-                env,
-                // 0400 + the pod's fsGroup: readable by the reconciler's group only; the kubelet refreshes it on rotation.
-                volumes: [{ name: "vault-token", secret: { secretName: auth.secretName, items: [{ key: "token", path: "token" }], defaultMode: 0o400 } }],
-                mounts: [{ name: "vault-token", mountPath: VAULT_TOKEN_DIR, readOnly: true }],
-            };
+            // 0400 + the pod's fsGroup: readable by the reconciler's group only; the kubelet refreshes it on rotation.
+            volumes.push({ name: "vault-token", secret: { secretName: auth.secretName, items: [{ key: "token", path: "token" }], defaultMode: 0o400 } });
+            mounts.push({ name: "vault-token", mountPath: VAULT_TOKEN_DIR, readOnly: true });
+            return { env, volumes, mounts };
         default: {
             const never: never = auth;
             throw new Error(`unknown Vault auth method ${JSON.stringify(never)}`);
@@ -94,11 +123,22 @@ export function vaultPodParts(vault: ReconcilerVaultArgs | undefined): {
 }
 
 /**
+ * The PodDisruptionBudget's spec for `replicas`: one Pod may always be evicted, so a drain never blocks (with the
+ * default 2 replicas the standby keeps running and takes the Lease; a single replica may be drained at all).
+ */
+export function disruptionBudgetSpec(replicas: number): { maxUnavailable: number } {
+    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`reconciler replicas must be a positive integer, got ${replicas}`);
+    return { maxUnavailable: 1 };
+}
+
+/**
  * Kubernetes objects running the reconciler: namespace, SA, least-privilege RBAC, the administrator policy ConfigMap,
  * Deployment, PDB, metrics Service.
  */
 export class ReconcilerDeployment extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
+    /** The namespace object, for resources that need the namespace but not the rollout (git credential sources). */
+    readonly namespaceResource: k8s.core.v1.Namespace;
     readonly serviceAccountName: pulumi.Output<string>;
     readonly deploymentName: pulumi.Output<string>;
     readonly metricsServiceName: pulumi.Output<string>;
@@ -163,7 +203,11 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             { name: "RECONCILER_POLICY", value: policyMap.metadata.name },
         ];
         if (secretNamespaces !== undefined) env.push({ name: "RECONCILER_NAMESPACES", value: pulumi.all(secretNamespaces).apply((l) => l.join(",")) });
-        const vault = vaultPodParts(args.vault);
+        const caMap =
+            args.vault?.caCert === undefined
+                ? undefined
+                : new k8s.core.v1.ConfigMap(`${name}-vault-ca`, { metadata: { name: `${name}-reconciler-vault-ca`, namespace: nsName, labels }, data: { "ca.crt": args.vault.caCert } }, parent);
+        const vault = vaultPodParts(args.vault, caMap?.metadata.name);
         env.push(...vault.env);
 
         const deployment = new k8s.apps.v1.Deployment(
@@ -200,7 +244,11 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             },
             parent,
         );
-        new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: { name: `${name}-reconciler`, namespace: nsName, labels }, spec: { minAvailable: 1, selector: { matchLabels: labels } } }, parent);
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-pdb`,
+            { metadata: { name: `${name}-reconciler`, namespace: nsName, labels }, spec: pulumi.output(args.replicas ?? 2).apply((r) => ({ ...disruptionBudgetSpec(r), selector: { matchLabels: labels } })) },
+            parent,
+        );
         const svc = new k8s.core.v1.Service(
             `${name}-metrics`,
             { metadata: { name: `${name}-reconciler-metrics`, namespace: nsName, labels }, spec: { selector: labels, ports: [{ name: "metrics", port, targetPort: "metrics" }] } },
@@ -227,6 +275,7 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             );
         }
         this.namespace = nsName;
+        this.namespaceResource = ns;
         this.serviceAccountName = sa.metadata.name;
         this.deploymentName = deployment.metadata.name;
         this.metricsServiceName = svc.metadata.name;

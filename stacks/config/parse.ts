@@ -78,10 +78,16 @@ function labelList(list: string[], key: string): { key: string; value: string }[
 }
 
 /** The reconciler's own Vault login (separate from ESO's: its role should read only the hooked passwords' paths). */
-function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: ReconcilerVaultAuth } {
+function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: ReconcilerVaultAuth; caCert?: string } {
     const S = (k: string) => c[k] as string;
     const address = S("reconcilerVaultAddress") || esoAddress;
     if (!/^https?:\/\/[^\s/]+\/?$/.test(address)) fail("reconcilerVaultAddress", `"${address}" is not a Vault server URL`, 'write e.g. "https://vault.vault.svc:8200" (no path), or leave it empty to use vaultAddress');
+    const caCert = S("reconcilerVaultCaCert").trim();
+    if (caCert && !/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----$/.test(caCert)) {
+        fail("reconcilerVaultCaCert", "is not a PEM certificate bundle", "paste the CA's PEM (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), or leave it empty for the image's CAs");
+    }
+    if (caCert && !address.startsWith("https://")) fail("reconcilerVaultCaCert", `is set but the reconciler's Vault address ${address} is not https`, "use an https:// address, or leave reconcilerVaultCaCert empty");
+    const withCa = <T extends object>(v: T) => (caCert ? { ...v, caCert } : v);
     const method = S("reconcilerVaultAuthMethod") as ReconcilerVaultAuth["method"];
     switch (method) {
         case "kubernetes": {
@@ -89,10 +95,12 @@ function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: R
             if (!role) fail("reconcilerVaultRole", "is empty", "set the Vault Kubernetes auth role the reconciler's ServiceAccount logs in with");
             const mount = S("reconcilerVaultAuthMount");
             if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(mount)) fail("reconcilerVaultAuthMount", `"${mount}" is not a Vault auth mount path`, 'write e.g. "kubernetes" (no leading "/", no "auth/")');
-            return { address, auth: { method, role, mount } };
+            const audience = S("reconcilerVaultAudience");
+            if (!/^[^\s,]+$/.test(audience)) fail("reconcilerVaultAudience", `"${audience}" is not a token audience`, 'write one audience without spaces or commas, e.g. "vault", and set the same audience on the Vault role');
+            return withCa({ address, auth: { method, role, mount, audience } });
         }
         case "token-file":
-            return { address, auth: { method, secretName: dnsSubdomain(S("reconcilerVaultTokenSecretName"), "reconcilerVaultTokenSecretName") } };
+            return withCa({ address, auth: { method, secretName: dnsSubdomain(S("reconcilerVaultTokenSecretName"), "reconcilerVaultTokenSecretName") } });
         default: {
             const never: never = method;
             throw new Error(`unknown reconciler Vault auth ${String(never)}`);

@@ -83,6 +83,8 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     }),
     s("reconcilerVaultRole", "Vault Kubernetes auth role of the reconciler (reconcilerVaultAuthMethod=kubernetes); its policy should allow reading only the hooked passwords' paths.", "platform-secrets-reconciler"),
     s("reconcilerVaultAuthMount", "Vault Kubernetes auth mount path of the reconciler (reconcilerVaultAuthMethod=kubernetes).", "kubernetes"),
+    s("reconcilerVaultAudience", "Audience of the projected ServiceAccount token the reconciler logs in to Vault with (reconcilerVaultAuthMethod=kubernetes); the Vault role's audience must be the same. Never the apiserver's audience: that token could be replayed against the cluster.", "vault"),
+    s("reconcilerVaultCaCert", "PEM CA bundle for an https reconcilerVaultAddress signed by a private CA (mounted from a ConfigMap as VAULT_CACERT); empty = the image's CAs.", ""),
     s("reconcilerVaultTokenSecretName", "Secret in reconcilerNamespace with key token, mounted read-only as a file (reconcilerVaultAuthMethod=token-file).", "reconciler-vault-token"),
     b("driftEnabled", "Create Pulumi Cloud DeploymentSettings + DriftSchedule for this stack.", false),
     s("driftCron", "Drift detection schedule (cron, 5 fields).", "0 */6 * * *"),

@@ -202,7 +202,8 @@ export interface CertManagerIssuerSpec {
 
 /** How the reconciler logs in to Vault to read the previous version of a hooked password. */
 export type ReconcilerVaultAuth =
-    | { method: "kubernetes"; role: string; mount: string }
+    /** `audience`: of the projected ServiceAccount token the reconciler logs in with (the Vault role's `audience`). */
+    | { method: "kubernetes"; role: string; mount: string; audience: string }
     /** A Secret in the reconciler's namespace with key "token", mounted read-only as a file. */
     | { method: "token-file"; secretName: string };
 export const RECONCILER_VAULT_AUTH_METHODS: readonly ReconcilerVaultAuth["method"][] = ["kubernetes", "token-file"];
@@ -218,7 +219,8 @@ export interface ReconcilerSettings {
     /** Annotate the Deployment `pulumi.com/skipAwait` (no kubelet runs pods, e.g. the local sandbox). */
     skipAwait: boolean;
     /** Where the reconciler reaches Vault (default: vaultAddress) and how it authenticates. */
-    vault: { address: string; auth: ReconcilerVaultAuth };
+    /** `caCert`: PEM bundle of a private CA for an https address (reconcilerVaultCaCert); undefined = the image's CAs. */
+    vault: { address: string; auth: ReconcilerVaultAuth; caCert?: string };
     /** Administrator consent for fan-out (reconciler policy `fanOut`): which namespaces a source namespace may write into. */
     fanOutGrants: FanOutGrant[];
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { KubeClient } from "../../../reconciler/kube";
 import { VaultError, VaultKv } from "../../../reconciler/vault";
+import { DEFAULT_VAULT_AUDIENCE } from "../../../stacks/reconciler";
 import { canaryValue, randomName, withTimeout } from "../../support";
 import { getEnv } from "../fixture";
 
@@ -21,7 +22,7 @@ async function root(method: string, p: string, body?: unknown): Promise<any> {
     return text ? JSON.parse(text) : undefined;
 }
 
-/** The JWT's `aud` claim (the apiserver's default audience), so the Vault role can require it. */
+/** The JWT's `aud` claim. */
 function audiences(jwt: string): string[] {
     const aud = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")).aud;
     return Array.isArray(aud) ? aud : [aud];
@@ -41,6 +42,8 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
     const secrets: string[] = [...values]; // every secret value of this suite: none may appear in an error
     let jwtPath: string;
     let intruderJwtPath: string;
+    /** The reconciler's own default token (audience: the apiserver), which the stack no longer sends to Vault. */
+    let apiserverJwtPath: string;
     const clients: VaultKv[] = [];
     const kvClient = (auth: ConstructorParameters<typeof VaultKv>[0]["auth"]) => {
         const c = new VaultKv({ addr: getEnv().vault.addr, auth });
@@ -57,9 +60,10 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
         return e;
     };
 
-    const mintToken = async (sa: string): Promise<string> => {
+    /** A TokenRequest, as the kubelet makes for a projected token (`audiences`) or the pod's default token (none). */
+    const mintToken = async (sa: string, tokenAudiences?: string[]): Promise<string> => {
         const r = await kube.request("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
-            body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
+            body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600, ...(tokenAudiences ? { audiences: tokenAudiences } : {}) } },
         });
         const token = r?.status?.token as string;
         assert.ok(token, `TokenRequest for ${ns}/${sa} returned no token`);
@@ -91,9 +95,12 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
             },
         });
         const reviewerJwt = await mintToken("vault-reviewer");
-        const jwt = await mintToken(role);
+        // What the stack's pod mounts (stacks/reconciler.ts vaultPodParts): a projected token with audience "vault".
+        const jwt = await mintToken(role, [DEFAULT_VAULT_AUDIENCE]);
+        assert.deepEqual(audiences(jwt), [DEFAULT_VAULT_AUDIENCE]);
         jwtPath = await secretFile("reconciler.jwt", jwt);
-        intruderJwtPath = await secretFile("intruder.jwt", await mintToken("intruder"));
+        apiserverJwtPath = await secretFile("reconciler-apiserver.jwt", await mintToken(role));
+        intruderJwtPath = await secretFile("intruder.jwt", await mintToken("intruder", [DEFAULT_VAULT_AUDIENCE]));
 
         const cluster = env.kubeConfig().getCurrentCluster()!;
         const caPem = cluster.caData ? Buffer.from(cluster.caData, "base64").toString("utf8") : await fs.readFile(cluster.caFile!, "utf8");
@@ -104,7 +111,8 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
         await root("POST", `auth/${mount}/role/${role}`, {
             bound_service_account_names: [role],
             bound_service_account_namespaces: [ns],
-            audience: audiences(jwt)[0],
+            // The role requires the Vault audience, so a token meant for the apiserver is refused (and vice versa).
+            audience: DEFAULT_VAULT_AUDIENCE,
             token_policies: [policy],
             token_ttl: 4,
             token_max_ttl: 4,
@@ -130,6 +138,13 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
         assert.equal(await withTimeout(kv.readVersion("secret", allowed, 1, "password"), 15_000, "read v1"), values[0]);
         assert.equal(await withTimeout(kv.readVersion("secret", allowed, 2, "password"), 15_000, "read v2"), values[1]);
         assert.equal(kv.stats.logins, 1, "one login serves many reads");
+    });
+
+    it("kubernetes auth: the reconciler's apiserver-audience token is refused by a role bound to the Vault audience", async () => {
+        assert.notDeepEqual(audiences(await fs.readFile(apiserverJwtPath, "utf8")), [DEFAULT_VAULT_AUDIENCE]);
+        const kv = kvClient({ method: "kubernetes", role, mount, jwtPath: apiserverJwtPath });
+        const e = await expectVaultError(withTimeout(kv.currentVersion("secret", allowed), 15_000, "apiserver-audience login"));
+        assert.match(e.message, /^vault login at auth\/[^ ]+\/login \(role reconciler\): HTTP (400|403) \(the ServiceAccount token was refused/);
     });
 
     it("kubernetes auth: another path is a clear 403 naming the path only", async () => {

@@ -54,7 +54,10 @@ describe("stacks/reconciler: ReconcilerDeployment component", () => {
         assert.equal(pod.securityContext.runAsUser, 65532);
         assert.ok(ctr.resources.requests && ctr.resources.limits);
         assert.equal(ctr.readinessProbe.httpGet.path, "/readyz");
-        assert.equal(byType("kubernetes:policy/v1:PodDisruptionBudget").length, 1);
+        const [pdb] = byType("kubernetes:policy/v1:PodDisruptionBudget");
+        // maxUnavailable 1 whatever the replica count: a drain is never blocked (minAvailable 1 with 1 replica was).
+        assert.equal(pdb.inputs.spec.maxUnavailable, 1);
+        assert.equal(pdb.inputs.spec.minAvailable, undefined);
         const [svc] = byType("kubernetes:core/v1:Service");
         assert.equal(svc.inputs.spec.ports[0].port, 8080);
         const roles = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
@@ -105,8 +108,14 @@ describe("stacks/reconciler: ReconcilerDeployment component", () => {
         const k = await build({ vault: { addr: "https://vault.example:8200", auth: { method: "kubernetes", role: "reconciler" } } });
         const kdep = k.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec;
         const kenv = Object.fromEntries(kdep.containers[0].env.map((e: any) => [e.name, e.value]));
-        assert.deepEqual([kenv.VAULT_ADDR, kenv.VAULT_AUTH_METHOD, kenv.VAULT_ROLE, kenv.VAULT_AUTH_MOUNT, kenv.VAULT_TOKEN_FILE], ["https://vault.example:8200", "kubernetes", "reconciler", "kubernetes", undefined]);
-        assert.equal(kdep.volumes, undefined);
+        assert.deepEqual(
+            [kenv.VAULT_ADDR, kenv.VAULT_AUTH_METHOD, kenv.VAULT_ROLE, kenv.VAULT_AUTH_MOUNT, kenv.VAULT_TOKEN_FILE, kenv.VAULT_JWT_FILE],
+            ["https://vault.example:8200", "kubernetes", "reconciler", "kubernetes", undefined, "/var/run/secrets/platform-secrets/vault-jwt/token"],
+        );
+        // A projected token for Vault's audience, not the pod's apiserver token (replayable against the cluster).
+        assert.deepEqual(kdep.volumes, [{ name: "vault-jwt", projected: { defaultMode: 0o400, sources: [{ serviceAccountToken: { audience: "vault", expirationSeconds: 600, path: "token" } }] } }]);
+        const aud = await build({ vault: { addr: "https://vault.example:8200", auth: { method: "kubernetes", role: "reconciler", audience: "https://vault.example" } } });
+        assert.equal(aud.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec.volumes[0].projected.sources[0].serviceAccountToken.audience, "https://vault.example");
         const t = await build({ vault: { addr: "https://vault.example:8200", auth: { method: "token-file", secretName: "vault-token" } } });
         const tdep = t.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec;
         const ctr = tdep.containers[0];
@@ -120,6 +129,12 @@ describe("stacks/reconciler: ReconcilerDeployment component", () => {
         assert.deepEqual(ctr.volumeMounts, [{ name: "vault-token", mountPath: "/var/run/secrets/platform-secrets/vault", readOnly: true }]);
         await assert.rejects(build({ vault: { addr: "", auth: { method: "kubernetes", role: "r" } } }), /"vault" needs addr and auth.method/);
         await assert.rejects(build({ vault: { addr: "https://v", auth: { method: "userpass" } } }), /"vault" needs addr and auth.method/);
+    });
+
+    it("PDB: maxUnavailable 1 for 1, 2 and 5 replicas; a non-positive count is refused", async () => {
+        const { disruptionBudgetSpec } = await import("../../../stacks/reconciler");
+        for (const r of [1, 2, 5]) assert.deepEqual(disruptionBudgetSpec(r), { maxUnavailable: 1 });
+        assert.throws(() => disruptionBudgetSpec(0), /positive integer/);
     });
 
     it("rejects a missing image naming the option", async () => {

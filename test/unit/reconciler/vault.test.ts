@@ -5,7 +5,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from "node:http
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { VaultConfig, VaultError, VaultKv } from "../../../reconciler/vault";
+import { isLoopbackHost, VaultConfig, VaultError, VaultKv } from "../../../reconciler/vault";
 import { canaryValue } from "../../support";
 
 /**
@@ -191,6 +191,15 @@ describe("reconciler/vault: VaultKv", () => {
         assert.equal(e.status, 403);
         assert.match(e.message, /^vault login at auth\/kubernetes\/login \(role reader\): HTTP 403 \(the ServiceAccount token was refused/);
         assert.ok(!e.message.includes(jwt));
+    });
+
+    it("refuses plain http to anything but loopback, naming the address and the fix", () => {
+        const auth = { method: "token-file", path: "/t" } as const;
+        for (const a of ["http://vault.vault.svc:8200", "http://10.0.0.7:8200", "http://127.example.com", "http://[fd00::1]:8200"]) {
+            assert.throws(() => new VaultKv({ addr: a, auth }), (e: Error) => e instanceof VaultError && e.message.includes("is plain http to a host that is not loopback") && e.message.includes("Fix: use https://"), a);
+        }
+        for (const a of ["http://127.0.0.1:8200", "http://127.3.4.5:1", "http://localhost:8200", "http://[::1]:8200", "https://vault.vault.svc:8200"]) new VaultKv({ addr: a, auth }).close();
+        assert.deepEqual(["127.0.0.1", "LOCALHOST", "[::1]", "10.0.0.1", "127.0.0.1.nip.io"].map(isLoopbackHost), [true, true, true, false, false]);
     });
 
     it("refuses inline tokens, a CA with http, and paths that climb out of the mount", async () => {

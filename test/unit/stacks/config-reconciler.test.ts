@@ -80,9 +80,9 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
 
     it("reconciler Vault login: defaults to Kubernetes auth at vaultAddress; token-file names a Secret", () => {
         const d = parseStackConfig({});
-        assert.deepEqual(d.reconciler.vault, { address: "http://vault.vault.svc:8200", auth: { method: "kubernetes", role: "platform-secrets-reconciler", mount: "kubernetes" } });
+        assert.deepEqual(d.reconciler.vault, { address: "http://vault.vault.svc:8200", auth: { method: "kubernetes", role: "platform-secrets-reconciler", mount: "kubernetes", audience: "vault" } });
         assert.deepEqual(d.reconciler.fanOutGrants, []);
-        assert.deepEqual(parse("staging").reconciler.vault.auth, { method: "kubernetes", role: "platform-secrets-reconciler-staging", mount: "kubernetes-staging" });
+        assert.deepEqual(parse("staging").reconciler.vault.auth, { method: "kubernetes", role: "platform-secrets-reconciler-staging", mount: "kubernetes-staging", audience: "vault" });
         const t = parse("dev", { reconcilerVaultAuthMethod: "token-file", reconcilerVaultTokenSecretName: "rv-token" });
         assert.deepEqual(t.reconciler.vault.auth, { method: "token-file", secretName: "rv-token" });
         rejects(() => parse("dev", { reconcilerVaultAuthMethod: "token" }), "platform-secrets:reconcilerVaultAuthMethod", /"token" is not allowed; fix: use one of kubernetes, token-file/);
@@ -90,6 +90,16 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
         rejects(() => parse("dev", { reconcilerVaultAuthMount: "/auth/kubernetes" }), "platform-secrets:reconcilerVaultAuthMount", /not a Vault auth mount path/);
         rejects(() => parse("dev", { reconcilerVaultAddress: "vault:8200" }), "platform-secrets:reconcilerVaultAddress", /not a Vault server URL; fix: .*leave it empty to use vaultAddress/);
         rejects(() => parse("dev", { reconcilerVaultAuthMethod: "token-file", reconcilerVaultTokenSecretName: "Bad_Name" }), "platform-secrets:reconcilerVaultTokenSecretName", /not a DNS-1123 subdomain/);
+        rejects(() => parse("dev", { reconcilerVaultAudience: "vault, kubernetes" }), "platform-secrets:reconcilerVaultAudience", /is not a token audience; fix: write one audience/);
+    });
+
+    it("reconcilerVaultCaCert: a PEM bundle for an https address, refused otherwise naming the key", () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+        const ok = parse("dev", { reconcilerVaultAddress: "https://vault.internal:8200", reconcilerVaultCaCert: pem });
+        assert.equal(ok.reconciler.vault.caCert, pem);
+        assert.equal(parse("dev", { reconcilerVaultAddress: "https://vault.internal:8200" }).reconciler.vault.caCert, undefined);
+        rejects(() => parse("dev", { reconcilerVaultAddress: "https://vault.internal:8200", reconcilerVaultCaCert: "not a pem" }), "platform-secrets:reconcilerVaultCaCert", /is not a PEM certificate bundle; fix: paste the CA's PEM/);
+        rejects(() => parse("dev", { reconcilerVaultAddress: "http://127.0.0.1:8200", reconcilerVaultCaCert: pem }), "platform-secrets:reconcilerVaultCaCert", /is not https; fix: use an https:\/\/ address/);
     });
 
     it("reconcilerFanOutGrants: validated entry by entry, naming the key and the fix", () => {

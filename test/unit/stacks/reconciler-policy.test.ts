@@ -60,7 +60,7 @@ describe("stacks program: reconciler policy and Vault login", function () {
             const cfg = loadStackFile(stack) as any;
             assert.deepEqual(
                 Object.keys(env).sort(),
-                ["POD_NAME", "POD_NAMESPACE", "RECONCILER_DEBOUNCE_MS", "RECONCILER_LEASE_NAME", "RECONCILER_METRICS_PORT", "RECONCILER_POLICY", "VAULT_ADDR", "VAULT_AUTH_METHOD", "VAULT_AUTH_MOUNT", "VAULT_ROLE"],
+                ["POD_NAME", "POD_NAMESPACE", "RECONCILER_DEBOUNCE_MS", "RECONCILER_LEASE_NAME", "RECONCILER_METRICS_PORT", "RECONCILER_POLICY", "VAULT_ADDR", "VAULT_AUTH_METHOD", "VAULT_AUTH_MOUNT", "VAULT_JWT_FILE", "VAULT_ROLE"],
             );
             assert.equal(env.RECONCILER_POLICY.value, POLICY_CONFIGMAP_NAME);
             assert.equal(env.VAULT_ADDR.value, cfg.vaultAddress);
@@ -68,7 +68,12 @@ describe("stacks program: reconciler policy and Vault login", function () {
             assert.equal(env.VAULT_ROLE.value, `platform-secrets-reconciler-${stack}`);
             assert.equal(env.VAULT_AUTH_MOUNT.value, cfg.reconcilerVaultAuthMount);
             const dep = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
-            assert.equal(dep.inputs.spec.template.spec.volumes, undefined);
+            // Vault gets a projected token of its own audience, never the pod's apiserver token.
+            assert.equal(env.VAULT_JWT_FILE.value, "/var/run/secrets/platform-secrets/vault-jwt/token");
+            assert.deepEqual(dep.inputs.spec.template.spec.volumes, [
+                { name: "vault-jwt", projected: { defaultMode: 0o400, sources: [{ serviceAccountToken: { audience: "vault", expirationSeconds: 600, path: "token" } }] } },
+            ]);
+            assert.deepEqual(dep.inputs.spec.template.spec.containers[0].volumeMounts, [{ name: "vault-jwt", mountPath: "/var/run/secrets/platform-secrets/vault-jwt", readOnly: true }]);
             // No password reaches the Deployment (env, args or anywhere else in its spec).
             const text = JSON.stringify(dep.inputs);
             for (const r of ofType(run, T.randomPassword)) assert.ok(!text.includes(r.state.result), "a password value in the Deployment");
@@ -86,6 +91,17 @@ describe("stacks program: reconciler policy and Vault login", function () {
         const pod = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec;
         assert.deepEqual(pod.volumes, [{ name: "vault-token", secret: { secretName: "reconciler-vault", items: [{ key: "token", path: "token" }], defaultMode: 0o400 } }]);
         assert.deepEqual(pod.containers[0].volumeMounts, [{ name: "vault-token", mountPath: "/var/run/secrets/platform-secrets/vault", readOnly: true }]);
+    });
+
+    it("reconcilerVaultCaCert becomes a ConfigMap mounted as VAULT_CACERT", async () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+        const run = await runStack("dev", { overrides: { reconcilerVaultAddress: "https://vault.internal:8200", reconcilerVaultCaCert: pem } });
+        const env = envOf(run.resources);
+        assert.equal(env.VAULT_CACERT.value, "/var/run/secrets/platform-secrets/vault-ca/ca.crt");
+        const cm = run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.data?.["ca.crt"] !== undefined)!;
+        assert.equal(cm.inputs.data["ca.crt"], pem);
+        const pod = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec;
+        assert.deepEqual(pod.volumes[0], { name: "vault-ca", configMap: { name: cm.inputs.metadata.name, items: [{ key: "ca.crt", path: "ca.crt" }] } });
     });
 
     it("without postgres hooks the reconciler gets no Vault login at all", async () => {
