@@ -106,6 +106,30 @@ describe("providers: state written by provider schema 1", () => {
     });
 });
 
+describe("providers: state written by provider schema 2 (this one)", () => {
+    // Recorded now, kept for the checkout that bumps the schema: its "previous format" fixture.
+    const SCHEMA_2 = JSON.parse(readFileSync(path.join(__dirname, "fixtures/schema-2.json"), "utf8")) as RecordedState;
+    it("read keeps schema 2, diff against the same inputs is no change, the stub is the compiled-runtime one", async () => {
+        const api = new FakeApi();
+        for (const s of SCHEMA_2.live as SecretLike[]) api.put(s);
+        for (const ns of ["fixture-src", "fixture-ci", "fixture-a", "fixture-b"]) api.nsLabels.set(ns, {});
+        const restore = api.use();
+        try {
+            assert.equal(SCHEMA_2.resources.length, 4);
+            for (const r of SCHEMA_2.resources) {
+                const p = PROVIDER[r.kind];
+                assert.equal(r.outputs.__schema, 2, r.type);
+                assert.match(String(r.outputs.__provider), /providers\/compiled\/runtime\.js/);
+                const read = await p.read(r.id, r.outputs);
+                assert.equal(read.props.__schema, 2, r.type);
+                assert.equal((await p.diff(r.id, read.props, r.inputs)).changes, false, r.type);
+            }
+        } finally {
+            restore();
+        }
+    });
+});
+
 describe("providers: state written by a newer provider schema", () => {
     const NEWER = PROVIDER_SCHEMA + 1;
     for (const [type, name] of [
