@@ -76,6 +76,7 @@ describe("e2e: providers after npm ci --omit=dev, NODE_ENV=production", function
     before(async function () {
         this.timeout(1_800_000);
         work = await fs.mkdtemp(path.join(tmpdir(), "ps-omit-dev-"));
+        await fs.mkdir(path.join(work, "state"));
         try {
             ({ env, engine } = getE2E());
         } catch {
@@ -108,6 +109,8 @@ describe("e2e: providers after npm ci --omit=dev, NODE_ENV=production", function
             await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
         } finally {
             await ownEnv?.stop();
+            const mine = Object.entries(timings).filter(([k]) => k.startsWith("omit-dev"));
+            process.stderr.write(`[e2e omit-dev] ${COUNT} DerivedSecrets; seconds: ${JSON.stringify(Object.fromEntries(mine))}\n`);
             if (work) await fs.rm(work, { recursive: true, force: true });
         }
     });
