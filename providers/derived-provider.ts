@@ -4,6 +4,7 @@ import { checkDerivedInputs, diffDerived } from "./checks";
 import { ensureGrants, grantStatus, releaseGrants } from "./grants";
 import { SecretsApi, connect } from "./kube";
 import { guarded, applyDerived, deleteIfOwned, fetchSource, ownedFor, recipeOf, refKey } from "./ops";
+import { versioned } from "./schema";
 import { DerivedSecretInputs, DerivedSecretOutputs } from "./types";
 
 /** Drift entry of a cross-namespace derived secret whose source does not grant its namespace (the reconciler refuses it). */
@@ -98,12 +99,12 @@ async function remove(_id: string, props: DerivedSecretOutputs): Promise<void> {
     if (props.grantAdded === true) await releaseGrants(api, props.source, [props.target]);
 }
 
-/** The DerivedSecret provider. A plain object of module functions: Pulumi serializes it into the state. */
-export const derivedSecretProvider: dynamic.ResourceProvider<DerivedSecretInputs, DerivedSecretOutputs> = {
+/** The DerivedSecret provider, recording and enforcing the provider schema (schema.ts). Loaded by the stub (stub.ts). */
+export const derivedSecretProvider: dynamic.ResourceProvider<DerivedSecretInputs, DerivedSecretOutputs> = versioned("DerivedSecret", {
     check: guarded(check),
     diff: guarded(diff),
     create: guarded(create),
     read: guarded(read),
     update: guarded(update),
     delete: guarded(remove),
-};
+});

@@ -13,3 +13,4 @@ export * from "./argocd-repository";
 export * from "./mirrored-secret";
 export * from "./password-policy-guard";
 export * from "./stub";
+export * from "./schema";

@@ -4,6 +4,7 @@ import { checkMirrorInputs, diffMirror } from "./checks";
 import { ensureGrants, grantStatus, releaseGrants } from "./grants";
 import { SecretsApi, connect } from "./kube";
 import { guarded, applyDerived, deleteIfOwned, fetchSource, ownedFor, refKey, refusal } from "./ops";
+import { versioned } from "./schema";
 import { MirroredSecretInputs, MirroredSecretOutputs } from "./types";
 
 function copyName(inputs: MirroredSecretInputs): string {
@@ -131,12 +132,12 @@ async function remove(_id: string, props: MirroredSecretOutputs): Promise<void> 
     if (added.length) await releaseGrants(api, props.source, added.map((ns) => ({ namespace: ns, name: copyName(props) })));
 }
 
-/** The MirroredSecret provider (plain object, serialized into state by Pulumi). */
-export const mirroredSecretProvider: dynamic.ResourceProvider<MirroredSecretInputs, MirroredSecretOutputs> = {
+/** The MirroredSecret provider, recording and enforcing the provider schema (schema.ts). Loaded by the stub (stub.ts). */
+export const mirroredSecretProvider: dynamic.ResourceProvider<MirroredSecretInputs, MirroredSecretOutputs> = versioned("MirroredSecret", {
     check: guarded(check),
     diff: guarded(diff),
     create: guarded(create),
     read: guarded(read),
     update: guarded(update),
     delete: guarded(remove),
-};
+});

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { versioned } from "./schema";
 import { providerStub } from "./stub";
 
 /**
@@ -148,8 +149,8 @@ async function remove(): Promise<void> {
     // Nothing to delete: the guard is bookkeeping in the state only.
 }
 
-/** The PasswordPolicyGuard provider (plain object, serialized into state by Pulumi). */
-export const passwordPolicyGuardProvider: dynamic.ResourceProvider<PasswordPolicyGuardInputs, PasswordPolicyGuardOutputs> = { check, diff, create, read, update, delete: remove };
+/** The PasswordPolicyGuard provider, recording and enforcing the provider schema (schema.ts). Loaded by the stub (stub.ts). */
+export const passwordPolicyGuardProvider: dynamic.ResourceProvider<PasswordPolicyGuardInputs, PasswordPolicyGuardOutputs> = versioned("PasswordPolicyGuard", { check, diff, create, read, update, delete: remove });
 
 export interface PasswordPolicyGuardArgs {
     password: pulumi.Input<string>;

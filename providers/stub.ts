@@ -3,19 +3,30 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 /** The implementations a stub can stand for (the keys of `PROVIDERS` in providers/runtime.ts). */
 export type ProviderKind = "derived" | "mirror" | "guard";
 
-/** Where the implementations are, relative to the project root (the directory holding Pulumi.yaml). */
-export const RUNTIME_MODULE = "providers/runtime.ts";
+/**
+ * Where the implementations are, relative to the project root (the directory holding Pulumi.yaml): the COMPILED
+ * providers/runtime.ts, committed (`npm run build:providers` writes it; test/unit/providers/compiled.test.ts fails
+ * when it is stale), so running it needs node and the production dependencies only.
+ */
+export const RUNTIME_MODULE = "providers/compiled/runtime.js";
+
+/**
+ * What stubs of provider schema 1 (state written before providers/schema.ts) look the loaded runtime up by. They
+ * compile providers/runtime.ts with esbuild unless a runtime is already loaded under this key, so the loader
+ * below registers the compiled one there too: in a process where a current stub ran first (every `pulumi up`
+ * checks each resource with the program's current stub before it touches state), old stubs need no esbuild.
+ */
+export const LEGACY_RUNTIME_KEY = "providers/runtime.ts";
 
 type Impl = Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
 
 /**
- * Loads providers/runtime.ts from the project checkout, once per process (every stub in that process shares it).
- * Self-contained on purpose: this function is serialized into state with the stub, so it captures nothing but
- * `RUNTIME_MODULE`'s value, and requires what it needs at call time. The dynamic-provider plugin runs in the
- * project directory (Pulumi starts it there), so the checkout is its cwd; a workspace elsewhere that links the
- * project's node_modules (the tests' copies) is found through where @pulumi/pulumi resolves to.
- * The TypeScript is bundled in memory by esbuild (a dev dependency, like ts-node and typescript), packages left
- * as `require`s: ~0.1 s, where compiling the same 28 files with ts-node took ~0.8 s of every preview.
+ * Loads the compiled runtime from the project checkout with a plain `require`, once per process (every stub in
+ * that process shares it). Self-contained on purpose: this function is serialized into state with the stub, so it
+ * captures nothing but `RUNTIME_MODULE`'s and `LEGACY_RUNTIME_KEY`'s values, and requires what it needs at call
+ * time. The dynamic-provider plugin runs in the project directory (Pulumi starts it there), so the checkout is its
+ * cwd; a workspace elsewhere that links the project's node_modules (the tests' copies) is found through where
+ * @pulumi/pulumi resolves to.
  */
 export function loadRuntime(moduleRel: string = RUNTIME_MODULE): Record<ProviderKind, Impl> {
     const g = globalThis as { __platformSecretsProviders?: Record<string, Record<ProviderKind, Impl>> };
@@ -34,31 +45,20 @@ export function loadRuntime(moduleRel: string = RUNTIME_MODULE): Record<Provider
     if (root === undefined) {
         throw new Error(
             `platform-secrets providers: ${moduleRel} not found under ${roots.join(" or ")}. ` +
-                "Fix: run pulumi from the platform-secrets project directory, with its node_modules installed (npm ci)",
+                "Fix: run pulumi from the platform-secrets project directory, a checkout at least as new as the one that last updated this stack, " +
+                "with its dependencies installed (npm ci, or npm ci --omit=dev)",
         );
     }
-    const file = path.join(root, moduleRel);
-    let esbuild: typeof import("esbuild");
-    try {
-        esbuild = require(require.resolve("esbuild", { paths: [root] }));
-    } catch {
-        throw new Error(`platform-secrets providers: esbuild is not installed in ${root}. Fix: npm ci in the project directory`);
-    }
-    const out = esbuild.buildSync({ entryPoints: [file], bundle: true, platform: "node", format: "cjs", target: "node20", packages: "external", write: false, logLevel: "silent" });
-    const Module = require("node:module") as { new (id: string): NodeJS.Module & { _compile(code: string, filename: string): void }; _nodeModulePaths(dir: string): string[] };
-    const mod = new Module(file);
-    mod.filename = file;
-    mod.paths = Module._nodeModulePaths(path.dirname(file));
-    mod._compile(out.outputFiles[0].text, file);
+    const providers = (require(path.join(root, moduleRel)) as { PROVIDERS: Record<ProviderKind, Impl> }).PROVIDERS;
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const providers = (mod.exports as { PROVIDERS: Record<ProviderKind, Impl> }).PROVIDERS;
-    g.__platformSecretsProviders = { ...g.__platformSecretsProviders, [moduleRel]: providers };
+    const legacy: Record<string, Record<ProviderKind, Impl>> = moduleRel === RUNTIME_MODULE && !g.__platformSecretsProviders?.[LEGACY_RUNTIME_KEY] ? { [LEGACY_RUNTIME_KEY]: providers } : {};
+    g.__platformSecretsProviders = { ...g.__platformSecretsProviders, ...legacy, [moduleRel]: providers };
     return providers;
 }
 
 /**
  * What every platform-secrets dynamic resource serializes into state as its provider: about 5 KB that delegates
- * each method to the implementation in the project checkout (providers/runtime.ts).
+ * each method to the implementation in the project checkout (providers/compiled/runtime.js).
  *
  * Why not the implementation itself: serialized, it carries the whole derivation core (107 KB), and Pulumi sends
  * that string with every RegisterResource, Check and Diff, encoded and decoded by JavaScript protobuf several

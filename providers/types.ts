@@ -52,6 +52,8 @@ export interface DerivedSecretOutputs extends DerivedSecretInputs {
      * when the grant came from elsewhere (a person, an ExternalSecret template) or is not needed (same namespace).
      */
     grantAdded: boolean;
+    /** The provider schema that wrote this state (schema.ts); absent in state written before it existed (schema 1). */
+    __schema?: number;
 }
 
 export interface MirroredSecretInputs {
@@ -80,4 +82,6 @@ export interface MirroredSecretOutputs extends MirroredSecretInputs {
     inSync: boolean;
     /** Target namespaces whose grant on the source a provider added, sorted (withdrawn when their copy goes). */
     grantsAdded: string[];
+    /** The provider schema that wrote this state (schema.ts); absent in state written before it existed (schema 1). */
+    __schema?: number;
 }

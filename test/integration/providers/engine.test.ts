@@ -9,7 +9,7 @@ import { Cluster, unb64 } from "./helpers";
 
 /**
  * The engine path: each provider serialized like pulumi.dynamic.Resource serializes it (the stub of
- * providers/stub.ts, which loads providers/runtime.ts in the host), loaded and run by the real dynamic-provider
+ * providers/stub.ts, which requires the committed providers/compiled/runtime.js in the host), loaded and run by the real dynamic-provider
  * host of @pulumi/pulumi in another process, over gRPC, from the project directory as the engine starts it.
  * Catches closure-serialization failures (captured module objects, classes, native objects) that in-process
  * tests cannot see.
@@ -124,7 +124,7 @@ describe("providers: through the real dynamic-provider host (gRPC, separate proc
                 (err: Error) => err,
             );
             assert.ok(e, "expected the stub to fail outside a checkout");
-            assert.match(e.message, /providers\/runtime\.ts not found under .*Fix: run pulumi from the platform-secrets project directory/);
+            assert.match(e.message, /providers\/compiled\/runtime\.js not found under .*Fix: run pulumi from the platform-secrets project directory/);
         } finally {
             await other.stop();
             await fs.rm(elsewhere, { recursive: true, force: true });

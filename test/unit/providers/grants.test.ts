@@ -1,67 +1,13 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import { KubeError, SecretsApi, ensureGrants, grantStatus, releaseGrants } from "../../../providers";
+import { KubeError, ensureGrants, grantStatus, releaseGrants } from "../../../providers";
+import { FakeApi } from "./fake-api";
 import type { SecretLike } from "../../../derive";
 import { canaryValue } from "../../support";
 
 const ALLOW = "platform-secrets.io/allow-namespaces";
 const SELECTOR = "platform-secrets.io/allow-namespace-selector";
 const BY_PROVIDER = "platform-secrets.io/provider-granted-namespaces";
-
-/**
- * An in-memory apiserver for Secrets with the one rule the grant writes rely on: a replace carrying a stale
- * resourceVersion is refused with 409. `concurrent` simulates another writer landing between our read and write.
- */
-class FakeApi implements SecretsApi {
-    readonly store = new Map<string, SecretLike>();
-    readonly nsLabels = new Map<string, Record<string, string>>();
-    writes = 0;
-    concurrent: ((s: SecretLike) => void)[] = [];
-    forbid = false;
-    private rv = 1;
-
-    put(s: SecretLike): void {
-        this.store.set(`${s.metadata.namespace}/${s.metadata.name}`, { ...s, metadata: { ...s.metadata, resourceVersion: String(this.rv++) } });
-    }
-    async get(namespace: string, name: string) {
-        const s = this.store.get(`${namespace}/${name}`);
-        return s && (JSON.parse(JSON.stringify(s)) as SecretLike);
-    }
-    async create(s: SecretLike) {
-        this.put(s);
-        return s;
-    }
-    async replace(s: SecretLike) {
-        const key = `${s.metadata.namespace}/${s.metadata.name}`;
-        if (this.forbid) throw new KubeError(`updating secret ${key} failed: HTTP 403 Forbidden. Fix: grant`, 403);
-        const next = this.concurrent.shift();
-        if (next) {
-            const live = this.store.get(key)!;
-            next(live);
-            this.put(live);
-        }
-        if (!this.store.has(key)) throw new KubeError(`updating secret ${key} failed: HTTP 404`, 404);
-        if (this.store.get(key)!.metadata.resourceVersion !== s.metadata.resourceVersion) throw new KubeError(`updating secret ${key} failed: HTTP 409 Conflict`, 409);
-        this.writes++;
-        this.put(s);
-        return s;
-    }
-    async remove(namespace: string, name: string) {
-        this.store.delete(`${namespace}/${name}`);
-    }
-    async listNamespaces() {
-        return [];
-    }
-    async namespaceLabels(name: string) {
-        return this.nsLabels.get(name);
-    }
-    async listDerived(namespace: string) {
-        return [...this.store.values()].filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.["platform-secrets.io/derived"] === "true");
-    }
-    annotation(ns: string, name: string, key = ALLOW): string | undefined {
-        return this.store.get(`${ns}/${name}`)?.metadata.annotations?.[key];
-    }
-}
 
 const SRC = { namespace: "platform", name: "git" };
 

@@ -68,7 +68,8 @@ describe("providers: Pulumi resource classes (mocks)", function () {
             assert.equal(typeof s.inputs.__provider, "string", `${s.name}: provider serialized`);
             // The stub (providers/stub.ts), not the 107 KB implementation: it travels with every Check and Diff.
             assert.ok((s.inputs.__provider as string).length < 8_000, `${s.name}: serialized provider is ${(s.inputs.__provider as string).length} bytes`);
-            assert.match(s.inputs.__provider as string, /providers\/runtime\.ts/);
+            assert.match(s.inputs.__provider as string, /providers\/compiled\/runtime\.js/);
+            assert.ok(!(s.inputs.__provider as string).includes("esbuild"), `${s.name}: the stub must not need esbuild`);
             assert.equal(s.inputs.adopt, false);
             // Each input validates with the provider's own check.
             const inputs = unwrap(s.inputs) as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { derivedSecretProvider, loadRuntime, mirroredSecretProvider, passwordPolicyGuardProvider, providerStub, ProviderKind, RUNTIME_MODULE } from "../../../providers";
+import { derivedSecretProvider, LEGACY_RUNTIME_KEY, loadRuntime, mirroredSecretProvider, passwordPolicyGuardProvider, providerStub, ProviderKind, RUNTIME_MODULE } from "../../../providers";
 import { PROVIDERS } from "../../../providers/runtime";
 
 /**
@@ -17,7 +17,8 @@ describe("providers: serialized stub", () => {
             assert.equal(sf.containsSecrets, false);
             assert.ok(sf.text.includes(RUNTIME_MODULE), kind);
             assert.ok(sf.text.includes(`kind: "${kind}"`), kind);
-            for (const f of ["deriveSecret", "goJson", "validateRecipe", "ensureGrants", "@kubernetes/client-node"]) assert.ok(!sf.text.includes(f), `${kind}: ${f} serialized`);
+            for (const f of ["deriveSecret", "goJson", "validateRecipe", "ensureGrants", "@kubernetes/client-node", "esbuild"]) assert.ok(!sf.text.includes(f), `${kind}: ${f} serialized`);
+            assert.doesNotMatch(sf.text, /require\(["'](typescript|ts-node)/, kind);
         }
     });
 
@@ -46,12 +47,21 @@ describe("providers: serialized stub", () => {
         assert.ok(d.replaces?.includes("target"));
     });
 
+    it("loads the compiled runtime, also under the key schema-1 stubs look it up by (so they need no esbuild)", () => {
+        assert.equal(RUNTIME_MODULE, "providers/compiled/runtime.js");
+        const loaded = loadRuntime();
+        assert.deepEqual(Object.keys(loaded).sort(), [...KINDS].sort());
+        const g = globalThis as { __platformSecretsProviders?: Record<string, unknown> };
+        assert.equal(g.__platformSecretsProviders?.[RUNTIME_MODULE], loaded);
+        assert.equal(g.__platformSecretsProviders?.[LEGACY_RUNTIME_KEY], loaded);
+    });
+
     it("a checkout without the runtime module fails with the module, where it looked, and the fix", () => {
         // Loaded runtimes are kept per module path, so another path is looked up afresh.
         assert.throws(() => loadRuntime("providers/no-such-runtime.ts"), (e: Error) => {
             assert.match(e.message, /providers\/no-such-runtime\.ts not found under /);
             assert.ok(e.message.includes(process.cwd()));
-            assert.match(e.message, /Fix: run pulumi from the platform-secrets project directory/);
+            assert.match(e.message, /Fix: run pulumi from the platform-secrets project directory, a checkout at least as new as the one that last updated this stack, with its dependencies installed \(npm ci, or npm ci --omit=dev\)/);
             return true;
         });
     });

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { canonicalPolicy, passwordPolicyGuardProvider, PasswordPolicyGuardInputs } from "../../../providers/password-policy-guard";
+import { PROVIDER_SCHEMA } from "../../../providers/schema";
 import { T, loadStackFile, ofType, runStack, StackRun } from "./harness";
 
 /**
@@ -16,12 +17,15 @@ function guardOf(run: StackRun, password: string): PasswordPolicyGuardInputs {
     return { password: p, rotation, rotationKey, policy };
 }
 
-/** What the engine does for the guard at preview: check (with the old inputs), then diff (with the old outputs = inputs). */
+/**
+ * What the engine does for the guard at preview: check (with the old inputs), then diff (with the old outputs: the
+ * inputs plus the provider schema create recorded).
+ */
 async function preview(olds: PasswordPolicyGuardInputs, news: PasswordPolicyGuardInputs): Promise<{ refused?: string; changes?: boolean }> {
     const c = await passwordPolicyGuardProvider.check!(olds, news);
     if (c.failures?.length) return { refused: c.failures.map((f) => f.reason).join("; ") };
     try {
-        return { changes: (await passwordPolicyGuardProvider.diff!("id", olds, news)).changes };
+        return { changes: (await passwordPolicyGuardProvider.diff!("id", { ...olds, __schema: PROVIDER_SCHEMA } as PasswordPolicyGuardInputs, news)).changes };
     } catch (e) {
         return { refused: (e as Error).message };
     }
