@@ -30,6 +30,10 @@ export interface StablePasswordArgs {
     passwordName?: string;
     /** Where the counter is set, named by the policy guard's refusal; default "the rotation of StablePassword <name>". */
     rotationKey?: string;
+    /** KV v2 custom_metadata naming the writing stack (stacks/ownership.ts); default none. */
+    ownership?: Record<string, string>;
+    /** The Vault write waits for this (the ownership check): a rejection fails the preview before any write. */
+    ownershipChecked?: Promise<void>;
 }
 
 /** The keepers of a password: only the rotation counter, so refresh/up/ESO syncs never change the value. */
@@ -87,9 +91,13 @@ export class StablePassword extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [this.guard] });
         this.result = pulumi.secret(this.random.result);
         const dataJson = pulumi.secret(pulumi.all([args.key ?? "password", this.random.result]).apply(([k, v]) => JSON.stringify({ [k]: v })));
+        // The path is an input only once the ownership check passed: a path another stack owns fails here, at preview.
+        const gate = args.ownershipChecked;
+        const path: pulumi.Input<string> = gate ? pulumi.all([pulumi.output(gate.then(() => true)), args.path]).apply(([, p]) => p) : args.path;
         this.secret = new vault.kv.SecretV2(`${name}-vault`, {
             mount: args.mount,
-            name: args.path,
+            name: path,
+            ...(args.ownership ? { customMetadata: { data: { ...args.ownership } } } : {}),
             dataJson,
             // Old versions stay readable in Vault's history: a rotation can be rolled back by hand.
             deleteAllVersions: false,
