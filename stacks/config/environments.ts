@@ -87,6 +87,7 @@ export function applyVaultPrefix(cfg: StackConfig): void {
         const unprefixed = p.vaultPath;
         p.vaultPath = `${prefix}/${unprefixed}`;
         for (const c of p.consumers) {
+            // Written as in config (the unprefixed path) or already prefixed: both name the password's own path.
             for (const h of c.hooks) if (h.type === "postgres" && h.vault?.path === unprefixed) h.vault.path = p.vaultPath;
         }
     }
@@ -95,4 +96,6 @@ export function applyVaultPrefix(cfg: StackConfig): void {
     for (const e of cfg.dockerRegistries) e.vaultPath = map(e.vaultPath);
     for (const e of cfg.gitCredentials) e.vaultPath = map(e.vaultPath);
     for (const e of cfg.github.apps) e.vaultPath = map(e.vaultPath);
+    // A password's path also declared as external is a contradiction the guardrails report (on the prefixed path).
+    cfg.externalVaultPaths = cfg.externalVaultPaths.map(map);
 }
