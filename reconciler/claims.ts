@@ -31,9 +31,10 @@ export function claimMetadata(instance: string, namespaces: "*" | readonly strin
 }
 
 /** A claim read from a Namespace object; undefined when it carries none. */
-export function parseClaim(ns: { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string | Date } }): Claim | undefined {
+export function parseClaim(ns: { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string | Date; deletionTimestamp?: string | Date } }): Claim | undefined {
     const instance = ns.metadata?.labels?.[LABEL_INSTANCE];
-    if (!instance || !ns.metadata?.name) return undefined;
+    // A namespace being deleted is an installation going away (`pulumi destroy`): it claims nothing any more.
+    if (!instance || !ns.metadata?.name || ns.metadata.deletionTimestamp) return undefined;
     const raw = (ns.metadata.annotations?.[ANNOTATION_NAMESPACES] ?? "*").trim();
     const namespaces = raw === "*" || raw === "" ? "*" : raw.split(",").map((s) => s.trim()).filter(Boolean);
     const ts = ns.metadata.creationTimestamp;

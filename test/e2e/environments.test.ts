@@ -199,6 +199,26 @@ describe("e2e: environments and clusters side by side (issue 20)", function () {
         assert.ok(!recs[1].lines.some((l) => /app-dev|ALTER|hook/i.test(l) && /app-dev/.test(l)), "staging's reconciler never acted in app-dev");
     });
 
+    it("two reconciler processes claiming one namespace: the newer (staging) refuses it loudly in /healthz, the older (dev) keeps acting", async () => {
+        const { env } = getE2E();
+        assert.equal((await staging.cli(["config", "set", "--path", "platform-secrets:secretNamespaces[1]", "app-dev"])).code, 0);
+        assert.equal((await staging.up()).summary.result, "succeeded");
+        const ns = await kc1.makeApiClient(CoreV1Api).readNamespace({ name: "ps-staging" });
+        assert.equal(ns.metadata?.annotations?.["platform-secrets.io/reconciler-namespaces"], "app-dev,app-staging");
+        // The Deployment's env changed (RECONCILER_NAMESPACES): run staging's reconciler as it is deployed now.
+        await recs[1].stop();
+        const outputs = await staging.stack.outputs();
+        recs[1] = await startStackReconciler(env, { namespace: "ps-staging", deployment: "platform-secrets-reconciler", vaultReadPaths: outputs.reconcilerVaultReadPaths.value as string[], identity: "e2e-staging-2" });
+        const health = async (r: StackReconciler) => request(r.metricsUrl.replace(/\/metrics$/, "/healthz"));
+        const bad = await eventually(async () => {
+            const h = await health(recs[1]);
+            return h.status === 503 ? h : undefined;
+        }, 30_000, "staging's /healthz reports the overlap");
+        assert.match(bad.body, /namespaces claimed by older reconciler instance "dev" \(ps-dev\) are refused: app-dev/);
+        assert.equal((await health(recs[0])).status, 200, "dev, the older claim, stays healthy");
+        assert.ok(recs[1].lines.some((l) => /reconciler instances claim the same namespaces/.test(l)), "staging logs the overlap");
+    });
+
     it("a stack aimed at a path another stack owns fails preview naming the path, the owner and the fix", async () => {
         const { env } = getE2E();
         const intruder = await open("intruder", stackConfig("intruder", { vaultPathPrefix: "staging", instance: "intruder", reconcilerNamespace: "ps-intruder", secretNamespaces: ["app-intruder"] }, env.vault.addr, env.postgres));
