@@ -4,9 +4,10 @@ import { checkVaultOwnership } from "./stacks/ownership";
 
 // Validate first: a ConfigError here fails `pulumi preview` before any resource is registered.
 const cfg = loadStackConfig();
-// Who owns the Vault paths this stack writes: read from Vault now; a path of another stack fails the preview.
-const ownershipChecked = checkVaultOwnership(cfg, { project: pulumi.getProject(), stack: pulumi.getStack() });
-const platform = buildPlatform(cfg, [], { ownershipChecked });
+// Who owns the Vault paths this stack writes, read from Vault now: a path of another stack fails the preview (in the
+// password's policy guard, before anything is written).
+const ownershipRefusals = checkVaultOwnership(cfg, { project: pulumi.getProject(), stack: pulumi.getStack() });
+const platform = buildPlatform(cfg, [], { ownershipRefusals });
 const out = platformOutputs(cfg, platform);
 
 export const storeName = out.storeName;

@@ -57,13 +57,6 @@ export function writtenPaths(cfg: StackConfig): WrittenPath[] {
     return cfg.passwords.map((p, i) => ({ key: `passwords[${i}].vaultPath`, mount: cfg.vault.kvMount, path: p.vaultPath }));
 }
 
-export class OwnershipError extends pulumi.RunError {
-    constructor(message: string) {
-        super(message);
-        this.name = "OwnershipError";
-    }
-}
-
 /** The vault provider's connection, as that provider resolves it (config first, then the environment). */
 export function vaultConnection(config: (k: string) => string | undefined = (k) => pulumi.runtime.getConfig(k), env: NodeJS.ProcessEnv = process.env): { address?: string; token?: string; namespace?: string } {
     return {
@@ -74,38 +67,47 @@ export function vaultConnection(config: (k: string) => string | undefined = (k) 
 }
 
 /**
- * Reads the metadata of every written path and rejects with the first refusal. An absent path is free; a path
- * without our stamp (written by hand, or by this stack before stamps existed) is taken over and stamped by this run,
- * with a warning. Errors name the path and never carry a response body.
+ * Reads the metadata of every written path and resolves with the refusal per path (`<path>` → message; empty when
+ * every path may be written). It never rejects: each StablePassword hands its path's refusal to its
+ * PasswordPolicyGuard, whose check fails the preview with it, and RandomPassword and the Vault write depend on the
+ * guard, so nothing is written (a rejected input would instead leave the engine waiting on the dependents). An
+ * absent path is free; a path without our stamp (written by hand, or by this stack before stamps existed) is taken
+ * over and stamped by this run, with a warning. Messages name the path and never carry a response body.
  */
-export async function checkVaultOwnership(cfg: StackConfig, me: StackIdentity, conn = vaultConnection()): Promise<void> {
-    if (!cfg.installation.vaultOwnershipCheck) return;
+export async function checkVaultOwnership(cfg: StackConfig, me: StackIdentity, conn = vaultConnection()): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    if (!cfg.installation.vaultOwnershipCheck) return out;
     const paths = writtenPaths(cfg);
-    if (paths.length === 0) return;
+    if (paths.length === 0) return out;
     if (!conn.address || !conn.token) {
-        throw new OwnershipError(`${configKey("vaultOwnershipCheck")}: cannot check who owns the Vault paths this stack writes: no Vault address or token (vault:address / vault:token or VAULT_ADDR / VAULT_TOKEN, as for the vault provider); fix: provide them, or set vaultOwnershipCheck: false`);
+        for (const w of paths) out[w.path] = `${configKey("vaultOwnershipCheck")}: cannot check who owns the Vault paths this stack writes: no Vault address or token (vault:address / vault:token or VAULT_ADDR / VAULT_TOKEN, as for the vault provider); fix: provide them, or set vaultOwnershipCheck: false`;
+        return out;
     }
     const base = conn.address.replace(/\/+$/, "");
     for (const w of paths) {
-        const url = `${base}/v1/${w.mount}/metadata/${w.path}`;
-        let status: number;
-        let body: { data?: { custom_metadata?: Record<string, string> | null } } | undefined;
-        try {
-            const res = await fetch(url, { headers: { "x-vault-token": conn.token, ...(conn.namespace ? { "x-vault-namespace": conn.namespace } : {}) } });
-            status = res.status;
-            body = status === 200 ? ((await res.json()) as typeof body) : undefined;
-        } catch (e) {
-            throw new OwnershipError(`${configKey(w.key)}: cannot read the metadata of Vault path ${w.mount}/${w.path} at ${base} (${(e as Error).message}); fix: check vault:address / VAULT_ADDR, or set ${configKey("vaultOwnershipCheck")}: false`);
-        }
-        if (status === 403) {
-            throw new OwnershipError(`${configKey(w.key)}: the Vault token may not read ${w.mount}/metadata/${w.path} (HTTP 403), so the stack cannot check who owns the path; fix: grant read on ${w.mount}/metadata/${cfg.installation.vaultPathPrefix}/* (the pulumi policy in the stack output vaultPolicies)`);
-        }
-        if (status !== 200 && status !== 404) throw new OwnershipError(`${configKey(w.key)}: reading the metadata of Vault path ${w.mount}/${w.path} failed: HTTP ${status}; fix: check that ${w.mount} is a KV v2 mount`);
-        const owner = ownerOf(status, body?.data?.custom_metadata);
-        const refusal = ownershipRefusal(w, owner, me);
-        if (refusal) throw new OwnershipError(refusal);
-        if (owner.state === "unowned") {
-            void pulumi.log.warn(`Vault path ${w.mount}/${w.path} exists without an owner stamp; this stack takes it over and stamps it (${OWNER_KEYS.stack}=${me.stack})`);
-        }
+        const refusal = await ownershipOfPath(base, conn.token, conn.namespace, w, cfg.installation.vaultPathPrefix, me);
+        if (refusal) out[w.path] = refusal;
     }
+    return out;
+}
+
+async function ownershipOfPath(base: string, token: string, namespace: string | undefined, w: WrittenPath, prefix: string, me: StackIdentity): Promise<string | undefined> {
+    let status: number;
+    let body: { data?: { custom_metadata?: Record<string, string> | null } } | undefined;
+    try {
+        const res = await fetch(`${base}/v1/${w.mount}/metadata/${w.path}`, { headers: { "x-vault-token": token, ...(namespace ? { "x-vault-namespace": namespace } : {}) } });
+        status = res.status;
+        body = status === 200 ? ((await res.json()) as typeof body) : undefined;
+    } catch (e) {
+        return `${configKey(w.key)}: cannot read the metadata of Vault path ${w.mount}/${w.path} at ${base} (${(e as Error).message}); fix: check vault:address / VAULT_ADDR, or set ${configKey("vaultOwnershipCheck")}: false`;
+    }
+    if (status === 403) {
+        return `${configKey(w.key)}: the Vault token may not read ${w.mount}/metadata/${w.path} (HTTP 403), so the stack cannot check who owns the path; fix: grant read on ${w.mount}/metadata/${prefix}/* (the pulumi policy in the stack output vaultPolicies)`;
+    }
+    if (status !== 200 && status !== 404) return `${configKey(w.key)}: reading the metadata of Vault path ${w.mount}/${w.path} failed: HTTP ${status}; fix: check that ${w.mount} is a KV v2 mount`;
+    const owner = ownerOf(status, body?.data?.custom_metadata);
+    if (owner.state === "unowned") {
+        void pulumi.log.warn(`Vault path ${w.mount}/${w.path} exists without an owner stamp; this stack takes it over and stamps it (${OWNER_KEYS.stack}=${me.stack})`);
+    }
+    return ownershipRefusal(w, owner, me);
 }

@@ -32,8 +32,11 @@ export interface StablePasswordArgs {
     rotationKey?: string;
     /** KV v2 custom_metadata naming the writing stack (stacks/ownership.ts); default none. */
     ownership?: Record<string, string>;
-    /** The Vault write waits for this (the ownership check): a rejection fails the preview before any write. */
-    ownershipChecked?: Promise<void>;
+    /**
+     * Why this stack may not write the path (stacks/ownership.ts), or undefined. Handed to the policy guard, whose
+     * check fails the preview with it; RandomPassword and the Vault write depend on the guard, so nothing is written.
+     */
+    ownershipRefusal?: pulumi.Input<string | undefined>;
 }
 
 /** The keepers of a password: only the rotation counter, so refresh/up/ESO syncs never change the value. */
@@ -84,6 +87,7 @@ export class StablePassword extends pulumi.ComponentResource {
             rotation: args.rotation,
             rotationKey: args.rotationKey ?? `the rotation of StablePassword ${name}`,
             policy: pulumi.output(settings).apply((p) => canonicalPolicy(p as PasswordPolicy)),
+            ...(args.ownershipRefusal !== undefined ? { ownershipRefusal: args.ownershipRefusal } : {}),
         }, { parent: this });
         this.random = new random.RandomPassword(`${name}-random`, {
             ...settings,
@@ -91,12 +95,9 @@ export class StablePassword extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [this.guard] });
         this.result = pulumi.secret(this.random.result);
         const dataJson = pulumi.secret(pulumi.all([args.key ?? "password", this.random.result]).apply(([k, v]) => JSON.stringify({ [k]: v })));
-        // The path is an input only once the ownership check passed: a path another stack owns fails here, at preview.
-        const gate = args.ownershipChecked;
-        const path: pulumi.Input<string> = gate ? pulumi.all([pulumi.output(gate.then(() => true)), args.path]).apply(([, p]) => p) : args.path;
         this.secret = new vault.kv.SecretV2(`${name}-vault`, {
             mount: args.mount,
-            name: path,
+            name: args.path,
             ...(args.ownership ? { customMetadata: { data: { ...args.ownership } } } : {}),
             dataJson,
             // Old versions stay readable in Vault's history: a rotation can be rolled back by hand.

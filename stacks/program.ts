@@ -37,10 +37,10 @@ export type PlatformExtension = (cfg: StackConfig, platform: Platform) => void;
 
 export interface BuildOptions {
     /**
-     * Resolves once the Vault paths this stack writes are known not to belong to another stack (stacks/ownership.ts
-     * checkVaultOwnership, run by index.ts); the passwords' Vault writes wait for it, so a refusal fails preview.
+     * The refusal per written Vault path (stacks/ownership.ts checkVaultOwnership, run by index.ts): each password's
+     * policy guard fails the preview with its path's refusal, before anything is written.
      */
-    ownershipChecked?: Promise<void>;
+    ownershipRefusals?: Promise<Record<string, string>>;
     /** The kubernetes.Provider of the stack; default one built from cfg.installation.kubeContext. */
     kubernetesProvider?: k8s.Provider;
 }
@@ -85,7 +85,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             passwordName: p.name,
             rotationKey: configKey(`passwords[${i}].rotation`),
             ownership: owner,
-            ...(options.ownershipChecked ? { ownershipChecked: options.ownershipChecked } : {}),
+            ...(options.ownershipRefusals ? { ownershipRefusal: pulumi.output(options.ownershipRefusals).apply((r) => r[p.vaultPath]) } : {}),
         });
         platform.passwords.set(p.name, pw);
         for (const c of p.consumers) {
