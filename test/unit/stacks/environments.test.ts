@@ -5,6 +5,8 @@ import { checkVaultOwnership, ownerOf, ownershipMetadata, ownershipRefusal } fro
 import { vaultAccess } from "../../../stacks/vault-access";
 import { claimedBy, claimMetadata, claimRefusal, overlaps, parseClaim } from "../../../reconciler/claims";
 import { loadStackFile, runStack, toRawConfig } from "./harness";
+import { connect } from "../../../providers/kube";
+import { checkDerivedInputs, diffDerived, diffMirror } from "../../../providers/checks";
 
 /** Issue 20: several environments and clusters side by side (pure parts; the real servers in test/e2e/environments.test.ts). */
 const parse = (stack: string, o: Record<string, unknown> = {}) => parseStackConfig(toRawConfig({ ...loadStackFile(stack), ...o }));
@@ -57,6 +59,17 @@ describe("stacks: environments side by side (issue 20)", () => {
         assert.deepEqual([ns.inputs.metadata.labels["platform-secrets.io/reconciler-instance"], ns.inputs.metadata.annotations["platform-secrets.io/reconciler-namespaces"]], ["dev", "*"]);
         const names = run.resources.filter((r) => r.type.startsWith("kubernetes:rbac.authorization.k8s.io/v1:Cluster")).map((r) => r.inputs.metadata.name).sort();
         assert.deepEqual(names, ["platform-secrets-dev-reconciler", "platform-secrets-dev-reconciler", "platform-secrets-dev-reconciler-secrets", "platform-secrets-dev-reconciler-secrets"]);
+    });
+
+    it("dynamic resources: an unknown context is refused naming the contexts; a context change replaces (another cluster)", () => {
+        const kc = ["apiVersion: v1", "kind: Config", "clusters: [{name: c1, cluster: {server: 'https://127.0.0.1:1'}}, {name: c2, cluster: {server: 'https://127.0.0.1:2'}}]", "users: [{name: u, user: {token: t}}]", "contexts: [{name: cluster-1, context: {cluster: c1, user: u}}, {name: cluster-2, context: {cluster: c2, user: u}}]", "current-context: cluster-1"].join("\n");
+        connect(kc, "cluster-2");
+        assert.throws(() => connect(kc, "cluster-3"), /kubeconfig context "cluster-3" not found \(contexts: cluster-1, cluster-2\)\. Fix: set platform-secrets:kubeContext/);
+        const base = { format: "mirror", source: { namespace: "a", name: "s" }, target: { namespace: "b", name: "s" }, options: {} };
+        assert.deepEqual(diffDerived({ ...base, context: "cluster-1" }, { ...base, context: "cluster-2" }).replaces, ["context"]);
+        assert.deepEqual(diffDerived({ ...base, context: "cluster-1" }, { ...base, context: "cluster-1" }).changes, false);
+        assert.deepEqual(diffMirror({ source: base.source, namespaces: ["b"], context: "cluster-1" }, { source: base.source, namespaces: ["b"], context: "cluster-2" }).replaces, ["context"]);
+        assert.deepEqual(checkDerivedInputs({ ...base, context: "" }).map((f) => f.property), ["context"]);
     });
 
     it("ownership: a path another stack owns is refused naming the path, the owner and the fix; absent, unowned and own paths pass", () => {
