@@ -102,7 +102,7 @@ async function ownershipOfPath(base: string, token: string, namespace: string | 
         return `${configKey(w.key)}: cannot read the metadata of Vault path ${w.mount}/${w.path} at ${base} (${(e as Error).message}); fix: check vault:address / VAULT_ADDR, or set ${configKey("vaultOwnershipCheck")}: false`;
     }
     if (status === 403) {
-        return `${configKey(w.key)}: the Vault token may not read ${w.mount}/metadata/${w.path} (HTTP 403), so the stack cannot check who owns the path; fix: grant read on ${w.mount}/metadata/${prefix}/* (the pulumi policy in the stack output vaultPolicies)`;
+        return `${configKey(w.key)}: the Vault token may not read ${w.mount}/metadata/${w.path} (HTTP 403), so the stack cannot check who owns the path; fix: grant read on ${w.mount}/metadata/${prefix ? `${prefix}/*` : w.path} (the pulumi policy in the stack output vaultPolicies)`;
     }
     if (status !== 200 && status !== 404) return `${configKey(w.key)}: reading the metadata of Vault path ${w.mount}/${w.path} failed: HTTP ${status}; fix: check that ${w.mount} is a KV v2 mount`;
     const owner = ownerOf(status, body?.data?.custom_metadata);

@@ -267,7 +267,7 @@ export function platformOutputs(cfg: StackConfig, platform: Platform): Record<st
         reconcilerVaultReadPaths: cfg.reconciler.enabled ? hookVaultPaths(buildReconcilerPolicy(cfg)) : [],
         // Issue 20: what this stack is in its cluster and Vault, and the exact Vault policies / auth roles to set up.
         instance: cfg.installation.instance,
-        vaultPathPrefix: `${cfg.vault.kvMount}/${cfg.installation.vaultPathPrefix}`,
+        vaultPathPrefix: cfg.installation.vaultPathPrefix ? `${cfg.vault.kvMount}/${cfg.installation.vaultPathPrefix}` : cfg.vault.kvMount,
         ...vaultAccess(cfg, pulumi.runtime.getConfig("vault:skipChildToken") === "true"),
     };
 }

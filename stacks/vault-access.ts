@@ -63,12 +63,14 @@ export function reconcilerPolicy(cfg: StackConfig): VaultPolicyOut | undefined {
 export function pulumiPolicy(cfg: StackConfig, skipChildToken: boolean): VaultPolicyOut {
     const m = cfg.vault.kvMount;
     const prefix = cfg.installation.vaultPathPrefix;
+    // Without a prefix, the exact written paths (a wildcard over the whole mount would reach other stacks' paths).
+    const globs = prefix ? [`${prefix}/*`] : [...new Set(cfg.passwords.map((p) => p.vaultPath))].sort();
     const body = [
-        stanza(`${m}/data/${prefix}/*`, ["create", "update", "read", "delete"]),
-        stanza(`${m}/metadata/${prefix}/*`, ["create", "update", "read", "delete"]),
+        ...globs.map((g) => stanza(`${m}/data/${g}`, ["create", "update", "read", "delete"])),
+        ...globs.map((g) => stanza(`${m}/metadata/${g}`, ["create", "update", "read", "delete"])),
         ...(skipChildToken ? [] : ["# the vault provider creates a child token first (set vault:skipChildToken: true to drop this)", stanza("auth/token/create", ["update"])]),
     ];
-    return { name: `platform-secrets-${cfg.installation.instance}-pulumi`, hcl: [`# pulumi up of this stack: its own prefix ${m}/${prefix}/ only`, ...body].join("\n") };
+    return { name: `platform-secrets-${cfg.installation.instance}-pulumi`, hcl: [`# pulumi up of this stack: ${prefix ? `its own prefix ${m}/${prefix}/ only` : "the paths it writes only"}`, ...body].join("\n") };
 }
 
 /** ESO's Kubernetes auth role (vaultAuthMethod kubernetes): bound to the ServiceAccount ESO presents. */

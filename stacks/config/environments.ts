@@ -53,7 +53,9 @@ export function installation(c: Obj, environment: string): InstallationSettings 
     // Cluster-scoped names are "platform-secrets-<instance>-reconciler-secrets" (a RoleBinding/ClusterRole name may
     // be 253, but the instance is also a label value and part of the ClusterSecretStore name): keep it short.
     if (instance.length > 30) fail(c.instance ? "instance" : "environment", `"${instance}" is longer than 30 characters, too long for the names derived from it`, "set platform-secrets:instance to a shorter name");
-    const prefix = c.vaultPathPrefix ? vaultPath(c.vaultPathPrefix as string, "vaultPathPrefix") : environment;
+    // "/" = no prefix: the paths as configured (one stack per Vault, or an existing layout kept on upgrade).
+    const raw = c.vaultPathPrefix as string;
+    const prefix = raw === "/" ? "" : raw ? vaultPath(raw, "vaultPathPrefix") : environment;
     const ctx = c.kubeContext as string;
     const namespaces = (c.secretNamespaces as string[]).map((n, i) => dnsLabel(n, `secretNamespaces[${i}]`));
     const dup = namespaces.find((n, i) => namespaces.indexOf(n) !== i);
@@ -81,6 +83,7 @@ export function storeNameOf(configured: string, instance: string): string {
  */
 export function applyVaultPrefix(cfg: StackConfig): void {
     const prefix = cfg.installation.vaultPathPrefix;
+    if (prefix === "") return;
     const own = new Set(cfg.passwords.map((p) => p.vaultPath));
     const map = (p: string): string => (own.has(p) ? `${prefix}/${p}` : p);
     for (const p of cfg.passwords) {

@@ -97,7 +97,7 @@ const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
 // (stacks/config/environments.ts reads them) so other additions to this table merge without touching it.
 export const ENVIRONMENT_KEYS: readonly ScalarKeySchema[] = [
     s("instance", "Name of this installation in its cluster: the cluster-scoped names (ClusterRoles/Bindings, ClusterSecretStore), the reconciler's Lease and policy ConfigMap derive from it; empty = the environment. Two stacks in one cluster need two instances.", ""),
-    s("vaultPathPrefix", "Prefix of every Vault path this stack writes (passwords), applied to their reads too (consumers, hooks, reconcilerVaultReadPaths); empty = the environment. externalVaultPaths are used as written (shared across environments on purpose).", ""),
+    s("vaultPathPrefix", "Prefix of every Vault path this stack writes (passwords), applied to their reads too (consumers, hooks, reconcilerVaultReadPaths); empty = the environment, \"/\" = none (paths as configured). externalVaultPaths are used as written (shared across environments on purpose).", ""),
     b("vaultOwnershipCheck", "At preview, read each written path's KV v2 custom_metadata and refuse a path another stack owns (the Vault token needs read on <mount>/metadata/<prefix>/*).", true),
     s("kubeContext", "kubeconfig context of the target cluster, used by the stack's kubernetes.Provider and every dynamic resource (the name, never the content); empty = the kubeconfig's current-context.", ""),
     a("secretNamespaces", "Namespaces the reconciler watches and acts in (one RoleBinding each); empty = cluster-wide. Two instances in one cluster must not overlap: the reconciler refuses a namespace an older instance claims."),

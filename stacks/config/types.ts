@@ -241,7 +241,7 @@ export interface DriftSettings {
 export interface InstallationSettings {
     /** DNS-1123 label; every cluster-scoped name, the Lease and the policy ConfigMap derive from it. */
     instance: string;
-    /** Prefix of every Vault path this stack writes (already applied to passwords[].vaultPath and their readers). */
+    /** Prefix of every Vault path this stack writes (already applied to passwords[].vaultPath and their readers); "" = none. */
     vaultPathPrefix: string;
     /** Refuse at preview a written path whose KV v2 custom_metadata names another stack. */
     vaultOwnershipCheck: boolean;

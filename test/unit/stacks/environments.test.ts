@@ -21,6 +21,11 @@ describe("stacks: environments side by side (issue 20)", () => {
         const custom = parse("dev", { vaultPathPrefix: "teams/a", instance: "a", secretNamespaces: ["x", "y"], kubeContext: "cluster-2" });
         assert.deepEqual(custom.installation, { instance: "a", vaultPathPrefix: "teams/a", vaultOwnershipCheck: true, kubeContext: "cluster-2", secretNamespaces: ["x", "y"] });
         assert.equal(custom.store.name, "vault-kv-a");
+        // "/" = no prefix (one stack per Vault, or an existing layout kept): the exact paths in the pulumi policy.
+        const none = parse("dev", { vaultPathPrefix: "/" });
+        assert.equal(none.passwords[0].vaultPath, "dns/powerdns-api-key");
+        assert.match(vaultAccess(none).vaultPolicies.pulumi.hcl, /path "secret\/data\/dns\/powerdns-api-key"/);
+        assert.doesNotMatch(vaultAccess(none).vaultPolicies.pulumi.hcl, /\*/);
     });
 
     it("refuses a bad instance, a bad prefix and a duplicated namespace, naming the key", () => {
