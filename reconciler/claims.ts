@@ -1,5 +1,6 @@
 import { Logger } from "../lib/log";
 import { KubeClient } from "./kube";
+import type { OwnWrites } from "./ownwrites";
 
 /**
  * Several reconciler instances in one cluster (issue 20). Each instance's own namespace (created by its stack,
@@ -10,8 +11,8 @@ import { KubeClient } from "./kube";
  *
  * Two claims overlap when they share a namespace ("*" shares every one). In an overlap the OLDER claim (its
  * namespace's creationTimestamp, then its name) keeps acting and the other instance refuses that namespace, loudly:
- * the status annotation "refused" and an Event on each secret it would act on, and /healthz failing with the
- * overlap. So a second installation that was misconfigured never doubles the restarts and hooks of the first.
+ * the annotation ANNOTATION_CLAIM_REFUSED and a Warning Event on each secret it would act on (its status stays the
+ * acting instance's), and /healthz failing with the overlap. So a second installation that was misconfigured never doubles the restarts and hooks of the first.
  */
 export const LABEL_INSTANCE = "platform-secrets.io/reconciler-instance";
 export const ANNOTATION_NAMESPACES = "platform-secrets.io/reconciler-namespaces";
@@ -134,4 +135,33 @@ export class ClaimWatcher {
     problems(): string[] {
         return this.mine ? overlaps(this.mine, this.others) : [];
     }
+}
+
+/** On a secret in a namespace this instance refuses: why (written once; the status stays the acting instance's). */
+export const ANNOTATION_CLAIM_REFUSED = "platform-secrets.io/claim-refused";
+
+/**
+ * Marks one secret as refused by this instance (pure decision + one merge patch): the reason in
+ * ANNOTATION_CLAIM_REFUSED and a Warning Event, only when the annotation does not already say it. The status
+ * annotations are left to the instance that acts there, so two instances never overwrite each other's status.
+ */
+export async function markClaimRefused(
+    ctx: { client: KubeClient; recorder: { event(obj: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string }, type: "Normal" | "Warning", reason: string, message: string): void }; ownWrites: OwnWrites },
+    meta: { metadata: { namespace?: string; name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> } },
+    message: string,
+): Promise<boolean> {
+    const text = message.slice(0, 1024);
+    if (meta.metadata.annotations?.[ANNOTATION_CLAIM_REFUSED] === text) return false;
+    const ns = meta.metadata.namespace!;
+    const name = meta.metadata.name!;
+    const key = `${ns}/${name}`;
+    await ctx.ownWrites.track(key, () =>
+        ctx.client.request<{ metadata: { resourceVersion?: string } }>("PATCH", `/api/v1/namespaces/${ns}/secrets/${name}`, {
+            body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: { [ANNOTATION_CLAIM_REFUSED]: text } } },
+            contentType: "application/merge-patch+json",
+            object: key,
+        }),
+    );
+    ctx.recorder.event({ apiVersion: "v1", kind: "Secret", namespace: ns, name, uid: meta.metadata.uid }, "Warning", "NamespaceClaimed", text);
+    return true;
 }

@@ -17,7 +17,7 @@ import { reconcileWorkload } from "./reconcile-workloads";
 import { Recorder } from "./recorder";
 import { VaultKv } from "./vault";
 import { Debouncer, parseQueueKey, WORKLOAD_KINDS, WorkloadKind, workloadKey } from "./workloads";
-import { writeStatus } from "./writes";
+import { markClaimRefused } from "./claims";
 
 export interface ControllerOptions {
     client: KubeClient;
@@ -328,9 +328,9 @@ export class Controller {
         const parsed = parseQueueKey(key);
         const refused = this.o.claims?.refusal(parsed.namespace);
         if (refused) {
-            // Another instance acts here: no write, restart or hook; the secret says why (status + Event, once).
+            // Another instance acts here: no write, restart or hook; the secret says why (annotation + Event, once).
             const meta = parsed.kind === "secret" ? this.ctx.secrets.get(key) : undefined;
-            if (meta && (looksDerived(meta.metadata.labels) || isSourceKey(this.ctx, key, meta))) await writeStatus(this.ctx, meta, { status: "refused", message: refused });
+            if (meta && (looksDerived(meta.metadata.labels) || isSourceKey(this.ctx, key, meta))) await markClaimRefused(this.ctx, meta, refused);
             return;
         }
         if (parsed.kind !== "secret") return reconcileWorkload(this.ctx, parsed.kind, parsed.namespace, parsed.name);

@@ -12,6 +12,7 @@ import { LocalStack, openLocalStack } from "../env/local-stack";
 import { ensureNamespaces, writeVault } from "../env/local-seed";
 import { bootstrapHookRoles, readStackPolicy, startStackReconciler, StackReconciler } from "../env/sandbox-reconciler";
 import { eventually } from "../support";
+import { derivedSecretProvider } from "../../providers/derived-provider";
 import { getE2E, timings } from "./fixture";
 
 /**
@@ -217,6 +218,21 @@ describe("e2e: environments and clusters side by side (issue 20)", function () {
         assert.match(bad.body, /namespaces claimed by older reconciler instance "dev" \(ps-dev\) are refused: app-dev/);
         assert.equal((await health(recs[0])).status, 200, "dev, the older claim, stays healthy");
         assert.ok(recs[1].lines.some((l) => /reconciler instances claim the same namespaces/.test(l)), "staging logs the overlap");
+        // A derived secret in the shared namespace (as a provider writes it): dev keeps it in sync, staging marks it
+        // refused (annotation + Event) and leaves its status to dev.
+        const kubeconfigText = await fs.readFile(env.kubeconfigPath, "utf8");
+        await derivedSecretProvider.create!({ format: "mirror", source: { namespace: "app-dev", name: "app-db" }, target: { namespace: "app-dev", name: "app-db-copy" }, kubeconfig: kubeconfigText } as never);
+        const core = kc1.makeApiClient(CoreV1Api);
+        const ann = await eventually(async () => {
+            const a = (await core.readNamespacedSecret({ name: "app-db-copy", namespace: "app-dev" })).metadata?.annotations ?? {};
+            return a["platform-secrets.io/claim-refused"] && a["platform-secrets.io/status"] === "in-sync" ? a : undefined;
+        }, 30_000, "staging marks app-dev/app-db-copy refused, dev keeps it in sync");
+        assert.match(ann["platform-secrets.io/claim-refused"], /namespace app-dev is claimed by reconciler instance "dev" \(namespace ps-dev.*instance "staging" refuses to act there.*Fix: give the stacks disjoint platform-secrets:secretNamespaces/);
+        const events = await eventually(async () => {
+            const l = await core.listNamespacedEvent({ namespace: "app-dev", fieldSelector: "reason=NamespaceClaimed" });
+            return l.items.length ? l.items : undefined;
+        }, 15_000, "a NamespaceClaimed Event");
+        assert.equal(events[0].type, "Warning");
     });
 
     it("a stack aimed at a path another stack owns fails preview naming the path, the owner and the fix", async () => {

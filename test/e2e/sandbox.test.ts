@@ -157,7 +157,7 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         });
         timings.sandboxRotate = (Date.now() - t1) / 1000;
         assert.equal(rot.code, 0, rot.out.slice(-4000));
-        assert.match(rot.out, /Vault secret\/sandbox\/app-db version 1 -> 2/);
+        assert.match(rot.out, /Vault secret\/local\/sandbox\/app-db version 1 -> 2/);
 
         // Checked here independently of what the command reported.
         const meta = (await vaultGet("metadata/local/sandbox/app-db")).data;
