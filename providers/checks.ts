@@ -20,6 +20,9 @@ function commonFailures(news: Record<string, unknown>): Failure[] {
     if (news.kubeconfig !== undefined && !containsUnknown(news.kubeconfig) && typeof news.kubeconfig !== "string") {
         out.push({ property: "kubeconfig", reason: "kubeconfig must be the YAML content of a kubeconfig file (a string); omit it for default loading" });
     }
+    if (news.context !== undefined && !containsUnknown(news.context) && (typeof news.context !== "string" || news.context === "")) {
+        out.push({ property: "context", reason: "context must be a non-empty kubeconfig context name; omit it for the kubeconfig's current-context" });
+    }
     if (news.adopt !== undefined && !containsUnknown(news.adopt) && typeof news.adopt !== "boolean") {
         out.push({ property: "adopt", reason: "adopt must be true or false (default false)" });
     }
@@ -107,13 +110,15 @@ function same(a: unknown, b: unknown): boolean {
  */
 export function diffDerived(olds: Record<string, unknown>, news: Record<string, unknown>): DiffDecision {
     const reasons: string[] = [];
-    for (const k of ["format", "source", "target", "options", "kubeconfig", "adopt"]) {
+    for (const k of ["format", "source", "target", "options", "kubeconfig", "context", "adopt"]) {
         if (!same(olds[k], news[k])) reasons.push(k);
     }
     const drift = Array.isArray(olds.drift) ? (olds.drift as string[]) : [];
     for (const d of drift) reasons.push(`drift:${d}`);
     const replaces: string[] = [];
     let deleteBeforeReplace = false;
+    // Another context is another cluster: a new object there (the old one is deleted with the old props' context).
+    if (reasons.includes("context")) replaces.push("context");
     if (reasons.includes("target")) replaces.push("target");
     else if (reasons.includes("format")) {
         const oldType = typeof olds.type === "string" ? olds.type : undefined;
@@ -132,12 +137,12 @@ export function diffDerived(olds: Record<string, unknown>, news: Record<string, 
  */
 export function diffMirror(olds: Record<string, unknown>, news: Record<string, unknown>): DiffDecision {
     const reasons: string[] = [];
-    for (const k of ["source", "targetName", "namespaces", "namespaceSelector", "kubeconfig", "adopt"]) {
+    for (const k of ["source", "targetName", "namespaces", "namespaceSelector", "kubeconfig", "context", "adopt"]) {
         if (!same(olds[k], news[k])) reasons.push(k);
     }
     const drift = Array.isArray(olds.drift) ? (olds.drift as string[]) : [];
     for (const d of drift) reasons.push(`drift:${d}`);
     const name = (v: Record<string, unknown>) => v.targetName ?? (v.source as { name?: unknown } | undefined)?.name;
-    const replaces = same(name(olds), name(news)) ? [] : ["targetName"];
+    const replaces = [...(same(name(olds), name(news)) ? [] : ["targetName"]), ...(reasons.includes("context") ? ["context"] : [])];
     return { changes: reasons.length > 0, replaces, deleteBeforeReplace: false, reasons };
 }

@@ -52,7 +52,7 @@ async function diff(_id: string, olds: DerivedSecretOutputs, news: DerivedSecret
 }
 
 async function create(inputs: DerivedSecretInputs): Promise<dynamic.CreateResult<DerivedSecretOutputs>> {
-    const { live, grantAdded } = await converge(connect(inputs.kubeconfig), inputs, [inputs.source]);
+    const { live, grantAdded } = await converge(connect(inputs.kubeconfig, inputs.context), inputs, [inputs.source]);
     return { id: refKey(inputs.target), outs: outputs(inputs, live, [], grantAdded) };
 }
 
@@ -63,7 +63,7 @@ async function create(inputs: DerivedSecretInputs): Promise<dynamic.CreateResult
  */
 async function read(id: string, props?: DerivedSecretOutputs): Promise<dynamic.ReadResult<DerivedSecretOutputs>> {
     if (props === undefined) throw new Error(`reading ${id}: no recorded inputs. Fix: import is not supported; create the resource instead`);
-    const api = connect(props.kubeconfig);
+    const api = connect(props.kubeconfig, props.context);
     const live = await api.get(props.target.namespace, props.target.name);
     if (live === undefined) return {};
     const drift: string[] = [];
@@ -83,7 +83,7 @@ async function read(id: string, props?: DerivedSecretOutputs): Promise<dynamic.R
 }
 
 async function update(_id: string, olds: DerivedSecretOutputs, news: DerivedSecretInputs): Promise<dynamic.UpdateResult<DerivedSecretOutputs>> {
-    const api = connect(news.kubeconfig);
+    const api = connect(news.kubeconfig, news.context);
     // The old source still owns the target until this update rewrites its annotations.
     const { live, grantAdded } = await converge(api, news, [news.source, olds.source]);
     // A grant a provider added on a source this resource no longer reads is withdrawn (unless someone else needs it).
@@ -93,7 +93,7 @@ async function update(_id: string, olds: DerivedSecretOutputs, news: DerivedSecr
 }
 
 async function remove(_id: string, props: DerivedSecretOutputs): Promise<void> {
-    const api = connect(props.kubeconfig);
+    const api = connect(props.kubeconfig, props.context);
     await deleteIfOwned(api, props.target, [props.source]);
     // Only a grant a provider added, and only while no other derived secret there still names the source.
     if (props.grantAdded === true) await releaseGrants(api, props.source, [props.target]);

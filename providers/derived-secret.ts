@@ -18,6 +18,12 @@ export interface DerivedSecretCommonArgs {
      * Stored as a secret.
      */
     kubeconfig?: pulumi.Input<string>;
+    /**
+     * Context name of that kubeconfig (the stack passes its kubeContext, the one its kubernetes.Provider uses);
+     * default the kubeconfig's current-context. A name, not content: rotating credentials change no input. A
+     * change replaces the resource (another cluster: created there, deleted from the old one).
+     */
+    context?: pulumi.Input<string>;
     /** Take over an existing secret not managed by platform-secrets. Default false: such a target is refused. */
     adopt?: pulumi.Input<boolean>;
     /**
@@ -85,6 +91,7 @@ export class DerivedSecret extends pulumi.dynamic.Resource {
                 target: args.target,
                 options: args.options ?? {},
                 kubeconfig: secretKubeconfig(args.kubeconfig),
+                ...(args.context !== undefined ? { context: args.context } : {}),
                 adopt: args.adopt ?? false,
                 ...(args.sourceOrigin !== undefined ? { sourceOrigin: args.sourceOrigin } : {}),
                 type: undefined,

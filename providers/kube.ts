@@ -93,13 +93,25 @@ function fromWire(s: { metadata?: SecretLike["metadata"]; type?: string; data?: 
     return { metadata: s.metadata ?? {}, type: s.type, data: s.data ?? {} };
 }
 
-/** A SecretsApi for `kubeconfig` (YAML content) or, when absent, the default loading rules. */
-export function connect(kubeconfig?: string): SecretsApi {
+/**
+ * A SecretsApi for `kubeconfig` (YAML content) or, when absent, the default loading rules, at `context` (a context
+ * name of that kubeconfig) or, when absent, its current-context. The stack passes the context NAME, never the
+ * content: the kubernetes.Provider and every dynamic resource aim at the same cluster, and a kubeconfig whose
+ * credentials rotate is not a changing input.
+ */
+export function connect(kubeconfig?: string, context?: string): SecretsApi {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     if (kubeconfig !== undefined && kubeconfig !== "") kc.loadFromString(kubeconfig);
     else kc.loadFromDefault();
+    if (context !== undefined && context !== "") {
+        if (!kc.getContexts().some((c) => c.name === context)) {
+            const known = kc.getContexts().map((c) => c.name).join(", ") || "none";
+            throw new KubeError(`kubeconfig context "${context}" not found (contexts: ${known}). Fix: set platform-secrets:kubeContext to one of them, or point KUBECONFIG at the kubeconfig that has it`);
+        }
+        kc.setCurrentContext(context);
+    }
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const key = (ns: string | undefined, name: string | undefined) => `secret ${ns}/${name}`;
     return {

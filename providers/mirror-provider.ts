@@ -33,7 +33,7 @@ function outputs(inputs: MirroredSecretInputs, source: SecretLike | undefined, n
  * write; the reconciler honours a copy only while its source grants its namespace), then the copies are written.
  */
 async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretOutputs): Promise<MirroredSecretOutputs> {
-    const api = connect(inputs.kubeconfig);
+    const api = connect(inputs.kubeconfig, inputs.context);
     const source = await fetchSource(api, inputs.source, `mirror of ${refKey(inputs.source)}`);
     const namespaces = await resolveNamespaces(api, inputs);
     const owners = previous ? [inputs.source, previous.source] : [inputs.source];
@@ -83,7 +83,7 @@ async function create(inputs: MirroredSecretInputs): Promise<dynamic.CreateResul
 /** Re-resolves the selector: a namespace that gained the label shows as "<ns>: missing", one that lost it as "<ns>: not selected". */
 async function read(id: string, props?: MirroredSecretOutputs): Promise<dynamic.ReadResult<MirroredSecretOutputs>> {
     if (props === undefined) throw new Error(`reading ${id}: no recorded inputs. Fix: import is not supported; create the resource instead`);
-    const api = connect(props.kubeconfig);
+    const api = connect(props.kubeconfig, props.context);
     const wanted = await resolveNamespaces(api, props);
     const source = await api.get(props.source.namespace, props.source.name);
     const drift: string[] = [];
@@ -120,7 +120,7 @@ async function update(_id: string, olds: MirroredSecretOutputs, news: MirroredSe
 }
 
 async function remove(_id: string, props: MirroredSecretOutputs): Promise<void> {
-    const api = connect(props.kubeconfig);
+    const api = connect(props.kubeconfig, props.context);
     let namespaces = props.targetNamespaces ?? [];
     try {
         namespaces = [...new Set([...namespaces, ...(await resolveNamespaces(api, props))])];

@@ -16,6 +16,8 @@ export interface MirroredSecretArgs {
     namespaceSelector?: pulumi.Input<string>;
     /** kubeconfig YAML content. Default: the default loading rules. Stored as a secret. */
     kubeconfig?: pulumi.Input<string>;
+    /** Context name of that kubeconfig (the stack's kubeContext); default its current-context. A change replaces. */
+    context?: pulumi.Input<string>;
     /** Take over existing secrets not managed by platform-secrets. Default false. */
     adopt?: pulumi.Input<boolean>;
 }
@@ -40,6 +42,7 @@ export class MirroredSecret extends pulumi.dynamic.Resource {
                 namespaces: args.namespaces,
                 namespaceSelector: args.namespaceSelector,
                 kubeconfig: secretKubeconfig(args.kubeconfig),
+                ...(args.context !== undefined ? { context: args.context } : {}),
                 adopt: args.adopt ?? false,
                 targetNamespaces: undefined,
                 type: undefined,

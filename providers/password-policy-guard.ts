@@ -38,6 +38,8 @@ export interface PasswordPolicyGuardInputs {
     rotationKey: string;
     /** canonicalPolicy() of the settings. */
     policy: string;
+    /** Set only when the stack may not write the password's Vault path (stacks/ownership.ts): check fails with it. */
+    ownershipRefusal?: string;
 }
 
 export type PasswordPolicyGuardOutputs = PasswordPolicyGuardInputs;
@@ -121,6 +123,8 @@ async function check(olds: Partial<PasswordPolicyGuardInputs>, news: PasswordPol
         // No property: the engine would print the whole policy value before the reason, which says it better.
         if (refusal !== undefined) failures.push({ property: "", reason: refusal });
     }
+    // Another stack owns the Vault path: the preview fails here, and nothing depending on the guard runs.
+    if (typeof news.ownershipRefusal === "string" && news.ownershipRefusal !== "") failures.push({ property: "", reason: news.ownershipRefusal });
     return { inputs: news, failures };
 }
 
@@ -158,6 +162,8 @@ export interface PasswordPolicyGuardArgs {
     rotationKey: pulumi.Input<string>;
     /** canonicalPolicy() of the settings (never the value). */
     policy: pulumi.Input<string>;
+    /** Why the password's Vault path may not be written (another stack owns it); check fails with it. Default none. */
+    ownershipRefusal?: pulumi.Input<string | undefined>;
 }
 
 /**
@@ -171,6 +177,6 @@ export class PasswordPolicyGuard extends pulumi.dynamic.Resource {
     declare readonly policy: pulumi.Output<string>;
 
     constructor(name: string, args: PasswordPolicyGuardArgs, opts?: pulumi.CustomResourceOptions) {
-        super(providerStub("guard"), name, { password: args.password, rotation: args.rotation, rotationKey: args.rotationKey, policy: args.policy }, opts, "platform-secrets", "PasswordPolicyGuard");
+        super(providerStub("guard"), name, { password: args.password, rotation: args.rotation, rotationKey: args.rotationKey, policy: args.policy, ...(args.ownershipRefusal !== undefined ? { ownershipRefusal: args.ownershipRefusal } : {}) }, opts, "platform-secrets", "PasswordPolicyGuard");
     }
 }

@@ -23,6 +23,8 @@ export interface DerivedSecretInputs {
     options?: Record<string, unknown>;
     /** kubeconfig YAML content; default loading (KUBECONFIG, ~/.kube/config, in-cluster) when absent. */
     kubeconfig?: string;
+    /** Context name in that kubeconfig; default its current-context. A change replaces (another cluster). */
+    context?: string;
     /** Take over an existing secret we do not manage; default false. */
     adopt?: boolean;
     /** The source is written by ESO in the same run: wait for it, and explain a missing one; default none. */
@@ -65,6 +67,8 @@ export interface MirroredSecretInputs {
     /** Kubernetes label selector over namespaces, resolved at create/update/read time. */
     namespaceSelector?: string;
     kubeconfig?: string;
+    /** Context name in that kubeconfig; default its current-context. A change replaces (another cluster). */
+    context?: string;
     adopt?: boolean;
 }
 

@@ -8,6 +8,7 @@ import { LeaderElector } from "./leader";
 import { ReconcilerMetrics } from "./metrics";
 import { Recorder } from "./recorder";
 import { VaultConfig, VaultKv } from "./vault";
+import { ClaimWatcher } from "./claims";
 
 export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "logger" | "metrics" | "recorder" | "vault" | "fingerprint"> {
     client: KubeClient;
@@ -39,8 +40,19 @@ export class Reconciler {
     private readonly recorder: Recorder;
     private fingerprint?: Fingerprinter;
     private leadingSince?: number;
+    /** Other instances' namespace claims (claims.ts); only with an own namespace, where this instance's claim lives. */
+    readonly claims?: ClaimWatcher;
+    private claimsStarted = false;
 
     constructor(private readonly o: ReconcilerOptions) {
+        if (o.ownNamespace) {
+            this.claims = new ClaimWatcher({
+                client: o.client,
+                logger: o.logger.child({ component: "claims" }),
+                ownNamespace: o.ownNamespace,
+                onChange: () => this.controller?.requeueNamespaces(() => true),
+            });
+        }
         this.metrics = new ReconcilerMetrics(() => this.controller?.queue.length ?? 0, o.processMetrics === true, () => this.controller?.queue.retrying ?? 0);
         this.recorder = new Recorder(o.client, o.logger.child({ component: "audit" }), o.identity, o.events !== false);
     }
@@ -75,6 +87,7 @@ export class Reconciler {
             if ((!c || !c.synced) && Date.now() - this.leadingSince > syncGraceMs) out.push(`leader but caches not synced after ${Math.round((Date.now() - this.leadingSince) / 1000)} s`);
             if (c) out.push(...c.healthProblems());
         } else this.leadingSince = undefined;
+        out.push(...(this.claims?.problems() ?? []));
         return out;
     }
 
@@ -95,7 +108,13 @@ export class Reconciler {
                 setTimeout(() => this.startController(), 5000).unref();
                 return;
             }
-            const c = new Controller({ ...this.o, metrics: this.metrics, recorder: this.recorder, fingerprint: this.fingerprint, vault: this.o.vault ? new VaultKv(this.o.vault) : undefined });
+            // The claims are known before the first reconcile: a namespace another instance acts in is never touched.
+            if (this.claims && !this.claimsStarted) {
+                await this.claims.refresh().catch((e) => this.o.logger.warn({ err: String((e as Error).message) }, "cannot read the namespace claims yet"));
+                this.claims.start();
+                this.claimsStarted = true;
+            }
+            const c = new Controller({ ...this.o, claims: this.claims, metrics: this.metrics, recorder: this.recorder, fingerprint: this.fingerprint, vault: this.o.vault ? new VaultKv(this.o.vault) : undefined });
             this.controller = c;
             await c.start();
         });
@@ -169,6 +188,7 @@ export class Reconciler {
     /** Graceful shutdown: stop campaigning and watches, drain in-flight reconciles, release the lease, close the server. */
     async stop(): Promise<void> {
         this.stopping = true;
+        this.claims?.stop();
         // Drain first, release after: the peer must not start while our last writes are in flight.
         this.stopController();
         await this.chain;

@@ -17,6 +17,7 @@ import { reconcileWorkload } from "./reconcile-workloads";
 import { Recorder } from "./recorder";
 import { VaultKv } from "./vault";
 import { Debouncer, parseQueueKey, WORKLOAD_KINDS, WorkloadKind, workloadKey } from "./workloads";
+import { markClaimRefused } from "./claims";
 
 export interface ControllerOptions {
     client: KubeClient;
@@ -55,6 +56,8 @@ export interface ControllerOptions {
     deleteGraceMs?: number;
     /** Watch workloads for restarts; default true. */
     workloads?: boolean;
+    /** Namespaces another reconciler instance claims (reconciler/claims.ts): refused, never acted in. */
+    claims?: { refusal(namespace: string): string | undefined };
 }
 
 /**
@@ -314,8 +317,22 @@ export class Controller {
         return counts;
     }
 
+    /** Queues every cached secret in `namespaces` (their claim changed: status and work follow at once). */
+    requeueNamespaces(namespaces: (ns: string) => boolean): number {
+        let n = 0;
+        for (const [k, s] of this.ctx.secrets) if (namespaces(s.metadata.namespace ?? "")) (this.queue.add(k), n++);
+        return n;
+    }
+
     private async reconcileKey(key: string): Promise<void> {
         const parsed = parseQueueKey(key);
+        const refused = this.o.claims?.refusal(parsed.namespace);
+        if (refused) {
+            // Another instance acts here: no write, restart or hook; the secret says why (annotation + Event, once).
+            const meta = parsed.kind === "secret" ? this.ctx.secrets.get(key) : undefined;
+            if (meta && (looksDerived(meta.metadata.labels) || isSourceKey(this.ctx, key, meta))) await markClaimRefused(this.ctx, meta, refused);
+            return;
+        }
         if (parsed.kind !== "secret") return reconcileWorkload(this.ctx, parsed.kind, parsed.namespace, parsed.name);
         const meta = this.ctx.secrets.get(key);
         // Derived first (its own data), then the source role (its dependants); a key may play both.

@@ -15,6 +15,8 @@ export interface GitCredentialsArgs {
     kvMount?: string;
     /** Labels on the source ExternalSecret and secret; default none. */
     labels?: Record<string, string>;
+    /** kubeconfig context the derived-secret providers use (the stack's kubeContext); default the current-context. */
+    kubeContext?: string;
 }
 
 /**
@@ -91,14 +93,17 @@ export class GitCredentials extends pulumi.ComponentResource {
         const source = { namespace: c.sourceNamespace, name: c.name };
         const childOpts = { parent: this, dependsOn: [this.source] };
         const sourceOrigin = { externalSecret: source, store: args.storeName, vaultPath: `${args.kvMount ?? "secret"}/${c.vaultPath}` };
+        // The same cluster as the kubernetes.Provider that created the source's ExternalSecret (stacks/cluster.ts).
+        const ctx = args.kubeContext ? { context: args.kubeContext } : {};
         for (const t of gitTargets(c)) {
             const o = t.options;
             switch (t.consumer) {
                 case "tekton":
-                    this.tekton = new TektonGitCredential(`${name}-${t.resource}`, { source, sourceOrigin, target: t.target, gitUrls: o.gitUrls as string[] }, childOpts);
+                    this.tekton = new TektonGitCredential(`${name}-${t.resource}`, { ...ctx, source, sourceOrigin, target: t.target, gitUrls: o.gitUrls as string[] }, childOpts);
                     break;
                 case "argocd":
                     this.argocd.push(new ArgoCdRepository(`${name}-${t.resource}`, {
+                        ...ctx,
                         source,
                         sourceOrigin,
                         target: t.target,
@@ -108,7 +113,7 @@ export class GitCredentials extends pulumi.ComponentResource {
                     }, childOpts));
                     break;
                 case "kargo":
-                    this.kargo.push(new KargoCredential(`${name}-${t.resource}`, { source, sourceOrigin, target: t.target, credType: "git", repoURL: o.repoURL as string, repoURLIsRegex: o.repoURLIsRegex as boolean }, childOpts));
+                    this.kargo.push(new KargoCredential(`${name}-${t.resource}`, { ...ctx, source, sourceOrigin, target: t.target, credType: "git", repoURL: o.repoURL as string, repoURLIsRegex: o.repoURLIsRegex as boolean }, childOpts));
                     break;
                 default: {
                     const never: never = t.consumer;

@@ -30,6 +30,13 @@ export interface StablePasswordArgs {
     passwordName?: string;
     /** Where the counter is set, named by the policy guard's refusal; default "the rotation of StablePassword <name>". */
     rotationKey?: string;
+    /** KV v2 custom_metadata naming the writing stack (stacks/ownership.ts); default none. */
+    ownership?: Record<string, string>;
+    /**
+     * Why this stack may not write the path (stacks/ownership.ts), or undefined. Handed to the policy guard, whose
+     * check fails the preview with it; RandomPassword and the Vault write depend on the guard, so nothing is written.
+     */
+    ownershipRefusal?: pulumi.Input<string | undefined>;
 }
 
 /** The keepers of a password: only the rotation counter, so refresh/up/ESO syncs never change the value. */
@@ -80,6 +87,7 @@ export class StablePassword extends pulumi.ComponentResource {
             rotation: args.rotation,
             rotationKey: args.rotationKey ?? `the rotation of StablePassword ${name}`,
             policy: pulumi.output(settings).apply((p) => canonicalPolicy(p as PasswordPolicy)),
+            ...(args.ownershipRefusal !== undefined ? { ownershipRefusal: args.ownershipRefusal } : {}),
         }, { parent: this });
         this.random = new random.RandomPassword(`${name}-random`, {
             ...settings,
@@ -90,6 +98,7 @@ export class StablePassword extends pulumi.ComponentResource {
         this.secret = new vault.kv.SecretV2(`${name}-vault`, {
             mount: args.mount,
             name: args.path,
+            ...(args.ownership ? { customMetadata: { data: { ...args.ownership } } } : {}),
             dataJson,
             // Old versions stay readable in Vault's history: a rotation can be rolled back by hand.
             deleteAllVersions: false,

@@ -11,6 +11,10 @@ import { DriftChecks } from "./drift";
 import { GitCredentials } from "./git";
 import { ReconcilerDeployment, ReconcilerVaultArgs } from "./reconciler";
 import { buildReconcilerPolicy, hookVaultPaths, policyNeedsVault } from "./policy";
+import type * as k8s from "@pulumi/kubernetes";
+import { clusterProvider, onCluster } from "./cluster";
+import { ownershipMetadata } from "./ownership";
+import { vaultAccess } from "./vault-access";
 
 /** Everything the program created, for index.ts exports and for tests. */
 export interface Platform {
@@ -31,10 +35,23 @@ export interface Platform {
 /** Hook for components composed next to the core (git credentials, reconciler): same config, same store. */
 export type PlatformExtension = (cfg: StackConfig, platform: Platform) => void;
 
+export interface BuildOptions {
+    /**
+     * The refusal per written Vault path (stacks/ownership.ts checkVaultOwnership, run by index.ts): each password's
+     * policy guard fails the preview with its path's refusal, before anything is written.
+     */
+    ownershipRefusals?: Promise<Record<string, string>>;
+    /** The kubernetes.Provider of the stack; default one built from cfg.installation.kubeContext. */
+    kubernetesProvider?: k8s.Provider;
+}
+
 /** Composes the components from validated config. No config reading here: index.ts passes loadStackConfig(). */
-export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] = []): Platform {
+export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] = [], options: BuildOptions = {}): Platform {
     const labels = commonLabels(cfg.environment);
-    const store = new VaultClusterSecretStore("vault", { vault: cfg.vault, store: cfg.store, labels });
+    const cluster = options.kubernetesProvider ?? clusterProvider(cfg.installation.kubeContext);
+    const on = (opts: pulumi.ComponentResourceOptions = {}) => onCluster(cluster, opts);
+    const owner = ownershipMetadata({ project: pulumi.getProject(), stack: pulumi.getStack() });
+    const store = new VaultClusterSecretStore("vault", { vault: cfg.vault, store: cfg.store, labels }, on());
     const storeName = store.storeName;
     const platform: Platform = {
         store,
@@ -67,6 +84,8 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             // Named by the policy guard when length or a character class changes without a counter bump.
             passwordName: p.name,
             rotationKey: configKey(`passwords[${i}].rotation`),
+            ownership: owner,
+            ...(options.ownershipRefusals ? { ownershipRefusal: pulumi.output(options.ownershipRefusals).apply((r) => r[p.vaultPath]) } : {}),
         });
         platform.passwords.set(p.name, pw);
         for (const c of p.consumers) {
@@ -87,7 +106,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                     targetLabels: labels,
                     data: [{ secretKey: c.secretKey, key: p.vaultPath, property: p.vaultKey }],
                 })),
-            }, { dependsOn: [pw, store] }));
+            }, on({ dependsOn: [pw, store] })));
         }
     });
 
@@ -111,7 +130,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                 targetLabels: labels,
                 data: e.data.map((d) => ({ secretKey: d.secretKey, key: e.vaultPath, property: d.property })),
             })),
-        }, { dependsOn: [store] }));
+        }, on({ dependsOn: [store] })));
     }
 
     for (const e of cfg.clusterExternalSecrets) {
@@ -132,11 +151,11 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                 targetLabels: labels,
                 data: e.data.map((d) => ({ secretKey: d.secretKey, key: e.vaultPath, property: d.property })),
             })),
-        }, { dependsOn: [store] }));
+        }, on({ dependsOn: [store] })));
     }
 
     for (const r of cfg.dockerRegistries) {
-        platform.dockerRegistries.push(new DockerRegistryCredentials(`registry-${r.name}`, { registry: r, storeName, labels }, { dependsOn: [store] }));
+        platform.dockerRegistries.push(new DockerRegistryCredentials(`registry-${r.name}`, { registry: r, storeName, labels }, on({ dependsOn: [store] })));
     }
 
     if (cfg.reconciler.enabled) {
@@ -151,14 +170,16 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             policy,
             // Only postgres hooks read Vault: without them the reconciler gets no Vault login at all.
             ...(policyNeedsVault(policy) ? { vault: reconcilerVault(cfg) } : {}),
-        });
+            instance: cfg.installation.instance,
+            ...(cfg.installation.secretNamespaces ? { secretNamespaces: cfg.installation.secretNamespaces } : {}),
+        }, on());
     }
 
     for (const g of cfg.gitCredentials) {
         // The reconciler creates its namespace, the default landing namespace of git sources. Only the namespace: a
         // rollout that never completes (no image yet, a node that cannot pull it) must not hold back credentials.
         const after = platform.reconciler ? [store, platform.reconciler.namespaceResource] : [store];
-        platform.gitCredentials.push(new GitCredentials(`git-${g.name}`, { credential: g, storeName, kvMount: cfg.vault.kvMount, labels }, { dependsOn: after }));
+        platform.gitCredentials.push(new GitCredentials(`git-${g.name}`, { credential: g, storeName, kvMount: cfg.vault.kvMount, labels, kubeContext: cfg.installation.kubeContext }, on({ dependsOn: after })));
     }
 
     if (cfg.github.apps.length > 0) {
@@ -176,14 +197,14 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                 githubApiUrl: cfg.github.apiUrl,
                 githubProvider: provider,
                 labels,
-            }, { dependsOn: [store] }));
+            }, on({ dependsOn: [store] })));
         }
     }
 
     for (const g of cfg.esoGenerators) {
         const gen = new RawManifest(`generator-${g.namespace}-${g.name}`, {
             manifest: { apiVersion: ESO_GENERATORS_API_VERSION, kind: g.kind, metadata: { name: g.name, namespace: g.namespace, labels }, spec: g.spec },
-        });
+        }, on());
         platform.extras.push(gen);
         platform.externalSecrets.push(new VaultExternalSecret(`generated-${g.namespace}-${g.target.secretName}`, {
             namespace: g.namespace,
@@ -197,13 +218,13 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                 targetLabels: labels,
                 generatorRef: { apiVersion: ESO_GENERATORS_API_VERSION, kind: g.kind, name: g.name },
             },
-        }, { dependsOn: [gen] }));
+        }, on({ dependsOn: [gen] })));
     }
 
     for (const iss of cfg.certManagerIssuers) {
         platform.extras.push(new RawManifest(`issuer-${iss.name}`, {
             manifest: { apiVersion: "cert-manager.io/v1", kind: iss.kind, metadata: { name: iss.name, ...(iss.namespace ? { namespace: iss.namespace } : {}), labels }, spec: iss.spec },
-        }));
+        }, on()));
     }
 
     if (cfg.drift.enabled) {
@@ -245,5 +266,9 @@ export function platformOutputs(cfg: StackConfig, platform: Platform): Record<st
         driftSchedule: cfg.drift.enabled ? cfg.drift.cron : "disabled",
         // What the reconciler's Vault role must be allowed to read (previous versions of hooked passwords), and no more.
         reconcilerVaultReadPaths: cfg.reconciler.enabled ? hookVaultPaths(buildReconcilerPolicy(cfg)) : [],
+        // Issue 20: what this stack is in its cluster and Vault, and the exact Vault policies / auth roles to set up.
+        instance: cfg.installation.instance,
+        vaultPathPrefix: cfg.installation.vaultPathPrefix ? `${cfg.vault.kvMount}/${cfg.installation.vaultPathPrefix}` : cfg.vault.kvMount,
+        ...vaultAccess(cfg, pulumi.runtime.getConfig("vault:skipChildToken") === "true"),
     };
 }

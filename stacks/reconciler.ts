@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { reconcilerRbacRules } from "../reconciler/rbac";
 import { EMPTY_POLICY, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, parsePolicy, renderPolicy } from "../reconciler/policy";
 import { AlertOptions, prometheusRule } from "../alerts";
+import { claimMetadata } from "../reconciler/claims";
 
 /** Where a token-file Vault token is mounted (read-only, from a Secret in the reconciler's namespace). */
 export const VAULT_TOKEN_DIR = "/var/run/secrets/platform-secrets/vault";
@@ -65,6 +66,13 @@ export interface ReconcilerDeploymentArgs {
     vault?: ReconcilerVaultArgs;
     /** Metrics/health port; default 8080. */
     metricsPort?: pulumi.Input<number>;
+    /**
+     * This installation's name in the cluster (a DNS-1123 label): the cluster-scoped names, the RoleBindings in
+     * shared namespaces, the Lease and the policy ConfigMap become `<name>-<instance>-...`, and the namespace carries
+     * the instance's claim on the namespaces it acts in (reconciler/claims.ts). Default none: the single-instance
+     * names `<name>-reconciler`, `platform-secrets-policy`.
+     */
+    instance?: string;
     /** Container resources; default requests 50m/64Mi, limits 500m/192Mi. */
     resources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
     /** Image pull policy; default "IfNotPresent". */
@@ -165,20 +173,31 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
         const rules = reconcilerRbacRules();
         const labels = { "app.kubernetes.io/name": "platform-secrets-reconciler", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
         const port = pulumi.output(args.metricsPort ?? 8080);
-        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.namespace ?? "platform-secrets-system", labels } }, parent);
+        // Names other installations in the same cluster could also take: derived from the instance.
+        const base = args.instance ? `${name}-${args.instance}` : name;
+        const secretNamespaces = args.secretNamespaces;
+        const claim = args.instance
+            ? pulumi.output(secretNamespaces ?? []).apply((l) => claimMetadata(args.instance!, secretNamespaces === undefined ? "*" : l))
+            : undefined;
+        const ns = new k8s.core.v1.Namespace(`${name}-ns`, {
+            metadata: {
+                name: args.namespace ?? "platform-secrets-system",
+                labels: claim ? claim.apply((c) => ({ ...labels, ...c.labels })) : labels,
+                ...(claim ? { annotations: claim.annotations } : {}),
+            },
+        }, parent);
         const nsName = ns.metadata.name;
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: `${name}-reconciler`, namespace: nsName, labels } }, parent);
         const subjects = [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: nsName }];
 
-        const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-cluster`, { metadata: { name: `${name}-reconciler`, labels }, rules: rules.cluster }, parent);
-        new k8s.rbac.v1.ClusterRoleBinding(`${name}-cluster`, { metadata: { name: `${name}-reconciler`, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name }, subjects }, parent);
-        const secretsRole = new k8s.rbac.v1.ClusterRole(`${name}-secrets`, { metadata: { name: `${name}-reconciler-secrets`, labels }, rules: rules.secrets }, parent);
-        const secretNamespaces = args.secretNamespaces;
+        const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-cluster`, { metadata: { name: `${base}-reconciler`, labels }, rules: rules.cluster }, parent);
+        new k8s.rbac.v1.ClusterRoleBinding(`${name}-cluster`, { metadata: { name: `${base}-reconciler`, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name }, subjects }, parent);
+        const secretsRole = new k8s.rbac.v1.ClusterRole(`${name}-secrets`, { metadata: { name: `${base}-reconciler-secrets`, labels }, rules: rules.secrets }, parent);
         if (secretNamespaces === undefined) {
-            new k8s.rbac.v1.ClusterRoleBinding(`${name}-secrets`, { metadata: { name: `${name}-reconciler-secrets`, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: secretsRole.metadata.name }, subjects }, parent);
+            new k8s.rbac.v1.ClusterRoleBinding(`${name}-secrets`, { metadata: { name: `${base}-reconciler-secrets`, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: secretsRole.metadata.name }, subjects }, parent);
         } else {
             secretNamespaces.forEach((target, i) => {
-                new k8s.rbac.v1.RoleBinding(`${name}-secrets-${i}`, { metadata: { name: `${name}-reconciler-secrets`, namespace: target, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: secretsRole.metadata.name }, subjects }, parent);
+                new k8s.rbac.v1.RoleBinding(`${name}-secrets-${i}`, { metadata: { name: `${base}-reconciler-secrets`, namespace: target, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: secretsRole.metadata.name }, subjects }, parent);
             });
             // Hook state and the reconciler's own key are Secrets in its namespace: reachable even when scoped (its
             // own name, so listing that namespace in secretNamespaces too cannot collide).
@@ -189,14 +208,14 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
         new k8s.rbac.v1.RoleBinding(`${name}-own`, { metadata: { name: `${name}-reconciler-own`, namespace: nsName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: ownRole.metadata.name }, subjects }, parent);
         const policyMap = new k8s.core.v1.ConfigMap(
             `${name}-policy`,
-            { metadata: { name: POLICY_CONFIGMAP_NAME, namespace: nsName, labels }, data: { [POLICY_KEY]: pulumi.output(policy).apply((p) => checkPolicy(p as ReconcilerPolicy)) } },
+            { metadata: { name: args.instance ? `${base}-policy` : POLICY_CONFIGMAP_NAME, namespace: nsName, labels: claim ? claim.apply((c) => ({ ...labels, ...c.labels })) : labels }, data: { [POLICY_KEY]: pulumi.output(policy).apply((p) => checkPolicy(p as ReconcilerPolicy)) } },
             parent,
         );
 
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
             { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-            { name: "RECONCILER_LEASE_NAME", value: `${name}-reconciler` },
+            { name: "RECONCILER_LEASE_NAME", value: `${base}-reconciler` },
             { name: "RECONCILER_METRICS_PORT", value: port.apply(String) },
             { name: "RECONCILER_DEBOUNCE_MS", value: pulumi.output(args.debounceMs ?? 2000).apply(String) },
             // The policy ConfigMap's name; its namespace is POD_NAMESPACE (only the stack owner writes there).

@@ -177,8 +177,11 @@ export function dockerRegistry(v: unknown, path: string, defInterval: string): D
 export function githubApp(v: unknown, path: string, prefix: string, mode: GitHubAppsMode, hasToken: boolean): GitHubAppSpec {
     const o = asObject(v, path);
     onlyFields(o, path, ["name", "vaultPath", "secretName", "serviceAccount", "syncInstallationId", "appId", "installationId", "repositories"]);
+    // Free-form (a team's own app), but it names Kubernetes objects (github-app-<name>): a DNS-1123 label.
     const name = str(o, "name", path);
-    if (!(GITHUB_APP_NAMES as readonly string[]).includes(name)) fail(`${path}.name`, `"${name}" is not one of the GitHub Apps`, `use one of ${GITHUB_APP_NAMES.join(", ")}`);
+    if (name.length > 52 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+        fail(`${path}.name`, `"${name}" is not a DNS-1123 label of at most 52 characters (it names the Secret and ServiceAccount github-app-<name>)`, `use lower-case letters, digits and '-', e.g. ${GITHUB_APP_NAMES.join(", ")} (the seeds' apps)`);
+    }
     const id = (f: string) => {
         const x = o[f] === undefined ? undefined : typeof o[f] === "number" ? String(o[f]) : str(o, f, path);
         if (x !== undefined && !/^\d+$/.test(x)) fail(`${path}.${f}`, "must be a numeric GitHub id", `copy ${f} from the app's settings page`);

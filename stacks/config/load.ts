@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./errors";
 import { parseStackConfig, RawConfig } from "./parse";
 import type { StackConfig } from "./types";
+import { checkKubernetesConfig } from "../cluster";
 
 const SECRET_KEYS = ["githubToken"];
 
@@ -21,6 +22,7 @@ export function readRawConfig(all: Record<string, string> = pulumi.runtime.allCo
 
 /** The validated config of the running stack; throws ConfigError (fails `pulumi preview`) on any problem. */
 export function loadStackConfig(): StackConfig {
+    checkKubernetesConfig(pulumi.runtime.allConfig());
     const token = pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:githubToken`);
     return parseStackConfig(readRawConfig(), token ? pulumi.secret(token) : undefined);
 }

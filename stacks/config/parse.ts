@@ -5,6 +5,7 @@ import type { GitHubAppsMode, ReconcilerVaultAuth, StackConfig, VaultAuth } from
 import { checkGuardrails } from "./guardrails";
 import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, fanOutGrant, githubApp, issuer, password } from "./entries";
 import { gitCredential } from "./git";
+import { applyVaultPrefix, failMissing, installation, missingRequired, storeNameOf, vaultUrl } from "./environments";
 
 /**
  * Raw config as Pulumi hands it to the program: short key (no `platform-secrets:` prefix) → string; structured
@@ -80,8 +81,7 @@ function labelList(list: string[], key: string): { key: string; value: string }[
 /** The reconciler's own Vault login (separate from ESO's: its role should read only the hooked passwords' paths). */
 function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: ReconcilerVaultAuth; caCert?: string } {
     const S = (k: string) => c[k] as string;
-    const address = S("reconcilerVaultAddress") || esoAddress;
-    if (!/^https?:\/\/[^\s/]+\/?$/.test(address)) fail("reconcilerVaultAddress", `"${address}" is not a Vault server URL`, 'write e.g. "https://vault.vault.svc:8200" (no path), or leave it empty to use vaultAddress');
+    const address = S("reconcilerVaultAddress") ? vaultUrl(S("reconcilerVaultAddress"), "reconcilerVaultAddress", ", or leave it empty to use vaultAddress") : esoAddress;
     const caCert = S("reconcilerVaultCaCert").trim();
     if (caCert && !/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----$/.test(caCert)) {
         fail("reconcilerVaultCaCert", "is not a PEM certificate bundle", "paste the CA's PEM (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), or leave it empty for the image's CAs");
@@ -114,6 +114,8 @@ function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: R
  */
 export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<string>): StackConfig {
     const c = decodeRaw(raw);
+    const missing = missingRequired(c);
+    if (missing.length) failMissing(missing);
     const S = (k: string) => c[k] as string;
     const defInterval = duration(S("defaultRefreshInterval"), "defaultRefreshInterval");
     const authMethod = S("vaultAuthMethod") as VaultAuth["method"];
@@ -134,16 +136,18 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
             throw new Error(`unknown auth ${String(never)}`);
         }
     }
-    const address = S("vaultAddress");
-    if (!/^https?:\/\/[^\s/]+\/?$/.test(address)) fail("vaultAddress", `"${address}" is not a Vault server URL`, 'write e.g. "https://vault.vault.svc:8200" (no path)');
+    const address = vaultUrl(S("vaultAddress"), "vaultAddress", "");
     const mode = S("githubAppsMode") as GitHubAppsMode;
     const reconcilerNamespace = dnsLabel(S("reconcilerNamespace"), "reconcilerNamespace");
     const nsLabels = c.namespaceLabels as Obj;
+    const environment = dnsLabel(S("environment"), "environment");
+    const inst = installation(c, environment);
     const cfg: StackConfig = {
-        environment: dnsLabel(S("environment"), "environment"),
+        environment,
+        installation: inst,
         vault: { address, kvMount: vaultPath(S("vaultKvMount"), "vaultKvMount"), auth },
         store: {
-            name: dnsSubdomain(S("storeName"), "storeName"),
+            name: dnsSubdomain(storeNameOf(S("storeName"), inst.instance), "storeName"),
             allowedNamespaces: (c.storeAllowedNamespaces as string[]).map((n, idx) => dnsLabel(n, `storeAllowedNamespaces[${idx}]`)),
             allowedNamespaceRegexes: (c.storeAllowedNamespaceRegexes as string[]).map((r, idx) => {
                 try {
@@ -204,6 +208,8 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
         if (!cfg.drift.organization) fail("driftOrganization", "is required when driftEnabled is true", "set the Pulumi Cloud organization");
         if (!cfg.drift.repoUrl) fail("driftRepoUrl", "is required when driftEnabled is true", "set the git URL Pulumi Deployments checks out");
     }
+    if (inst.secretNamespaces && !cfg.reconciler.enabled) fail("secretNamespaces", "is read only by the reconciler, which reconcilerEnabled: false leaves out", "set platform-secrets:reconcilerEnabled: true, or remove secretNamespaces");
+    applyVaultPrefix(cfg);
     checkGuardrails(cfg);
     return cfg;
 }

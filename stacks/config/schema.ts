@@ -39,9 +39,9 @@ const a = (key: string, description: string): ScalarKeySchema => ({ key, type: "
 
 export const DEFAULT_TOKEN_GENERATOR_IMAGE = "ghcr.io/platform-secrets/github-token-generator:0.1.0";
 
-export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
-    s("environment", "Environment name stamped on labels (dev, staging, prod).", "dev"),
-    s("vaultAddress", "Vault server URL ESO talks to.", "http://vault.vault.svc:8200"),
+const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
+    s("environment", "Environment name stamped on labels (dev, staging, prod); required. Also the default instance and Vault path prefix.", ""),
+    s("vaultAddress", "Vault server URL ESO talks to; required. https, or http only to a loopback address.", ""),
     s("vaultKvMount", "KV v2 mount passwords are written to and ESO reads from.", "secret"),
     s("vaultAuthMethod", "How ESO authenticates to Vault: kubernetes (auth role) or token (tokenSecretRef).", "kubernetes", {
         oneOf: ["kubernetes", "token"],
@@ -53,7 +53,7 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("vaultTokenSecretName", "Secret holding the Vault token (vaultAuthMethod=token).", "vault-token"),
     s("vaultTokenSecretNamespace", "Namespace of vaultTokenSecretName.", "external-secrets"),
     s("vaultTokenSecretKey", "Key of the token inside vaultTokenSecretName.", "token"),
-    s("storeName", "Name of the Vault ClusterSecretStore.", "vault-kv"),
+    s("storeName", "Name of the Vault ClusterSecretStore (cluster-scoped); empty = vault-kv-<instance>.", ""),
     a("storeAllowedNamespaces", "Store condition: namespaces allowed by name (ORed with the other conditions; all empty = every namespace)."),
     a("storeAllowedNamespaceRegexes", "Store condition: namespaces allowed by regular expression."),
     a("storeAllowedNamespaceLabels", "Store condition: namespaceSelector matchLabels, each entry key=value."),
@@ -71,7 +71,7 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("githubTokenRefreshInterval", "refreshInterval of the generator-mode token ExternalSecrets (tokens live 1h).", "50m"),
     s("githubToken", "Leave unset (seed 001: no PATs). Only to declare AppInstallationRepositories, which GitHub allows only with a classic PAT (scope repo, admin on those repositories, short expiry): see stacks/README.md.", "", { secret: true }),
     b("reconcilerEnabled", "Deploy the in-cluster reconciler.", true),
-    s("reconcilerImage", "Reconciler image.", "ghcr.io/platform-secrets/reconciler:0.1.0"),
+    s("reconcilerImage", "Reconciler image (built from reconciler/Dockerfile); required while reconcilerEnabled.", ""),
     i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
@@ -95,6 +95,18 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("driftRepoDir", "Directory of Pulumi.yaml inside the repository.", "."),
 ];
 
+// ---- Environments, instances and the cluster (issue 20 §1, §2): several stacks side by side. Kept as one block
+// (stacks/config/environments.ts reads them) so other additions to this table merge without touching it.
+export const ENVIRONMENT_KEYS: readonly ScalarKeySchema[] = [
+    s("instance", "Name of this installation in its cluster: the cluster-scoped names (ClusterRoles/Bindings, ClusterSecretStore), the reconciler's Lease and policy ConfigMap derive from it; empty = the environment. Two stacks in one cluster need two instances.", ""),
+    s("vaultPathPrefix", "Prefix of every Vault path this stack writes (passwords), applied to their reads too (consumers, hooks, reconcilerVaultReadPaths); empty = the environment, \"/\" = none (paths as configured). externalVaultPaths are used as written (shared across environments on purpose).", ""),
+    b("vaultOwnershipCheck", "At preview, read each written path's KV v2 custom_metadata and refuse a path another stack owns (the Vault token needs read on <mount>/metadata/<prefix>/*).", true),
+    s("kubeContext", "kubeconfig context of the target cluster, used by the stack's kubernetes.Provider and every dynamic resource (the name, never the content); empty = the kubeconfig's current-context.", ""),
+    a("secretNamespaces", "Namespaces the reconciler watches and acts in (one RoleBinding each); empty = cluster-wide. Two instances in one cluster must not overlap: the reconciler refuses a namespace an older instance claims."),
+];
+
+export const SCALAR_KEYS: readonly ScalarKeySchema[] = [...CORE_SCALAR_KEYS, ...ENVIRONMENT_KEYS];
+
 export const STRUCTURED_KEYS: readonly StructuredKeySchema[] = [
     { key: "namespaceLabels", shape: "object", description: "Known labels per namespace: {<namespace>: {<key>: <value>}}, used to check consumers against label store conditions.", default: {} },
     { key: "passwords", shape: "array", description: "Stable passwords: [{name, length, special, upper, lower, numeric, min*, overrideSpecial, vaultPath, vaultKey, rotation (bump it to rotate; changing length or a character class needs a bump too), consumers: [{namespace, secretName, secretKey, refreshPolicy (OnChange or Periodic: CreatedOnce never receives a rotation), refreshInterval, hooks: [{type: postgres, host, user, port, database, tls: {mode, ca}} | {type: job-rerun, job | cronJob}]}]}]; a postgres hook reads the previous version of its own password's path.", default: [] },
@@ -102,7 +114,7 @@ export const STRUCTURED_KEYS: readonly StructuredKeySchema[] = [
     { key: "clusterExternalSecrets", shape: "array", description: "Fan-out by namespace labels: [{name, namespaceSelectors: [{matchLabels, matchExpressions}], vaultPath, secretName, data, refreshPolicy, refreshInterval, secretType}].", default: [] },
     { key: "dockerRegistries", shape: "array", description: "Registry credentials: [{name, server, vaultPath, usernameProperty, passwordProperty, secretName, namespaceSelectors, refreshInterval, kargo: {name, secretName, namespaceSelectors, repoURL, repoURLIsRegex}}].", default: [] },
     { key: "gitCredentials", shape: "array", description: "Git credentials: [{name, urls (or url; all https = username/password, all ssh = a key), vaultPath, usernameProperty, passwordProperty (https), sshPrivateKeyProperty, knownHostsProperty (ssh), sourceNamespace, refreshInterval, tekton: {namespace, secretName}, argocd: {namespace, secretName, project, secretType: repository|repo-creds, url}, kargo: {namespace, secretName, repoURL, repoURLIsRegex} (https only)}]; argocd and kargo get one secret per URL (<secretName>, <secretName>-1, ...) unless argocd.url / kargo.repoURL is set.", default: [] },
-    { key: "githubApps", shape: "array", description: "GitHub Apps (rex, clippy, qa, triage, security): [{name, vaultPath, secretName, serviceAccount, syncInstallationId, appId, installationId, repositories}].", default: [] },
+    { key: "githubApps", shape: "array", description: "GitHub Apps, any DNS-1123 name (the seeds' rex, clippy, qa, triage, security as the example): [{name, vaultPath, secretName, serviceAccount, syncInstallationId, appId, installationId, repositories}].", default: [] },
     { key: "esoGenerators", shape: "array", description: "Extra ESO generators: [{name, namespace, kind, spec, target: {secretName, refreshPolicy, refreshInterval}}]; a Password generator must not refresh periodically.", default: [] },
     { key: "reconcilerFanOutGrants", shape: "array", description: "Administrator consent for reconciler fan-out: [{sourceNamespace, namespaces: [..], namespaceSelector: \"key=value,...\"}]; sources in sourceNamespace may fan out only into these namespaces.", default: [] },
     { key: "certManagerIssuers", shape: "array", description: "cert-manager issuers: [{name, kind: ClusterIssuer|Issuer, namespace, spec}]; every apiKeySecretRef must name its namespace.", default: [] },

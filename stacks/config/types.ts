@@ -149,8 +149,9 @@ export interface GitCredentialSpec {
     kargo?: { namespace: string; secretName: string; repoURL?: string; repoURLIsRegex: boolean };
 }
 
+/** The seeds' five apps: the example in docs and stack files. Any DNS-1123 label is accepted as an app name. */
 export const GITHUB_APP_NAMES = ["rex", "clippy", "qa", "triage", "security"] as const;
-export type GitHubAppName = (typeof GITHUB_APP_NAMES)[number];
+export type GitHubAppName = string;
 
 export interface GitHubAppSpec {
     name: GitHubAppName;
@@ -235,9 +236,27 @@ export interface DriftSettings {
     repoDir: string;
 }
 
+/**
+ * Where this stack sits next to others (issue 20): its instance name in the cluster, its Vault path prefix, the
+ * cluster it aims at, the namespaces its reconciler claims. Defaults derived from the environment.
+ */
+export interface InstallationSettings {
+    /** DNS-1123 label; every cluster-scoped name, the Lease and the policy ConfigMap derive from it. */
+    instance: string;
+    /** Prefix of every Vault path this stack writes (already applied to passwords[].vaultPath and their readers); "" = none. */
+    vaultPathPrefix: string;
+    /** Refuse at preview a written path whose KV v2 custom_metadata names another stack. */
+    vaultOwnershipCheck: boolean;
+    /** kubeconfig context of the target cluster; undefined = the kubeconfig's current-context. */
+    kubeContext?: string;
+    /** Namespaces the reconciler watches and acts in; undefined = cluster-wide. */
+    secretNamespaces?: string[];
+}
+
 /** The validated stack config: everything the program reads, defaults applied. */
 export interface StackConfig {
     environment: string;
+    installation: InstallationSettings;
     vault: VaultSettings;
     store: StoreSettings;
     passwordMinLength: number;

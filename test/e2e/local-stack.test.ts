@@ -21,7 +21,8 @@ const GIT_DERIVED = [
     ["argocd", "platform-repo"],
     ["kargo-platform", "platform-repo-git"],
 ] as const;
-const SIMPLE_PATH = "sandbox/app-db";
+/** Under the stack's path prefix (default: its environment, "local"). */
+const SIMPLE_PATH = "local/sandbox/app-db";
 
 describe("e2e: the local stack through the real engine", function () {
     let sb: LocalSandbox;
@@ -74,7 +75,7 @@ describe("e2e: the local stack through the real engine", function () {
         assert.equal(v.json.data.data.password.length, 32);
         const tekton = await secretData("tekton-pipelines", "platform-repo-git");
         assert.equal(tekton?.password, CANARY);
-        assert.deepEqual(Object.keys(up.outputs).sort(), ["driftSchedule", "githubApps", "reconcilerVaultReadPaths", "rotations", "storeName", "vaultPathsWritten"]);
+        assert.deepEqual(Object.keys(up.outputs).sort(), ["driftSchedule", "githubApps", "instance", "reconcilerVaultReadPaths", "rotations", "storeName", "vaultKubernetesAuthRoles", "vaultPathPrefix", "vaultPathsWritten", "vaultPolicies"]);
     });
 
     it("a second preview --expect-no-changes passes (the drift gate can pass)", async () => {
@@ -150,7 +151,7 @@ describe("e2e: the local stack through the real engine", function () {
         const v2 = (await vaultGet(`data/${SIMPLE_PATH}?version=2`)).json.data.data.password;
         assert.equal(v1, before);
         assert.notEqual(v2, before);
-        assert.equal((await vaultGet("metadata/sandbox/webhook-token")).json.data.current_version, 1);
+        assert.equal((await vaultGet("metadata/local/sandbox/webhook-token")).json.data.current_version, 1);
     });
 
     /** Applies a config change, previews (expected to fail), undoes the change; the engine output + error text. */

@@ -140,7 +140,7 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         kc.loadFromFile(state.kubeconfigPath);
         const core = kc.makeApiClient(CoreV1Api);
         const vaultGet = async (p: string): Promise<any> => JSON.parse((await request(`${state.vault.addr}/v1/secret/${p}`, { headers: { "x-vault-token": state.vault.token } })).body);
-        const v1 = (await vaultGet("data/sandbox/app-db")).data as { data: { password: string }; metadata: { version: number } };
+        const v1 = (await vaultGet("data/local/sandbox/app-db")).data as { data: { password: string }; metadata: { version: number } };
         assert.equal(v1.metadata.version, 1);
         const synced = async (): Promise<string> => Buffer.from((await core.readNamespacedSecret({ name: "app-db", namespace: "app" })).data!.password, "base64").toString("utf8");
         assert.equal(await synced(), v1.data.password);
@@ -157,14 +157,14 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         });
         timings.sandboxRotate = (Date.now() - t1) / 1000;
         assert.equal(rot.code, 0, rot.out.slice(-4000));
-        assert.match(rot.out, /Vault secret\/sandbox\/app-db version 1 -> 2/);
+        assert.match(rot.out, /Vault secret\/local\/sandbox\/app-db version 1 -> 2/);
 
         // Checked here independently of what the command reported.
-        const meta = (await vaultGet("metadata/sandbox/app-db")).data;
+        const meta = (await vaultGet("metadata/local/sandbox/app-db")).data;
         assert.equal(meta.current_version, 2);
-        const v2 = (await vaultGet("data/sandbox/app-db?version=2")).data.data.password as string;
+        const v2 = (await vaultGet("data/local/sandbox/app-db?version=2")).data.data.password as string;
         assert.notEqual(v2, v1.data.password);
-        assert.equal((await vaultGet("data/sandbox/app-db?version=1")).data.data.password, v1.data.password, "the previous version stays readable");
+        assert.equal((await vaultGet("data/local/sandbox/app-db?version=1")).data.data.password, v1.data.password, "the previous version stays readable");
         await until("ESO to re-sync app/app-db", 60_000, async () => ((await synced()) === v2 ? true : undefined));
         await until("the reconciler's postgres hook (ALTER ROLE app_user)", 60_000, async () => ((await pgLogin(state.postgres.host, state.postgres.port, "app_user", v2)) ? true : undefined));
         assert.equal(await pgLogin(state.postgres.host, state.postgres.port, "app_user", v1.data.password), false, "the old password still logs in");

@@ -92,9 +92,17 @@ export function skipAwaitDeployments(args: pulumi.ResourceTransformArgs): pulumi
     return { props: { ...args.props, metadata }, opts: args.opts };
 }
 
-/** The inline program: the project's own entry, its exports as stack outputs. */
-export function projectProgram(opts: { noKubelet?: boolean } = {}): () => Promise<Record<string, unknown>> {
+/**
+ * The inline program: the project's own entry, its exports as stack outputs. The program itself reads Vault (the
+ * ownership check of stacks/ownership.ts, with the vault provider's VAULT_ADDR / VAULT_TOKEN): a user's `pulumi`
+ * hands the language host its environment; an inline program runs in this process, so the runner sets them here.
+ */
+export function projectProgram(opts: { noKubelet?: boolean; vault?: { addr: string; token: string } } = {}): () => Promise<Record<string, unknown>> {
     return async () => {
+        if (opts.vault) {
+            process.env.VAULT_ADDR = opts.vault.addr;
+            process.env.VAULT_TOKEN = opts.vault.token;
+        }
         if (opts.noKubelet) pulumi.runtime.registerResourceTransform(skipAwaitDeployments);
         clearProjectModules();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -135,7 +143,7 @@ export async function openLocalStack(opts: LocalStackOptions): Promise<LocalStac
     };
     const pulumiCommand = await auto.PulumiCommand.get(opts.engine.cliRoot ? { root: opts.engine.cliRoot, skipVersionCheck: false } : {});
     const stack = await auto.LocalWorkspace.createOrSelectStack(
-        { stackName, projectName: "platform-secrets", program: projectProgram({ noKubelet: opts.noKubelet ?? true }) },
+        { stackName, projectName: "platform-secrets", program: projectProgram({ noKubelet: opts.noKubelet ?? true, vault: opts.vault }) },
         { workDir, pulumiHome: opts.engine.pulumiHome, envVars: env, pulumiCommand },
     );
     const onOutput = opts.onOutput;

@@ -6,6 +6,7 @@ import { Client } from "pg";
 import * as YAML from "yaml";
 import { parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "../../reconciler/policy";
 import { alterRolePassword } from "../../reconciler/postgres";
+import { LABEL_INSTANCE } from "../../reconciler/claims";
 import { ROOT } from "./engine";
 import type { TestEnv } from "./env";
 import { request } from "./http";
@@ -73,10 +74,15 @@ export async function createReconcilerVaultToken(v: { addr: string; token: strin
     return r!.auth.client_token as string;
 }
 
-/** The administrator policy the stack rendered into the reconciler's namespace. */
+/**
+ * The administrator policy the stack rendered into the reconciler's namespace: the ConfigMap carrying the stack's
+ * instance label (its name derives from the instance), else the single-instance default name.
+ */
 export async function readStackPolicy(kc: KubeConfig, namespace: string): Promise<ReconcilerPolicy> {
-    const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: POLICY_CONFIGMAP_NAME, namespace });
-    return parsePolicy(cm.data?.[POLICY_KEY] ?? "", `${namespace}/${POLICY_CONFIGMAP_NAME}`);
+    const core = kc.makeApiClient(CoreV1Api);
+    const labelled = (await core.listNamespacedConfigMap({ namespace, labelSelector: LABEL_INSTANCE })).items[0];
+    const cm = labelled ?? (await core.readNamespacedConfigMap({ name: POLICY_CONFIGMAP_NAME, namespace }));
+    return parsePolicy(cm.data?.[POLICY_KEY] ?? "", `${namespace}/${cm.metadata?.name}`);
 }
 
 /**

@@ -165,7 +165,7 @@ function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[]
         "  npx platform-secrets status -A",
         "  kubectl get externalsecrets,secrets -A",
         `  export VAULT_ADDR=${s.vault.addr} VAULT_TOKEN=${s.vault.token}`,
-        `  ${binPath(vaultSpec(), "vault")} kv metadata get secret/${pw?.vaultPath ?? "sandbox/app-db"}`,
+        `  ${binPath(vaultSpec(), "vault")} kv metadata get ${inv.vaultPaths[0] ?? "secret/local/sandbox/app-db"}`,
         `  psql "${s.postgres.url}"`,
         "",
     ];
@@ -175,7 +175,7 @@ function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[]
             `  ${rot.shortcut}`,
             `which is the stack's rotation procedure (bump the counter, pulumi up) run against this sandbox:`,
             ...rot.explicit.map((c) => `  ${c}`),
-            `then: a new Vault version of secret/${pw!.vaultPath}, ESO re-syncs ${consumer ? `${consumer.namespace}/${consumer.secretName}` : "its consumers"}` +
+            `then: a new Vault version of ${inv.vaultPaths.find((v) => v.endsWith(`/${pw!.vaultPath}`)) ?? `secret/${pw!.vaultPath}`}, ESO re-syncs ${consumer ? `${consumer.namespace}/${consumer.secretName}` : "its consumers"}` +
                 (hook ? `, the reconciler's postgres hook runs ALTER ROLE ${hook.user} (log in: psql "postgresql://${hook.user}:<new password>@${pg.host}/${hook.database ?? "postgres"}?sslmode=require")` : "") +
                 ".",
             "Any other pulumi command: npm run sandbox -- pulumi <args> (preview --refresh --expect-no-changes is the drift gate; stack export, config, ...).",
@@ -461,7 +461,8 @@ export async function runnerRotate(name: string | undefined, out: Out, stateFile
         process.stderr.write(`usage: npm run sandbox -- rotate <password>; passwords of the local stack: ${pws.map((p) => p.name).join(", ")}\n`);
         return 2;
     }
-    const p = pws[index];
+    // The stack writes under its path prefix (default: the environment; stacks/config/environments.ts).
+    const p: Obj = { ...pws[index], vaultPath: `${(cfg.vaultPathPrefix as string | undefined) || cfg.environment}/${pws[index].vaultPath}` };
     const mount = (cfg.vaultKvMount as string | undefined) ?? "secret";
     const vkey = (p.vaultKey as string | undefined) ?? "password";
     const next = Number(p.rotation ?? 0) + 1;

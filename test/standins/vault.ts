@@ -10,6 +10,8 @@ import { containsUnknown, deepEqual, isSecret, reveal, secret, UNKNOWN } from ".
  * edit in Vault shows as drift, a deleted secret drops out of the state); delete removes the latest version, or
  * every version and the metadata with deleteAllVersions; dataJson and data are secret outputs. Connection: the
  * provider config `vault:address` / `vault:token` when given, else VAULT_ADDR / VAULT_TOKEN (as the real one).
+ * customMetadata {data, maxVersions, casRequired, deleteVersionAfter} is written to `<mount>/metadata/<name>`
+ * after the data, as the real one does, and refresh reads custom_metadata back (a hand edit shows as drift).
  * Not provided: dataJsonWo, cas checks, disableRead reads of metadata only, auth_login blocks, import.
  */
 export const SECRET_V2 = "vault:kv/secretV2:SecretV2";
@@ -97,7 +99,20 @@ async function write(inputs: Inputs): Promise<Inputs> {
     if (typeof plain.cas === "number") body.options = { ...(body.options as object), cas: plain.cas };
     const r = await vaultRequest("POST", path, plain.namespace, body);
     if (r.status === 404) throw new Error(`stand-in vault provider: POST ${path}: HTTP 404 (is "${trimSlashes(plain.mount)}" a KV v2 mount?)`);
-    return outputs(inputs, data, r.json?.data);
+    let metadata = r.json?.data;
+    const cm = plain.customMetadata;
+    if (cm && typeof cm === "object") {
+        const m = cm as { data?: Record<string, string>; maxVersions?: number; casRequired?: boolean; deleteVersionAfter?: number };
+        const metaPath = `${trimSlashes(plain.mount)}/metadata/${trimSlashes(plain.name)}`;
+        await vaultRequest("POST", metaPath, plain.namespace, {
+            max_versions: m.maxVersions ?? 0,
+            cas_required: m.casRequired ?? false,
+            delete_version_after: `${m.deleteVersionAfter ?? 0}s`,
+            custom_metadata: m.data ?? {},
+        });
+        metadata = { ...metadata, custom_metadata: m.data ?? {} };
+    }
+    return outputs(inputs, data, metadata);
 }
 
 function outputs(inputs: Inputs, data: Record<string, unknown>, metadata: unknown): Inputs {
@@ -166,7 +181,10 @@ export const vaultProvider: provider.Provider = {
         const r = await vaultRequest("GET", secretId(mount, name), plain.namespace);
         // Gone (never written, latest version deleted, or metadata deleted): drop it from the state like the real one.
         if (r.status === 404 || !r.json?.data?.data) return { id: "", props: {} };
-        const outs = outputs({ ...props, mount, name }, r.json.data.data, r.json.data.metadata);
+        const live = r.json.data.metadata;
+        // customMetadata.data as Vault has it now (only when the resource manages it, like the real provider).
+        const cm = plain.customMetadata && typeof plain.customMetadata === "object" ? { customMetadata: { ...(plain.customMetadata as object), data: { ...(live?.custom_metadata ?? {}) } } } : {};
+        const outs = outputs({ ...props, mount, name, ...cm }, r.json.data.data, live);
         return { id, props: outs, inputs: inputsOf(outs) };
     },
     async delete(id, _urn, props: Inputs) {

@@ -109,7 +109,8 @@ describe("eso: the seed-004 chain through the real controller (stack-rendered ob
         await derivedSecretProvider.create!({ format: "mirror", source: { namespace: ns, name: "db-app" }, target: { namespace: ns, name: "db-app-copy" }, kubeconfig } as never);
 
         // --- the reconciler with exactly the stack's RBAC, the stack-rendered policy, Vault by token file.
-        const policy = only(r0.objects, "ConfigMap", POLICY_CONFIGMAP_NAME) as Obj & { data: Record<string, string> };
+        // Named after the stack's instance (platform-secrets-local-policy); the reconciler here reads the default name.
+        const policy = r0.objects.find((o) => o.kind === "ConfigMap" && (o as { data?: Record<string, string> }).data?.[POLICY_KEY] !== undefined) as Obj & { data: Record<string, string> };
         await k.request("POST", `/api/v1/namespaces/${own}/configmaps`, { body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: POLICY_CONFIGMAP_NAME, namespace: own }, data: { [POLICY_KEY]: policy.data[POLICY_KEY] } } });
         identity = await reconcilerIdentity(own);
         tokenDir = mkdtempSync(path.join(tmpdir(), "ps-vault-"));

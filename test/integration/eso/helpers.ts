@@ -142,7 +142,8 @@ export function allowNamespaces(stack: string, namespaces: string[]): string[] {
 /** Renders a stack file with overrides through the program (mocks) and returns its Kubernetes objects + resources. */
 export async function renderStack(stack: string, overrides: Record<string, unknown>): Promise<{ objects: Obj[]; resources: Registered[] }> {
     // A `secure:` value cannot be decrypted by the mocks harness (the local stack's githubToken is an empty one).
-    const run = await runStack(stack, { overrides: { githubToken: undefined, ...overrides } });
+    // vaultPathPrefix "/": the tests' random paths as written (the prefix itself is tested in test/e2e/environments).
+    const run = await runStack(stack, { overrides: { githubToken: undefined, vaultPathPrefix: "/", ...overrides } });
     return { objects: rendered(run.resources), resources: run.resources };
 }
 

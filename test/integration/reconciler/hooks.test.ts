@@ -85,7 +85,7 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         // Declared as a stack owner declares it (seed 004): a password in the stack config whose consumer has a
         // postgres hook with no vault path; the stack's own code renders the policy (the previous version of the
         // password's OWN path logs in).
-        const stackCfg = { ...loadStackFile("dev") };
+        const stackCfg: Record<string, unknown> = { ...loadStackFile("dev"), vaultPathPrefix: "/" }; // the random test path as written
         stackCfg.storeAllowedNamespaces = [...((stackCfg.storeAllowedNamespaces as string[] | undefined) ?? []), ns];
         stackCfg.passwords = [...(stackCfg.passwords as unknown[]), { name: "db-app", length: 32, vaultPath, rotation: 0, consumers: [{ namespace: ns, secretName: "db-app", secretKey: "password", refreshPolicy: "OnChange", hooks: [{ type: "postgres", host: pg.host, port: pg.port, database: pg.database, user: role, tls: { mode: "disable" } }] }] }];
         const binding = buildReconcilerPolicy(parseStackConfig(toRawConfig(stackCfg))).hooks.find((b) => b.source.namespace === ns)!;

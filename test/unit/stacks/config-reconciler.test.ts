@@ -50,7 +50,7 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
         pw[1].consumers[0].hooks[0].passwordKey = "password";
         assert.deepEqual(buildReconcilerPolicy(parse("dev", { passwords: pw })), implicit, "writing the defaults out changes nothing");
         pw[1].consumers[0].hooks[0] = { type: "postgres", host: "db", user: "authentik", vault: { path: "authentik/postgres-previous" } };
-        rejects(() => parse("dev", { passwords: pw }), `${HOOK}[0].vault.path`, /would read Vault path "authentik\/postgres-previous", but a hook may read only its own password's path .*previous version is what still logs in; fix: remove vault \(it defaults to the password's own path\) or set vault.path: authentik\/postgres/);
+        rejects(() => parse("dev", { passwords: pw }), `${HOOK}[0].vault.path`, /would read Vault path "authentik\/postgres-previous", but a hook may read only its own password's path .*previous version is what still logs in; fix: remove vault \(it defaults to the password's own path\) or set vault.path: dev\/authentik\/postgres/);
     });
 
     it("passwordKey defaults to the consumer's secretKey (not the reconciler's own default \"password\"), vault to the password's mount/path/key", () => {
@@ -59,8 +59,8 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
         pw[1].consumers[0].secretKey = "POSTGRES_PASSWORD";
         const cfg = parse("dev", { passwords: pw, vaultKvMount: "kv" });
         const [pg] = buildReconcilerPolicy(cfg).hooks.find((b) => b.source.name === "authentik-postgres")!.hooks;
-        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "POSTGRES_PASSWORD", vault: { mount: "kv", path: "authentik/postgres", key: "pg" } });
-        assert.deepEqual(hookVaultPaths(buildReconcilerPolicy(cfg)), ["kv/authentik/postgres"]);
+        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "POSTGRES_PASSWORD", vault: { mount: "kv", path: "dev/authentik/postgres", key: "pg" } });
+        assert.deepEqual(hookVaultPaths(buildReconcilerPolicy(cfg)), ["kv/dev/authentik/postgres"]);
     });
 
     it("the example stacks write hooks in the natural form: no vault path of their own, nothing '-previous'", () => {
@@ -79,8 +79,8 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
     });
 
     it("reconciler Vault login: defaults to Kubernetes auth at vaultAddress; token-file names a Secret", () => {
-        const d = parseStackConfig({});
-        assert.deepEqual(d.reconciler.vault, { address: "http://vault.vault.svc:8200", auth: { method: "kubernetes", role: "platform-secrets-reconciler", mount: "kubernetes", audience: "vault" } });
+        const d = parseStackConfig({ environment: "dev", vaultAddress: "https://vault.vault.svc:8200", reconcilerImage: "r/reconciler:1" });
+        assert.deepEqual(d.reconciler.vault, { address: "https://vault.vault.svc:8200", auth: { method: "kubernetes", role: "platform-secrets-reconciler", mount: "kubernetes", audience: "vault" } });
         assert.deepEqual(d.reconciler.fanOutGrants, []);
         assert.deepEqual(parse("staging").reconciler.vault.auth, { method: "kubernetes", role: "platform-secrets-reconciler-staging", mount: "kubernetes-staging", audience: "vault" });
         const t = parse("dev", { reconcilerVaultAuthMethod: "token-file", reconcilerVaultTokenSecretName: "rv-token" });

@@ -71,7 +71,7 @@ describe("stacks program: the counter reaches every ExternalSecret of a stable p
         ];
         const run = await runStack("dev", { overrides: { passwords: pw, externalSecrets: es } });
         const copyEs = ofType(run, T.externalSecret).find((r) => r.name === "external-authentik-webhook-copy-es")!;
-        assert.deepEqual(copyEs.inputs.metadata.annotations, { "platform-secrets.io/rotation": "5", "platform-secrets.io/vault-path": "platform/webhook-token" });
+        assert.deepEqual(copyEs.inputs.metadata.annotations, { "platform-secrets.io/rotation": "5", "platform-secrets.io/vault-path": "dev/platform/webhook-token" });
         const other = ofType(run, T.externalSecret).find((r) => r.name === "external-backstage-backstage-github-oauth-es")!;
         assert.equal(other.inputs.metadata.annotations, undefined, "a path no password writes carries no counter");
         // ESO hashes labels and annotations alike (HashMeta): the label on the generated ExternalSecrets re-syncs them.

@@ -12,6 +12,8 @@ import { ROOT, loadStackFile, runStack, toRawConfig } from "./harness";
 import { canaryValue } from "../../support";
 
 const STACKS = ["dev", "staging", "prod"];
+/** What a stack must set (an empty one fails listing these). */
+const REQUIRED = { environment: "dev", vaultAddress: "https://vault.example:8200", reconcilerImage: "registry.example/platform-secrets/reconciler:1" };
 
 function parse(stack: string, overrides: Record<string, unknown> = {}, token?: string) {
     const cfg = { ...loadStackFile(stack), ...overrides };
@@ -81,11 +83,23 @@ describe("stacks/config: example stacks", () => {
         });
     }
 
+    it("an empty stack fails listing everything it must set", () => {
+        rejects(() => parseStackConfig({}), "platform-secrets:environment, platform-secrets:vaultAddress, platform-secrets:reconcilerImage", /are not set .*; fix: pulumi config set platform-secrets:environment dev; pulumi config set platform-secrets:vaultAddress https:\/\/.*; pulumi config set platform-secrets:reconcilerImage .*or reconcilerEnabled: false/);
+        rejects(() => parseStackConfig({ environment: "dev", reconcilerEnabled: "false" }), "platform-secrets:vaultAddress", /is not set/);
+    });
+
+    it("refuses plain-http Vault except on loopback", () => {
+        rejects(() => parseStackConfig({ ...REQUIRED, vaultAddress: "http://vault.vault.svc:8200" }), "platform-secrets:vaultAddress", /"http:\/\/vault.vault.svc:8200" is plain http to a non-loopback host.*; fix: use https:\/\/vault.vault.svc:8200/);
+        rejects(() => parseStackConfig({ ...REQUIRED, reconcilerVaultAddress: "http://10.0.0.5:8200" }), "platform-secrets:reconcilerVaultAddress", /plain http to a non-loopback host/);
+        for (const ok of ["http://127.0.0.1:8200", "http://localhost:8200", "http://[::1]:8200", "https://vault.example:8200"]) assert.equal(parseStackConfig({ ...REQUIRED, vaultAddress: ok }).vault.address, ok);
+    });
+
     it("applies schema defaults when a key is absent", () => {
-        const cfg = parseStackConfig({});
+        const cfg = parseStackConfig(REQUIRED);
         assert.equal(cfg.vault.kvMount, "secret");
         assert.equal(cfg.vault.auth.method, "kubernetes");
-        assert.equal(cfg.store.name, "vault-kv");
+        assert.equal(cfg.store.name, "vault-kv-dev");
+        assert.deepEqual(cfg.installation, { instance: "dev", vaultPathPrefix: "dev", vaultOwnershipCheck: true });
         assert.equal(cfg.passwordMinLength, 24);
         assert.equal(cfg.drift.enabled, false);
         assert.equal(cfg.github.tokenGeneratorImage, "ghcr.io/platform-secrets/github-token-generator:0.1.0");
@@ -98,7 +112,7 @@ describe("stacks/config: example stacks", () => {
     });
 
     it("defaults the docker selector to seed 003's secrets/gh-docker-registry label and Kargo's repoURL to a registry regex", () => {
-        const cfg = parseStackConfig(toRawConfig({ externalVaultPaths: ["r"], dockerRegistries: [{ name: "app-reg", server: "ghcr.io", vaultPath: "r", kargo: { namespaceSelectors: [{ matchLabels: { k: "v" } }] } }] }));
+        const cfg = parseStackConfig(toRawConfig({ ...REQUIRED, externalVaultPaths: ["r"], dockerRegistries: [{ name: "app-reg", server: "ghcr.io", vaultPath: "r", kargo: { namespaceSelectors: [{ matchLabels: { k: "v" } }] } }] }));
         assert.deepEqual(cfg.dockerRegistries[0].namespaceSelectors, [{ matchLabels: { "secrets/gh-docker-registry": "true" } }]);
         assert.equal(cfg.dockerRegistries[0].kargo!.repoURL, "^ghcr\\.io/");
         assert.equal(cfg.dockerRegistries[0].kargo!.repoURLIsRegex, true);
@@ -132,7 +146,7 @@ describe("stacks/config: guardrails reject bad config naming the key and the fix
     it("4. a password consumer namespace excluded by the store's conditions", () => {
         const pw = devPasswords();
         pw[0].consumers[0].namespace = "monitoring";
-        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[0].consumers[0].namespace", /namespace "monitoring" is excluded by the conditions of ClusterSecretStore "vault-kv"; fix: add "monitoring" to platform-secrets:storeAllowedNamespaces/);
+        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[0].consumers[0].namespace", /namespace "monitoring" is excluded by the conditions of ClusterSecretStore "vault-kv-dev"; fix: add "monitoring" to platform-secrets:storeAllowedNamespaces/);
     });
 
     it("5. an ExternalSecret namespace whose declared labels miss every label condition", () => {
@@ -148,7 +162,7 @@ describe("stacks/config: guardrails reject bad config naming the key and the fix
     it("7. two passwords on one Vault path", () => {
         const pw = devPasswords();
         pw[1].vaultPath = pw[0].vaultPath;
-        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].vaultPath", /Vault path "dns\/powerdns-api-key" is already written by passwords\[0\] \("powerdns-api-key"\); fix: give each secret its own vaultPath/);
+        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].vaultPath", /Vault path "dev\/dns\/powerdns-api-key" is already written by passwords\[0\] \("powerdns-api-key"\); fix: give each secret its own vaultPath/);
     });
 
     it("8. a password path also declared as written elsewhere", () => {
@@ -178,8 +192,10 @@ describe("stacks/config: guardrails reject bad config naming the key and the fix
         rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[0].lenght", /unknown field; fix: did you mean "length"\?/);
     });
 
-    it("13. an unknown GitHub App", () => {
-        rejects(() => parse("dev", { githubApps: [{ name: "rexx" }] }), "platform-secrets:githubApps[0].name", /"rexx" is not one of the GitHub Apps; fix: use one of rex, clippy, qa, triage, security/);
+    it("13. a GitHub App name that cannot name Kubernetes objects (any DNS-1123 name is fine)", () => {
+        rejects(() => parse("dev", { githubApps: [{ name: "Deploy_Bot" }] }), "platform-secrets:githubApps[0].name", /"Deploy_Bot" is not a DNS-1123 label .*; fix: use lower-case letters, digits and '-', e.g. rex, clippy, qa, triage, security/);
+        const cfg = parse("dev", { githubApps: [{ name: "deploy-bot" }], externalVaultPaths: [...(loadStackFile("dev").externalVaultPaths as string[]), "github-apps/deploy-bot"] });
+        assert.deepEqual(cfg.github.apps.map((a) => [a.name, a.vaultPath, a.secretName]), [["deploy-bot", "github-apps/deploy-bot", "github-app-deploy-bot"]]);
     });
 
     it("14. generator mode without the literal app/installation ids", () => {
@@ -218,7 +234,7 @@ describe("stacks/config: guardrails reject bad config naming the key and the fix
         rejects(() => parse("dev", { passwordMinLength: "twenty" }), "platform-secrets:passwordMinLength", /must be an integer/);
         rejects(() => parse("dev", { driftEnabled: "yes" }), "platform-secrets:driftEnabled", /must be true or false/);
         rejects(() => parse("dev", { passwords: { name: "x" } }), "platform-secrets:passwords", /must be a list/);
-        rejects(() => parseStackConfig({ passwords: "not json" }), "platform-secrets:passwords", /is not structured config/);
+        rejects(() => parseStackConfig({ ...REQUIRED, passwords: "not json" }), "platform-secrets:passwords", /is not structured config/);
         const pw = devPasswords();
         pw[0].upper = false;
         pw[0].lower = false;
@@ -235,7 +251,7 @@ describe("stacks/config: guardrails reject bad config naming the key and the fix
     it("22. a postgres hook reading a Vault path other than its own password's (seed 004: the previous version of the OWN path logs in)", () => {
         const pw = devPasswords();
         pw[1].consumers[0].hooks[0].vault = { path: "authentik/postgres-previous" };
-        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].consumers[0].hooks[0].vault.path", /would read Vault path "authentik\/postgres-previous", but a hook may read only its own password's path \(password "authentik-postgres-password" is stored at mount "secret", path "authentik\/postgres", key "password"\).*fix: remove vault \(it defaults to the password's own path\) or set vault.path: authentik\/postgres/);
+        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].consumers[0].hooks[0].vault.path", /would read Vault path "authentik\/postgres-previous", but a hook may read only its own password's path \(password "authentik-postgres-password" is stored at mount "secret", path "dev\/authentik\/postgres", key "password"\).*fix: remove vault \(it defaults to the password's own path\) or set vault.path: dev\/authentik\/postgres/);
         // Another password's path is refused just the same: a hook may not read what it does not belong to.
         pw[1].consumers[0].hooks[0].vault = { path: "dns/powerdns-api-key" };
         rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[1].consumers[0].hooks[0].vault.path", /may read only its own password's path/);

@@ -109,7 +109,10 @@ export interface RunOptions {
 }
 
 async function install(stack: string | Record<string, unknown>, opts: RunOptions, resources: Registered[]): Promise<void> {
-    const base = typeof stack === "string" ? loadStackFile(stack) : { ...stack };
+    // A config object gets what every stack must set; no Vault here, so the ownership check (stacks/ownership.ts,
+    // tested on its own and against the real Vault) is off unless a test turns it on.
+    const base = typeof stack === "string" ? loadStackFile(stack) : { environment: "test", vaultAddress: "https://vault.example:8200", reconcilerImage: "registry.example/platform-secrets/reconciler:1", ...stack };
+    if (base.vaultOwnershipCheck === undefined) base.vaultOwnershipCheck = false;
     for (const [k, v] of Object.entries(opts.overrides ?? {})) {
         if (v === undefined) delete base[k];
         else base[k] = v;

@@ -18,6 +18,8 @@ function common(): string[] {
     const esComponent = (n: string) => [`platform-secrets:eso:VaultExternalSecret::${n}`, `${T.externalSecret}::${n}-es`];
     const cesComponent = (n: string) => [`platform-secrets:eso:VaultClusterExternalSecret::${n}`, `${T.clusterExternalSecret}::${n}-ces`];
     return [
+        // The stack's one kubernetes.Provider (stacks/cluster.ts): every Kubernetes object goes through it.
+        "pulumi:providers:kubernetes::cluster",
         "platform-secrets:eso:VaultClusterSecretStore::vault",
         `${T.clusterSecretStore}::vault-store`,
         ...PASSWORDS.flatMap((p) => [
@@ -117,7 +119,9 @@ for (const stack of ["dev", "staging", "prod"]) {
                 assert.deepEqual(rnd.inputs.keepers, { rotation: String(p.rotation) }, "the rotation counter is the only keeper");
                 assert.equal(rnd.inputs.length, p.length);
                 assert.equal(kv.inputs.mount, cfg.vaultKvMount);
-                assert.equal(kv.inputs.name, p.vaultPath);
+                // Under the stack's prefix (default: the environment), stamped with its owner (stacks/ownership.ts).
+                assert.equal(kv.inputs.name, `${stack}/${p.vaultPath}`);
+                assert.deepEqual(kv.inputs.customMetadata, { data: { "managed-by": "platform-secrets", "pulumi-project": "platform-secrets", "pulumi-stack": stack } });
                 // The mocks hand secret inputs over in Pulumi's wire form: the secret signature + value.
                 assert.equal(kv.inputs.dataJson[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", "dataJson is sent to the provider as a secret");
                 assert.deepEqual(JSON.parse(kv.inputs.dataJson.value), { [p.vaultKey ?? "password"]: rnd.state.result });
@@ -126,7 +130,7 @@ for (const stack of ["dev", "staging", "prod"]) {
 
         it("every ExternalSecret / ClusterExternalSecret reads a Vault path the stack writes or config declares", () => {
             const cfg = loadStackFile(stack) as any;
-            const known = new Set([...cfg.passwords.map((p: any) => p.vaultPath), ...cfg.externalVaultPaths]);
+            const known = new Set([...cfg.passwords.map((p: any) => `${stack}/${p.vaultPath}`), ...cfg.externalVaultPaths]);
             const readers = [...ofType(run, T.externalSecret), ...ofType(run, T.clusterExternalSecret)];
             assert.ok(readers.length >= 10);
             for (const r of readers) {
@@ -136,7 +140,7 @@ for (const stack of ["dev", "staging", "prod"]) {
                     assert.equal(spec.dataFrom[0].sourceRef.generatorRef.kind, "GithubAccessToken", `${r.name}: only token generators`);
                     continue;
                 }
-                assert.deepEqual(spec.secretStoreRef, { kind: "ClusterSecretStore", name: "vault-kv" });
+                assert.deepEqual(spec.secretStoreRef, { kind: "ClusterSecretStore", name: `vault-kv-${stack}` });
                 for (const key of remoteKeys(r)) assert.ok(known.has(key), `${r.name} reads unknown path ${key}`);
                 if (r.type === T.externalSecret) assert.ok(r.inputs.metadata.namespace, `${r.name}: explicit namespace`);
             }
@@ -147,7 +151,7 @@ for (const stack of ["dev", "staging", "prod"]) {
             const v = store.inputs.spec.provider.vault;
             assert.equal(v.version, "v2");
             assert.equal(v.path, "secret");
-            assert.equal(v.server, "http://vault.vault.svc:8200");
+            assert.equal(v.server, "https://vault.vault.svc:8200");
             assert.ok(stack === "dev" ? v.auth.tokenSecretRef : v.auth.kubernetes.role.startsWith("external-secrets-"));
             assert.deepEqual(store.inputs.spec.conditions[0].namespaces, ["dns-system", "cert-manager", "external-dns", "authentik", "workflows", "platform-secrets"]);
             assert.deepEqual(store.inputs.spec.conditions.slice(1).map((c: any) => c.namespaceSelector.matchLabels), [
@@ -220,7 +224,7 @@ describe("stacks program: behaviour", function () {
             assert.deepEqual(r.inputs.spec.target.template.metadata.annotations, {}, `${r.name}: no hooks annotation`);
             assert.equal(r.inputs.spec.target.template.metadata.labels["platform-secrets.io/source"], undefined, `${r.name}: no source label`);
         }
-        assert.deepEqual(dns.inputs.spec.data, [{ secretKey: "PDNS_API_KEY", remoteRef: { key: "dns/powerdns-api-key", property: "password" } }]);
+        assert.deepEqual(dns.inputs.spec.data, [{ secretKey: "PDNS_API_KEY", remoteRef: { key: "dev/dns/powerdns-api-key", property: "password" } }]);
     });
 
     it("with a GitHub token: a provider and one AppInstallationRepositories per app; the token stays secret", async () => {
@@ -288,7 +292,7 @@ describe("stacks program: behaviour", function () {
         assert.equal(src.inputs.metadata.annotations?.["pulumi.com/waitFor"], undefined, "no generic await: the providers wait and explain");
         const tekton = run.resources.find((r) => r.name === "git-platform-repo-tekton")!;
         // The derived providers wait for the ESO-written source and name the ExternalSecret, store and Vault path.
-        assert.deepEqual(tekton.inputs.sourceOrigin, { externalSecret: { namespace: "platform-secrets", name: "platform-repo" }, store: "vault-kv", vaultPath: "secret/git/platform-repo" });
+        assert.deepEqual(tekton.inputs.sourceOrigin, { externalSecret: { namespace: "platform-secrets", name: "platform-repo" }, store: "vault-kv-dev", vaultPath: "secret/git/platform-repo" });
         assert.deepEqual([tekton.inputs.format, tekton.inputs.source, tekton.inputs.target, tekton.inputs.options], ["tekton-git", { namespace: "platform-secrets", name: "platform-repo" }, { namespace: "tekton-pipelines", name: "platform-repo-git" }, { gitUrls: ["https://github.com/example-org/platform.git", "https://github.com/example-org/docs.git"] }]);
         const argo = run.resources.find((r) => r.name === "git-platform-repo-argocd")!;
         assert.deepEqual(argo.inputs.options, { secretType: "repository", url: "https://github.com/example-org/platform.git", type: "git", project: "platform" });
@@ -311,12 +315,14 @@ describe("stacks program: behaviour", function () {
 
     it("index.ts exports non-secret summaries only", async () => {
         const run = await runStack("prod");
-        assert.deepEqual(run.exports.storeName, "vault-kv");
-        assert.deepEqual(run.exports.vaultPathsWritten, ["secret/dns/powerdns-api-key", "secret/authentik/postgres", "secret/authentik/bootstrap", "secret/platform/webhook-token"]);
+        assert.deepEqual(run.exports.storeName, "vault-kv-prod");
+        assert.deepEqual(run.exports.vaultPathsWritten, ["secret/prod/dns/powerdns-api-key", "secret/prod/authentik/postgres", "secret/prod/authentik/bootstrap", "secret/prod/platform/webhook-token"]);
+        assert.equal(run.exports.instance, "prod");
+        assert.equal(run.exports.vaultPathPrefix, "secret/prod");
         assert.equal(run.exports.driftSchedule, "0 * * * *");
         const values = ofType(run, T.randomPassword).map((r) => r.state.result as string);
         const text = JSON.stringify(run.exports);
         for (const v of values) assert.ok(!text.includes(v), "no password value in stack outputs");
-        assert.equal(await outputValue(run.module.storeName as any), "vault-kv");
+        assert.equal(await outputValue(run.module.storeName as any), "vault-kv-prod");
     });
 });

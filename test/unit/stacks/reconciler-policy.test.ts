@@ -15,7 +15,10 @@ const devPasswords = () => JSON.parse(JSON.stringify(loadStackFile("dev").passwo
 
 function policyOf(resources: Registered[]) {
     const [cm] = resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap");
-    assert.equal(cm.inputs.metadata.name, POLICY_CONFIGMAP_NAME);
+    // Named after the stack's instance (default: the environment) and labelled with it (the instance claim).
+    assert.match(cm.inputs.metadata.name, /^platform-secrets-[a-z]+-policy$/);
+    assert.equal(cm.inputs.metadata.name, `platform-secrets-${cm.inputs.metadata.labels["platform-secrets.io/reconciler-instance"]}-policy`);
+    assert.notEqual(cm.inputs.metadata.name, POLICY_CONFIGMAP_NAME);
     assert.equal(cm.inputs.metadata.namespace, "platform-secrets", "in the reconciler's own namespace");
     // The reconciler's own parser accepts exactly what the stack renders.
     return parsePolicy(cm.inputs.data[POLICY_KEY], "test");
@@ -37,11 +40,11 @@ describe("stacks program: reconciler policy and Vault login", function () {
             { source: { namespace: "authentik", name: "authentik-bootstrap" }, hooks: [{ type: "job-rerun", cronJob: "authentik-bootstrap" }] },
             {
                 source: { namespace: "authentik", name: "authentik-postgres" },
-                hooks: [{ type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "password", vault: { mount: "secret", path: "authentik/postgres", key: "password" } }],
+                hooks: [{ type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "password", vault: { mount: "secret", path: "dev/authentik/postgres", key: "password" } }],
             },
             { source: { namespace: "dns-system", name: "powerdns-api-key" }, hooks: [{ type: "job-rerun", job: "powerdns-api-key-sync" }] },
         ]);
-        assert.deepEqual(run.exports.reconcilerVaultReadPaths, ["secret/authentik/postgres"]);
+        assert.deepEqual(run.exports.reconcilerVaultReadPaths, ["secret/dev/authentik/postgres"]);
     });
 
     it("a postgres hook on a consumer with another secretKey / vaultKey gets both written out", async () => {
@@ -50,7 +53,7 @@ describe("stacks program: reconciler policy and Vault login", function () {
         pw[1].consumers[0].secretKey = "POSTGRES_PASSWORD";
         const policy = policyOf((await runStack("dev", { overrides: { passwords: pw } })).resources);
         const pg = policy.hooks.find((b) => b.source.name === "authentik-postgres")!.hooks[0];
-        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "POSTGRES_PASSWORD", vault: { mount: "secret", path: "authentik/postgres", key: "pg-password" } });
+        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", passwordKey: "POSTGRES_PASSWORD", vault: { mount: "secret", path: "dev/authentik/postgres", key: "pg-password" } });
     });
 
     for (const stack of ["dev", "staging", "prod"]) {
@@ -62,7 +65,8 @@ describe("stacks program: reconciler policy and Vault login", function () {
                 Object.keys(env).sort(),
                 ["POD_NAME", "POD_NAMESPACE", "RECONCILER_DEBOUNCE_MS", "RECONCILER_LEASE_NAME", "RECONCILER_METRICS_PORT", "RECONCILER_POLICY", "VAULT_ADDR", "VAULT_AUTH_METHOD", "VAULT_AUTH_MOUNT", "VAULT_JWT_FILE", "VAULT_ROLE"],
             );
-            assert.equal(env.RECONCILER_POLICY.value, POLICY_CONFIGMAP_NAME);
+            assert.equal(env.RECONCILER_POLICY.value, `platform-secrets-${stack}-policy`);
+            assert.equal(env.RECONCILER_LEASE_NAME.value, `platform-secrets-${stack}-reconciler`);
             assert.equal(env.VAULT_ADDR.value, cfg.vaultAddress);
             assert.equal(env.VAULT_AUTH_METHOD.value, "kubernetes");
             assert.equal(env.VAULT_ROLE.value, `platform-secrets-reconciler-${stack}`);
@@ -131,9 +135,9 @@ describe("stacks: policy and grant builders (pure)", () => {
         const policy = buildReconcilerPolicy(cfg);
         assert.deepEqual(policy.hooks.map((b) => `${b.source.namespace}/${b.source.name}`).sort(), ["authentik/authentik-bootstrap", "authentik/authentik-postgres", "dns-system/powerdns-api-key"]);
         const pg = policy.hooks.find((b) => b.source.name === "authentik-postgres")!.hooks[0];
-        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", tls: { mode: "require" }, passwordKey: "password", vault: { mount: "secret", path: "authentik/postgres", key: "password" } });
+        assert.deepEqual(pg, { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", tls: { mode: "require" }, passwordKey: "password", vault: { mount: "secret", path: "prod/authentik/postgres", key: "password" } });
         assert.equal(policyNeedsVault(policy), true);
-        assert.deepEqual(hookVaultPaths(policy), ["secret/authentik/postgres"]);
+        assert.deepEqual(hookVaultPaths(policy), ["secret/prod/authentik/postgres"]);
         assert.equal(policyNeedsVault({ fanOut: [], hooks: [{ source: { namespace: "a", name: "b" }, hooks: [{ type: "job-rerun", job: "j" }] }] }), false);
     });
 
