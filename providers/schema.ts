@@ -6,13 +6,15 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
  *
  *   1  before the field existed (no `__schema`): the stub bundled providers/runtime.ts with esbuild at run time.
  *   2  the stub `require`s the committed providers/compiled/runtime.js; outputs otherwise as in schema 1.
+ *   3  outputs may carry `context` (the stack's kubeContext): a schema-2 checkout would ignore it and refresh or
+ *      delete in the kubeconfig's current-context, i.e. possibly in another cluster.
  *
  * Why it is needed: Pulumi runs `read` and `delete` (refresh, destroy) with the stub recorded in state, and that
  * stub runs whatever implementation the checkout holds. So a checkout must read every older schema (fixtures in
  * test/unit/providers/fixtures/) and must refuse a newer one rather than guess at fields it does not know.
  * Bump it when a change to the outputs or the stub would be misread by the previous checkout.
  */
-export const PROVIDER_SCHEMA = 2;
+export const PROVIDER_SCHEMA = 3;
 /** The oldest schema this checkout reads. */
 export const OLDEST_READABLE_SCHEMA = 1;
 export const SCHEMA_KEY = "__schema";

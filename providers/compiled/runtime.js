@@ -906,6 +906,9 @@ function commonFailures(news) {
   if (news.kubeconfig !== void 0 && !containsUnknown(news.kubeconfig) && typeof news.kubeconfig !== "string") {
     out.push({ property: "kubeconfig", reason: "kubeconfig must be the YAML content of a kubeconfig file (a string); omit it for default loading" });
   }
+  if (news.context !== void 0 && !containsUnknown(news.context) && (typeof news.context !== "string" || news.context === "")) {
+    out.push({ property: "context", reason: "context must be a non-empty kubeconfig context name; omit it for the kubeconfig's current-context" });
+  }
   if (news.adopt !== void 0 && !containsUnknown(news.adopt) && typeof news.adopt !== "boolean") {
     out.push({ property: "adopt", reason: "adopt must be true or false (default false)" });
   }
@@ -970,13 +973,14 @@ function same(a, b) {
 }
 function diffDerived(olds, news) {
   const reasons = [];
-  for (const k of ["format", "source", "target", "options", "kubeconfig", "adopt"]) {
+  for (const k of ["format", "source", "target", "options", "kubeconfig", "context", "adopt"]) {
     if (!same(olds[k], news[k])) reasons.push(k);
   }
   const drift = Array.isArray(olds.drift) ? olds.drift : [];
   for (const d of drift) reasons.push(`drift:${d}`);
   const replaces = [];
   let deleteBeforeReplace = false;
+  if (reasons.includes("context")) replaces.push("context");
   if (reasons.includes("target")) replaces.push("target");
   else if (reasons.includes("format")) {
     const oldType = typeof olds.type === "string" ? olds.type : void 0;
@@ -990,13 +994,13 @@ function diffDerived(olds, news) {
 }
 function diffMirror(olds, news) {
   const reasons = [];
-  for (const k of ["source", "targetName", "namespaces", "namespaceSelector", "kubeconfig", "adopt"]) {
+  for (const k of ["source", "targetName", "namespaces", "namespaceSelector", "kubeconfig", "context", "adopt"]) {
     if (!same(olds[k], news[k])) reasons.push(k);
   }
   const drift = Array.isArray(olds.drift) ? olds.drift : [];
   for (const d of drift) reasons.push(`drift:${d}`);
   const name = (v) => v.targetName ?? v.source?.name;
-  const replaces = same(name(olds), name(news)) ? [] : ["targetName"];
+  const replaces = [...same(name(olds), name(news)) ? [] : ["targetName"], ...reasons.includes("context") ? ["context"] : []];
   return { changes: reasons.length > 0, replaces, deleteBeforeReplace: false, reasons };
 }
 
@@ -1051,11 +1055,18 @@ function toWire(s) {
 function fromWire(s) {
   return { metadata: s.metadata ?? {}, type: s.type, data: s.data ?? {} };
 }
-function connect(kubeconfig) {
+function connect(kubeconfig, context) {
   const k8s = require("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
   if (kubeconfig !== void 0 && kubeconfig !== "") kc.loadFromString(kubeconfig);
   else kc.loadFromDefault();
+  if (context !== void 0 && context !== "") {
+    if (!kc.getContexts().some((c) => c.name === context)) {
+      const known = kc.getContexts().map((c) => c.name).join(", ") || "none";
+      throw new KubeError(`kubeconfig context "${context}" not found (contexts: ${known}). Fix: set platform-secrets:kubeContext to one of them, or point KUBECONFIG at the kubeconfig that has it`);
+    }
+    kc.setCurrentContext(context);
+  }
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const key = (ns, name) => `secret ${ns}/${name}`;
   return {
@@ -1297,7 +1308,7 @@ function guarded(fn) {
 }
 
 // providers/schema.ts
-var PROVIDER_SCHEMA = 2;
+var PROVIDER_SCHEMA = 3;
 var OLDEST_READABLE_SCHEMA = 1;
 var SCHEMA_KEY = "__schema";
 function recordedSchema(props) {
@@ -1390,12 +1401,12 @@ async function diff(_id, olds, news) {
   return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
 }
 async function create(inputs) {
-  const { live, grantAdded } = await converge(connect(inputs.kubeconfig), inputs, [inputs.source]);
+  const { live, grantAdded } = await converge(connect(inputs.kubeconfig, inputs.context), inputs, [inputs.source]);
   return { id: refKey2(inputs.target), outs: outputs(inputs, live, [], grantAdded) };
 }
 async function read(id, props) {
   if (props === void 0) throw new Error(`reading ${id}: no recorded inputs. Fix: import is not supported; create the resource instead`);
-  const api = connect(props.kubeconfig);
+  const api = connect(props.kubeconfig, props.context);
   const live = await api.get(props.target.namespace, props.target.name);
   if (live === void 0) return {};
   const drift = [];
@@ -1413,14 +1424,14 @@ async function read(id, props) {
   return { id, props: outputs(props, live, drift, props.grantAdded === true) };
 }
 async function update(_id, olds, news) {
-  const api = connect(news.kubeconfig);
+  const api = connect(news.kubeconfig, news.context);
   const { live, grantAdded } = await converge(api, news, [news.source, olds.source]);
   const sameGrant = refKey2(olds.source) === refKey2(news.source) && olds.target.namespace === news.target.namespace;
   if (olds.grantAdded === true && !sameGrant) await releaseGrants(api, olds.source, [olds.target]);
   return { outs: outputs(news, live, [], grantAdded) };
 }
 async function remove(_id, props) {
-  const api = connect(props.kubeconfig);
+  const api = connect(props.kubeconfig, props.context);
   await deleteIfOwned(api, props.target, [props.source]);
   if (props.grantAdded === true) await releaseGrants(api, props.source, [props.target]);
 }
@@ -1450,7 +1461,7 @@ function outputs2(inputs, source, namespaces, drift, grantsAdded) {
   return { ...inputs, targetNamespaces: namespaces, type: source?.type ?? "Opaque", data: { ...source?.data ?? {} }, drift, inSync: drift.length === 0, grantsAdded: [...grantsAdded].sort() };
 }
 async function converge2(inputs, previous) {
-  const api = connect(inputs.kubeconfig);
+  const api = connect(inputs.kubeconfig, inputs.context);
   const source = await fetchSource(api, inputs.source, `mirror of ${refKey2(inputs.source)}`);
   const namespaces = await resolveNamespaces(api, inputs);
   const owners = previous ? [inputs.source, previous.source] : [inputs.source];
@@ -1493,7 +1504,7 @@ async function create2(inputs) {
 }
 async function read2(id, props) {
   if (props === void 0) throw new Error(`reading ${id}: no recorded inputs. Fix: import is not supported; create the resource instead`);
-  const api = connect(props.kubeconfig);
+  const api = connect(props.kubeconfig, props.context);
   const wanted = await resolveNamespaces(api, props);
   const source = await api.get(props.source.namespace, props.source.name);
   const drift = [];
@@ -1528,7 +1539,7 @@ async function update2(_id, olds, news) {
   return { outs: await converge2(news, olds) };
 }
 async function remove2(_id, props) {
-  const api = connect(props.kubeconfig);
+  const api = connect(props.kubeconfig, props.context);
   let namespaces = props.targetNamespaces ?? [];
   try {
     namespaces = [.../* @__PURE__ */ new Set([...namespaces, ...await resolveNamespaces(api, props)])];
@@ -1655,6 +1666,7 @@ async function check3(olds, news) {
     const refusal2 = policyRefusal(olds, news);
     if (refusal2 !== void 0) failures.push({ property: "", reason: refusal2 });
   }
+  if (typeof news.ownershipRefusal === "string" && news.ownershipRefusal !== "") failures.push({ property: "", reason: news.ownershipRefusal });
   return { inputs: news, failures };
 }
 async function diff3(_id, olds, news) {
@@ -1677,7 +1689,7 @@ async function remove3() {
 var passwordPolicyGuardProvider = versioned("PasswordPolicyGuard", { check: check3, diff: diff3, create: create3, read: read3, update: update3, delete: remove3 });
 var PasswordPolicyGuard = class extends pulumi.dynamic.Resource {
   constructor(name, args, opts) {
-    super(providerStub("guard"), name, { password: args.password, rotation: args.rotation, rotationKey: args.rotationKey, policy: args.policy }, opts, "platform-secrets", "PasswordPolicyGuard");
+    super(providerStub("guard"), name, { password: args.password, rotation: args.rotation, rotationKey: args.rotationKey, policy: args.policy, ...args.ownershipRefusal !== void 0 ? { ownershipRefusal: args.ownershipRefusal } : {} }, opts, "platform-secrets", "PasswordPolicyGuard");
   }
 };
 

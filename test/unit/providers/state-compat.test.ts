@@ -106,22 +106,45 @@ describe("providers: state written by provider schema 1", () => {
     });
 });
 
-describe("providers: state written by provider schema 2 (this one)", () => {
-    // Recorded now, kept for the checkout that bumps the schema: its "previous format" fixture.
+describe("providers: state written by provider schema 2 (before context)", () => {
     const SCHEMA_2 = JSON.parse(readFileSync(path.join(__dirname, "fixtures/schema-2.json"), "utf8")) as RecordedState;
-    it("read keeps schema 2, diff against the same inputs is no change, the stub is the compiled-runtime one", async () => {
+    it("read keeps schema 2; diff asks for the migrating update; update stamps the current schema", async () => {
         const api = new FakeApi();
         for (const s of SCHEMA_2.live as SecretLike[]) api.put(s);
         for (const ns of ["fixture-src", "fixture-ci", "fixture-a", "fixture-b"]) api.nsLabels.set(ns, {});
         const restore = api.use();
         try {
-            assert.equal(SCHEMA_2.resources.length, 4);
             for (const r of SCHEMA_2.resources) {
                 const p = PROVIDER[r.kind];
                 assert.equal(r.outputs.__schema, 2, r.type);
-                assert.match(String(r.outputs.__provider), /providers\/compiled\/runtime\.js/);
                 const read = await p.read(r.id, r.outputs);
                 assert.equal(read.props.__schema, 2, r.type);
+                assert.equal((await p.diff(r.id, read.props, r.inputs)).changes, true, r.type);
+                assert.equal((await p.update(r.id, read.props, r.inputs)).outs.__schema, PROVIDER_SCHEMA, r.type);
+            }
+        } finally {
+            restore();
+        }
+    });
+});
+
+describe("providers: state written by provider schema 3 (this one)", () => {
+    // Recorded now, kept for the checkout that bumps the schema: its "previous format" fixture.
+    const SCHEMA_3 = JSON.parse(readFileSync(path.join(__dirname, "fixtures/schema-3.json"), "utf8")) as RecordedState;
+    it("read keeps schema 3, diff against the same inputs is no change, the stub is the compiled-runtime one", async () => {
+        const api = new FakeApi();
+        for (const s of SCHEMA_3.live as SecretLike[]) api.put(s);
+        for (const ns of ["fixture-src", "fixture-ci", "fixture-a", "fixture-b"]) api.nsLabels.set(ns, {});
+        const restore = api.use();
+        try {
+            assert.equal(SCHEMA_3.resources.length, 4);
+            assert.equal(PROVIDER_SCHEMA, 3, "a new schema needs its own fixture and this test moved to the 'previous' block");
+            for (const r of SCHEMA_3.resources) {
+                const p = PROVIDER[r.kind];
+                assert.equal(r.outputs.__schema, 3, r.type);
+                assert.match(String(r.outputs.__provider), /providers\/compiled\/runtime\.js/);
+                const read = await p.read(r.id, r.outputs);
+                assert.equal(read.props.__schema, 3, r.type);
                 assert.equal((await p.diff(r.id, read.props, r.inputs)).changes, false, r.type);
             }
         } finally {
