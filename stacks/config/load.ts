@@ -2,8 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./errors";
 import { parseStackConfig, RawConfig } from "./parse";
 import type { StackConfig } from "./types";
+import { DRIFT_SECRET_KEYS, readDriftSecrets } from "./drift";
 
-const SECRET_KEYS = ["githubToken"];
+const SECRET_KEYS = ["githubToken", ...DRIFT_SECRET_KEYS];
 
 /**
  * Every `platform-secrets:*` value of the running stack, except the secret ones (kept out of the plain map so no
@@ -22,5 +23,5 @@ export function readRawConfig(all: Record<string, string> = pulumi.runtime.allCo
 /** The validated config of the running stack; throws ConfigError (fails `pulumi preview`) on any problem. */
 export function loadStackConfig(): StackConfig {
     const token = pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:githubToken`);
-    return parseStackConfig(readRawConfig(), token ? pulumi.secret(token) : undefined);
+    return parseStackConfig(readRawConfig(), token ? pulumi.secret(token) : undefined, readDriftSecrets((k) => pulumi.runtime.getConfig(k)));
 }

@@ -223,15 +223,8 @@ export interface ReconcilerSettings {
     fanOutGrants: FanOutGrant[];
 }
 
-export interface DriftSettings {
-    enabled: boolean;
-    cron: string;
-    autoRemediate: boolean;
-    organization: string;
-    repoUrl: string;
-    branch: string;
-    repoDir: string;
-}
+export type { DriftSettings } from "./drift";
+import type { DriftSettings } from "./drift";
 
 /** The validated stack config: everything the program reads, defaults applied. */
 export interface StackConfig {
