@@ -42,7 +42,8 @@ async function program() {
         const tsconfig = path.join(dir, "tsconfig.json");
         tsnode.register({
             transpileOnly: process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true",
-            ...(fs.existsSync(tsconfig) ? { project: tsconfig } : { skipProject: true }),
+            // No tsconfig.json: @pulumi/pulumi/cmd/run's defaults.
+            ...(fs.existsSync(tsconfig) ? { project: tsconfig } : { skipProject: true, compilerOptions: { target: "es6", module: "commonjs", moduleResolution: "node", sourceMap: true } }),
         });
         registered = true;
     }
