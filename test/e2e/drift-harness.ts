@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import * as path from "node:path";
 import { CONFIG_NAMESPACE, DRIFT_SECRET_KEYS, parseStackConfig, RawConfig } from "../../stacks/config";
 import { DeploymentRunPlan, deploymentRunPlan } from "../../stacks/drift";
-import type { Engine } from "../env/engine";
+import { Engine, ROOT } from "../env/engine";
 import { languageHostScript } from "./drift-language-host";
 
 /**
@@ -75,8 +75,16 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 async function runnerBin(runner: HarnessRunner, dir: string): Promise<string> {
     const bin = path.join(dir, "runner-bin");
     await fs.mkdir(bin, { recursive: true });
-    await fs.symlink(runner.engine.cliPath, path.join(bin, "pulumi"));
-    // The built CLI finds pulumi-resource-pulumi-nodejs (dynamic providers) next to its real binary.
+    // The runner image's layout: the CLI with its bundled plugins beside it. With PULUMI_IGNORE_AMBIENT_PLUGINS
+    // (the engine's isolation) the CLI looks for the language host only next to its own executable (symlinks
+    // resolved), so the binary is hard-linked (copied across filesystems), not symlinked.
+    const real = await fs.realpath(runner.engine.cliPath);
+    await fs.link(real, path.join(bin, "pulumi")).catch(() => fs.copyFile(real, path.join(bin, "pulumi")));
+    await fs.chmod(path.join(bin, "pulumi"), 0o755);
+    const dynamic = [path.join(path.dirname(real), "pulumi-resource-pulumi-nodejs"), path.join(ROOT, "node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs")];
+    const found = await Promise.all(dynamic.map((f) => fs.access(f).then(() => f, () => undefined)));
+    await fs.copyFile(found.find((f) => f)!, path.join(bin, "pulumi-resource-pulumi-nodejs"));
+    await fs.chmod(path.join(bin, "pulumi-resource-pulumi-nodejs"), 0o755);
     await fs.writeFile(path.join(bin, "pulumi-language-nodejs"), languageHostScript(process.execPath), { mode: 0o755 });
     return [bin, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":");
 }
