@@ -142,11 +142,15 @@ function hostOf(url: string): string | undefined {
 
 function envMap(v: unknown, path: string): Record<string, string> {
     const o = asObject(v, path);
+    const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(o)) {
         if (!ENV_NAME.test(k)) fail(`${path}.${k}`, "is not an environment variable name", "use letters, digits and _ (not starting with a digit)");
-        if (typeof val !== "string") fail(`${path}.${k}`, "must be a string", "quote the value");
+        // `pulumi config set --path ... true` stores a YAML boolean (and 3 a number): the variable is its text.
+        if (typeof val === "boolean" || typeof val === "number") out[k] = String(val);
+        else if (typeof val === "string") out[k] = val;
+        else fail(`${path}.${k}`, "must be a string", "quote the value");
     }
-    return o as Record<string, string>;
+    return out;
 }
 
 /** The server URL of the kubeconfig's current context (never echoing the content: it holds credentials). */

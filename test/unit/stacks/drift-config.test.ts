@@ -89,7 +89,9 @@ describe("stacks/config: drift settings", () => {
         rejectsConfig(() => parse({ driftEnvironmentVariables: { PULUMI_BACKEND_URL: "file:///x" } }), "platform-secrets:driftEnvironmentVariables.PULUMI_BACKEND_URL", /set by the Deployments runner itself/);
         rejectsConfig(() => parse({ driftEnvironmentVariables: { "1BAD": "x" } }), "platform-secrets:driftEnvironmentVariables.1BAD", /not an environment variable name/);
         rejectsConfig(() => parse({ driftEnvironmentVariables: { VAULT_ADDR: "https://v.example.com" }, driftVaultAddress: "https://v.example.com" }), "platform-secrets:driftEnvironmentVariables.VAULT_ADDR", /together with driftVaultAddress/);
-        assert.equal(parse({ driftEnvironmentVariables: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } }).drift.environmentVariables.PULUMI_NODEJS_TRANSPILE_ONLY, "true");
+        // `pulumi config set --path ... true` stores a boolean: the variable is its text.
+        assert.deepEqual(parse({ driftEnvironmentVariables: { PULUMI_NODEJS_TRANSPILE_ONLY: true, N: 3 } }).drift.environmentVariables, { PULUMI_NODEJS_TRANSPILE_ONLY: "true", N: "3" });
+        rejectsConfig(() => parse({ driftEnvironmentVariables: { X: { a: 1 } } }), "platform-secrets:driftEnvironmentVariables.X", /must be a string/);
     });
 
     it("skipping the install needs pre-run commands that install", () => {
