@@ -33,7 +33,9 @@ const GIT_DERIVED = [
 ] as const;
 const AGENT_POOL = "00000000-0000-4000-8000-000000000001";
 /** Prints the NAMES of the run's variables (never values), so the test sees exactly what the run got. */
-const ENV_NAMES_CMD = `echo "drift-run-env: $(env | cut -d= -f1 | sort | tr '\\n' ' ')"`;
+// `compgen -e` (bash) lists exported names only: `env | cut` would print the continuation lines of multi-line
+// values such as the kubeconfig.
+const ENV_NAMES_CMD = `echo "drift-run-env: $(compgen -e | sort | tr '\\n' ' ')"`;
 
 describe("e2e: drift checks as Pulumi Deployments runs them (fresh clone, rendered settings only)", function () {
     let sb: LocalSandbox;
@@ -142,7 +144,11 @@ describe("e2e: drift checks as Pulumi Deployments runs them (fresh clone, render
         await core.replaceNamespacedSecret({ name: "platform-repo-git", namespace: "tekton-pipelines", body: live });
         const r = await deployment("detect", "handEdit");
         assert.equal(r.drift, true, "no drift reported after a hand edit");
-        assert.match(r.output, /git-platform-repo-tekton/);
+        // The resource line the engine marks as changing (every resource also has a "refreshing" line).
+        const changed = r.output.split("\n").filter((l) => /^\s*~\s/.test(l) && !/refreshing/.test(l));
+        process.stderr.write(`[e2e] drift run after the hand edit: ${JSON.stringify(r.changes)}\n${changed.join("\n")}\n`);
+        assert.ok(changed.some((l) => l.includes("git-platform-repo-tekton")), changed.join("\n"));
+        assert.deepEqual(r.changes, { update: 1, same: r.resources - 1 });
         // --preview-only: the state is untouched, so the next check still sees it.
         assert.equal((await secretData("tekton-pipelines", "platform-repo-git"))?.password, "hand-edited");
     });
@@ -185,6 +191,8 @@ describe("e2e: drift checks as Pulumi Deployments runs them (fresh clone, render
     it("no secret value in the engine output of any run", () => {
         const { env } = getE2E();
         const text = output.join("\n");
-        for (const s of [CANARY, CANARY_ROTATED, env.vault.token]) assert.ok(!text.includes(s), "a secret value is in the run output");
+        const key = /client-key-data: (\S+)/.exec(plan.secretEnvironmentVariables.DRIFT_KUBECONFIG.reveal())?.[1];
+        assert.ok(key, "the kubeconfig carries a client key");
+        for (const s of [CANARY, CANARY_ROTATED, env.vault.token, key!]) assert.ok(!text.includes(s), "a secret value is in the run output");
     });
 });
