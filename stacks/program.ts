@@ -228,14 +228,7 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
     }
 
     if (cfg.drift.enabled) {
-        platform.drift = new DriftChecks("drift", {
-            organization: cfg.drift.organization,
-            cron: cfg.drift.cron,
-            autoRemediate: cfg.drift.autoRemediate,
-            repoUrl: cfg.drift.repoUrl,
-            branch: cfg.drift.branch,
-            repoDir: cfg.drift.repoDir,
-        });
+        platform.drift = new DriftChecks("drift", { drift: cfg.drift });
     }
 
     for (const ext of extensions) ext(cfg, platform);

@@ -6,3 +6,4 @@ export * from "./guardrails";
 export * from "./parse";
 export * from "./load";
 export * from "./git";
+export * from "./drift";

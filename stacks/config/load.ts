@@ -3,8 +3,9 @@ import { CONFIG_NAMESPACE } from "./errors";
 import { parseStackConfig, RawConfig } from "./parse";
 import type { StackConfig } from "./types";
 import { checkKubernetesConfig } from "../cluster";
+import { DRIFT_SECRET_KEYS, readDriftSecrets } from "./drift";
 
-const SECRET_KEYS = ["githubToken"];
+const SECRET_KEYS = ["githubToken", ...DRIFT_SECRET_KEYS];
 
 /**
  * Every `platform-secrets:*` value of the running stack, except the secret ones (kept out of the plain map so no
@@ -24,5 +25,5 @@ export function readRawConfig(all: Record<string, string> = pulumi.runtime.allCo
 export function loadStackConfig(): StackConfig {
     checkKubernetesConfig(pulumi.runtime.allConfig());
     const token = pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:githubToken`);
-    return parseStackConfig(readRawConfig(), token ? pulumi.secret(token) : undefined);
+    return parseStackConfig(readRawConfig(), token ? pulumi.secret(token) : undefined, readDriftSecrets((k) => pulumi.runtime.getConfig(k)));
 }

@@ -6,6 +6,7 @@ import { checkGuardrails } from "./guardrails";
 import { clusterExternalSecret, dockerRegistry, esoGenerator, externalSecret, fanOutGrant, githubApp, issuer, password } from "./entries";
 import { gitCredential } from "./git";
 import { applyVaultPrefix, failMissing, installation, missingRequired, storeNameOf, vaultUrl } from "./environments";
+import { DriftSecretValues, parseDrift } from "./drift";
 
 /**
  * Raw config as Pulumi hands it to the program: short key (no `platform-secrets:` prefix) → string; structured
@@ -112,7 +113,7 @@ function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: R
  * The validator: raw Pulumi config → StackConfig, defaults applied, then the guardrails. Pure (the token output is
  * passed through untouched); throws ConfigError naming the key and the fix.
  */
-export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<string>): StackConfig {
+export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<string>, driftSecrets: DriftSecretValues = {}): StackConfig {
     const c = decodeRaw(raw);
     const missing = missingRequired(c);
     if (missing.length) failMissing(missing);
@@ -191,23 +192,10 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
             vault: reconcilerVault(c, address),
             fanOutGrants: (c.reconcilerFanOutGrants as unknown[]).map((g, idx) => fanOutGrant(g, `reconcilerFanOutGrants[${idx}]`)),
         },
-        drift: {
-            enabled: c.driftEnabled as boolean,
-            cron: S("driftCron"),
-            autoRemediate: c.driftAutoRemediate as boolean,
-            organization: S("driftOrganization"),
-            repoUrl: S("driftRepoUrl"),
-            branch: S("driftBranch"),
-            repoDir: S("driftRepoDir"),
-        },
+        drift: parseDrift(c, driftSecrets, address),
         githubToken,
     };
     if (cfg.reconciler.enabled && !cfg.reconciler.image) fail("reconcilerImage", "is empty while reconcilerEnabled is true", "set the reconciler image reference, or reconcilerEnabled: false");
-    if (cfg.drift.enabled) {
-        if (!/^(\S+\s+){4}\S+$/.test(cfg.drift.cron.trim())) fail("driftCron", `"${cfg.drift.cron}" is not a 5-field cron expression`, 'write e.g. "0 */6 * * *"');
-        if (!cfg.drift.organization) fail("driftOrganization", "is required when driftEnabled is true", "set the Pulumi Cloud organization");
-        if (!cfg.drift.repoUrl) fail("driftRepoUrl", "is required when driftEnabled is true", "set the git URL Pulumi Deployments checks out");
-    }
     if (inst.secretNamespaces && !cfg.reconciler.enabled) fail("secretNamespaces", "is read only by the reconciler, which reconcilerEnabled: false leaves out", "set platform-secrets:reconcilerEnabled: true, or remove secretNamespaces");
     applyVaultPrefix(cfg);
     checkGuardrails(cfg);

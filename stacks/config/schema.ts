@@ -5,6 +5,8 @@
  * nest those), so the structured keys (lists of objects) cannot be typed there: Pulumi.yaml documents them in a
  * comment and this table plus the validator are their schema.
  */
+import { DRIFT_SCALAR_KEYS, DRIFT_STRUCTURED_KEYS } from "./drift";
+
 export type ScalarType = "string" | "integer" | "boolean" | "array";
 
 export interface ScalarKeySchema {
@@ -86,13 +88,8 @@ const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("reconcilerVaultAudience", "Audience of the projected ServiceAccount token the reconciler logs in to Vault with (reconcilerVaultAuthMethod=kubernetes); the Vault role's audience must be the same. Never the apiserver's audience: that token could be replayed against the cluster.", "vault"),
     s("reconcilerVaultCaCert", "PEM CA bundle for an https reconcilerVaultAddress signed by a private CA (mounted from a ConfigMap as VAULT_CACERT); empty = the image's CAs.", ""),
     s("reconcilerVaultTokenSecretName", "Secret in reconcilerNamespace with key token, mounted read-only as a file (reconcilerVaultAuthMethod=token-file).", "reconciler-vault-token"),
-    b("driftEnabled", "Create Pulumi Cloud DeploymentSettings + DriftSchedule for this stack.", false),
-    s("driftCron", "Drift detection schedule (cron, 5 fields).", "0 */6 * * *"),
-    b("driftAutoRemediate", "Run `pulumi up` automatically when drift is found.", false),
-    s("driftOrganization", "Pulumi Cloud organization (required when driftEnabled).", ""),
-    s("driftRepoUrl", "Git repository Pulumi Deployments checks out (required when driftEnabled).", ""),
-    s("driftBranch", "Branch Pulumi Deployments checks out.", "main"),
-    s("driftRepoDir", "Directory of Pulumi.yaml inside the repository.", "."),
+    // Drift checks (Pulumi Deployments): stacks/config/drift.ts.
+    ...DRIFT_SCALAR_KEYS,
 ];
 
 // ---- Environments, instances and the cluster (issue 20 §1, §2): several stacks side by side. Kept as one block
@@ -118,6 +115,7 @@ export const STRUCTURED_KEYS: readonly StructuredKeySchema[] = [
     { key: "esoGenerators", shape: "array", description: "Extra ESO generators: [{name, namespace, kind, spec, target: {secretName, refreshPolicy, refreshInterval}}]; a Password generator must not refresh periodically.", default: [] },
     { key: "reconcilerFanOutGrants", shape: "array", description: "Administrator consent for reconciler fan-out: [{sourceNamespace, namespaces: [..], namespaceSelector: \"key=value,...\"}]; sources in sourceNamespace may fan out only into these namespaces.", default: [] },
     { key: "certManagerIssuers", shape: "array", description: "cert-manager issuers: [{name, kind: ClusterIssuer|Issuer, namespace, spec}]; every apiKeySecretRef must name its namespace.", default: [] },
+    ...DRIFT_STRUCTURED_KEYS,
 ];
 
 export const ALL_KEYS: readonly string[] = [...SCALAR_KEYS.map((k) => k.key), ...STRUCTURED_KEYS.map((k) => k.key)];

@@ -226,15 +226,8 @@ export interface ReconcilerSettings {
     fanOutGrants: FanOutGrant[];
 }
 
-export interface DriftSettings {
-    enabled: boolean;
-    cron: string;
-    autoRemediate: boolean;
-    organization: string;
-    repoUrl: string;
-    branch: string;
-    repoDir: string;
-}
+export type { DriftSettings } from "./drift";
+import type { DriftSettings } from "./drift";
 
 /**
  * Where this stack sits next to others (issue 20): its instance name in the cluster, its Vault path prefix, the
