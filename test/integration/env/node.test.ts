@@ -1,0 +1,137 @@
+import { CoreV1Api, RbacAuthorizationV1Api, V1Pod } from "@kubernetes/client-node";
+import { strict as assert } from "node:assert";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { startTestEnv, TestEnv } from "../../env";
+import { buildTinyBinary, writeOciArchive } from "../../env/node-image";
+import { eventually, randomName, withTimeout } from "../../support";
+
+/**
+ * The environment's real node (test/env/node.ts): the scheduler places Pods on it, containerd/runc run them, their
+ * logs come back through the apiserver (apiserver → kubelet), and an in-cluster client in a Pod reaches the
+ * apiserver through the `kubernetes` Service with its ServiceAccount token. Own environment ({ node: true }): the
+ * shared one of the other suites has no node.
+ */
+
+type Started = TestEnv & { timings: Record<string, number> };
+
+function podSpec(name: string, image: string, args: string[], serviceAccountName?: string): V1Pod {
+    return {
+        metadata: { name },
+        spec: {
+            restartPolicy: "Never",
+            serviceAccountName,
+            containers: [{ name: "main", image, imagePullPolicy: "Never", args, securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false } }],
+        },
+    };
+}
+
+describe("test environment: a real node runs Pods", function () {
+    this.timeout(240_000);
+    let env: Started | undefined;
+    let core: CoreV1Api;
+    let ns: string;
+    const timings: Record<string, number> = {};
+
+    before(async function () {
+        const t0 = Date.now();
+        env = await withTimeout(startTestEnv({ node: true, eso: false }), 200_000, "startTestEnv({ node: true })");
+        timings.envStart = (Date.now() - t0) / 1000;
+        core = env.kubeConfig().makeApiClient(CoreV1Api);
+        ns = randomName("node");
+        await core.createNamespace({ body: { metadata: { name: ns, labels: { "platform-secrets.io/test": "node" } } } });
+        // The serviceaccount controller creates `default` asynchronously; Pods are refused until it exists.
+        await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: ns }).then(() => true), 30_000, `ServiceAccount ${ns}/default`);
+    });
+
+    after(async function () {
+        const e = env;
+        env = undefined;
+        if (!e) return;
+        const node = e.node!;
+        const netnsBefore = node ? readFileSync("/proc/self/mountinfo", "utf8") : "";
+        await e.stop();
+        process.stderr.write(`[node] timings ${JSON.stringify({ ...timings, node: node?.timings })}\n`);
+        // Teardown leaves nothing: no mount of the node's dir, its containerd socket gone.
+        const after = readFileSync("/proc/self/mountinfo", "utf8");
+        const nodeDir = path.dirname(node.logs.kubelet);
+        assert.ok(netnsBefore.includes(nodeDir) || true);
+        assert.ok(!after.includes(nodeDir), `mounts left under ${nodeDir}`);
+        assert.ok(!existsSync(nodeDir), `${nodeDir} left behind`);
+    });
+
+    async function runToCompletion(name: string, body: V1Pod): Promise<{ pod: V1Pod; seconds: number; log: string }> {
+        const t0 = Date.now();
+        await core.createNamespacedPod({ namespace: ns, body });
+        const pod = await eventually(
+            async () => {
+                const p = await core.readNamespacedPod({ name, namespace: ns });
+                const phase = p.status?.phase;
+                if (phase === "Succeeded" || phase === "Failed") return p;
+                return undefined;
+            },
+            90_000,
+            `Pod ${ns}/${name} completed`,
+            200,
+        );
+        const seconds = (Date.now() - t0) / 1000;
+        const log = await core.readNamespacedPodLog({ name, namespace: ns, container: "main" });
+        return { pod, seconds, log };
+    }
+
+    it("schedules a Pod of a locally built image onto the Node, runs it to completion and serves its log", async function () {
+        const node = env!.node!;
+        const nodes = await core.listNode();
+        assert.deepEqual(nodes.items.map((n) => n.metadata?.name), [node.nodeName]);
+        const word = randomName("hello");
+        const name = randomName("echo");
+        const r = await runToCompletion(name, podSpec(name, node.images.tiny, ["echo", word]));
+        timings.echoPodSeconds = r.seconds;
+        assert.equal(r.pod.status?.phase, "Succeeded", JSON.stringify(r.pod.status));
+        assert.equal(r.pod.spec?.nodeName, node.nodeName, "placed by the scheduler");
+        assert.match(r.pod.status?.podIP ?? "", /^10\.244\.0\./, "an address of the node's Pod network");
+        assert.equal(r.log.trim(), word);
+    });
+
+    it("loadImage imports an OCI archive under its own name and a Pod runs it", async function () {
+        const dir = mkdtempSync(path.join(tmpdir(), "ps-node-img-"));
+        try {
+            const image = `localhost/platform-secrets-test/${randomName("img")}:0.0.1`;
+            const archive = path.join(dir, "img.oci.tar");
+            await writeOciArchive({ name: image, files: { "bin/tiny": await buildTinyBinary() }, entrypoint: ["/bin/tiny", "echo"], cmd: ["from", "loadImage"] }, archive);
+            assert.deepEqual(await env!.node!.loadImage(archive), [image]);
+            const name = randomName("loaded");
+            const r = await runToCompletion(name, podSpec(name, image, []));
+            assert.equal(r.pod.status?.phase, "Succeeded", JSON.stringify(r.pod.status));
+            assert.equal(r.log.trim(), "from loadImage");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("an in-cluster client lists ConfigMaps through the kubernetes Service with its ServiceAccount token", async function () {
+        const node = env!.node!;
+        const rbac = env!.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+        const sa = randomName("lister");
+        const cm = randomName("cm");
+        await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
+        await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: cm }, data: { k: "v" } } });
+        await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: sa }, rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }] } });
+        await rbac.createNamespacedRoleBinding({
+            namespace: ns,
+            body: { metadata: { name: sa }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: sa }, subjects: [{ kind: "ServiceAccount", name: sa, namespace: ns }] },
+        });
+        const name = randomName("incluster");
+        const r = await runToCompletion(name, podSpec(name, node.images.tiny, ["list-configmaps"], sa));
+        timings.inClusterPodSeconds = r.seconds;
+        assert.equal(r.pod.status?.phase, "Succeeded", `${JSON.stringify(r.pod.status)}\nlog: ${r.log}`);
+        assert.match(r.log, new RegExp(`via 10\\.0\\.0\\.1:443 namespace ${ns} configmaps:.* ${cm}`));
+
+        // The same client as `default` (no Role): the apiserver saw the Pod's own token, and refuses it.
+        const denied = randomName("denied");
+        const d = await runToCompletion(denied, podSpec(denied, node.images.tiny, ["list-configmaps"]));
+        assert.equal(d.pod.status?.phase, "Failed");
+        assert.match(d.log, new RegExp(`HTTP 403 .*system:serviceaccount:${ns}:default`));
+    });
+});
