@@ -4,6 +4,7 @@ import { existsSync, promises as fs, rmSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { GatewayConfig } from "./netns-gateway";
+import { NETNS_FILE } from "./node-runtime";
 import { KUBERNETES_SERVICE_IP } from "./pki";
 import { ManagedProcess } from "./process";
 
@@ -76,6 +77,8 @@ export async function createNodeNetwork(dir: string, apiServerPort: () => number
     const netns = `psn-${randomBytes(4).toString("hex")}`;
     const nsPath = `/var/run/netns/${netns}`;
     ip(["netns", "add", netns]);
+    // For the sweep of a dead environment (node-runtime.ts cleanupStaleNode).
+    await fs.writeFile(path.join(dir, NETNS_FILE), netns);
     const removeNow = (): void => {
         if (existsSync(nsPath)) {
             try {

@@ -163,6 +163,20 @@ function quiet(cmd: string, args: string[]): string {
     }
 }
 
+/** Pids whose command line contains `text` (this process excluded). */
+function pidsNaming(text: string): number[] {
+    const out: number[] = [];
+    for (const e of readdirSync("/proc")) {
+        if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+        try {
+            if (readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").some((a) => a.includes(text))) out.push(Number(e));
+        } catch {
+            /* exited meanwhile */
+        }
+    }
+    return out;
+}
+
 function kill(pid: number): void {
     try {
         process.kill(pid, "SIGKILL");
@@ -179,10 +193,12 @@ function kill(pid: number): void {
  */
 export function cleanupRuntime(p: RuntimePaths): void {
     const podNetns = new Set<number>();
-    if (existsSync(p.runcRoot)) {
+    // The shim runs runc with --root <Root>/<containerd namespace>: k8s.io for every CRI container.
+    const roots = existsSync(p.runcRoot) ? readdirSync(p.runcRoot).map((ns) => path.join(p.runcRoot, ns)) : [];
+    for (const root of roots) {
         let list: { id: string; pid: number }[] = [];
         try {
-            list = JSON.parse(quiet("runc", ["--root", p.runcRoot, "list", "--format", "json"]) || "[]") ?? [];
+            list = JSON.parse(quiet("runc", ["--root", root, "list", "--format", "json"]) || "[]") ?? [];
         } catch {
             list = [];
         }
@@ -194,17 +210,12 @@ export function cleanupRuntime(p: RuntimePaths): void {
                     /* already gone */
                 }
             }
-            quiet("runc", ["--root", p.runcRoot, "kill", c.id, "KILL"]);
-            quiet("runc", ["--root", p.runcRoot, "delete", "--force", c.id]);
+            quiet("runc", ["--root", root, "kill", c.id, "KILL"]);
+            quiet("runc", ["--root", root, "delete", "--force", c.id]);
         }
     }
-    const tasks = path.join(p.dir, "state", "io.containerd.runtime.v2.task", "k8s.io");
-    if (existsSync(tasks)) {
-        for (const id of readdirSync(tasks)) {
-            const pidFile = path.join(tasks, id, "shim.pid");
-            if (existsSync(pidFile)) kill(Number(readFileSync(pidFile, "utf8").trim()));
-        }
-    }
+    // The shims (one per Pod) outlive containerd; their command line names this node's socket.
+    for (const pid of pidsNaming(p.socket)) kill(pid);
     // CRI pins each Pod's network namespace at /var/run/netns/cni-<uuid>: delete ours, never another's.
     if (existsSync("/var/run/netns")) {
         for (const name of readdirSync("/var/run/netns").filter((n) => n.startsWith("cni-"))) {
@@ -235,4 +246,25 @@ export function unmountUnder(dir: string): void {
         return;
     }
     for (const m of mounts.sort((a, b) => b.length - a.length)) quiet("umount", ["-l", m]);
+}
+
+/** The file naming a node's network namespace (written by node-net.ts), read by the sweep of dead environments. */
+export const NETNS_FILE = "netns";
+
+/**
+ * Sweep of a dead environment's node (sweep.ts, after its processes were killed): the runtime's leftovers, every
+ * mount under the environment dir, and the node's network namespace. No-op for an environment without a node.
+ */
+export function cleanupStaleNode(envDir: string): void {
+    const node = path.join(envDir, "node");
+    if (!existsSync(node)) return;
+    cleanupRuntime(runtimePaths(path.join(node, "containerd")));
+    unmountUnder(envDir);
+    let netns = "";
+    try {
+        netns = readFileSync(path.join(node, NETNS_FILE), "utf8").trim();
+    } catch {
+        return;
+    }
+    if (/^psn-[0-9a-f]+$/.test(netns) && existsSync(`/var/run/netns/${netns}`)) quiet("ip", ["netns", "delete", netns]);
 }

@@ -18,6 +18,8 @@ import { ManagedProcess, onProcessExit } from "./process";
  */
 export interface TestNode {
     nodeName: string;
+    /** The node's network namespace (`ip netns`): containerd, the kubelet and the Pod network live there. */
+    netns: string;
     /** Imports an OCI image archive (e.g. `buildah push <img> oci-archive:<file>:<repo>:<tag>`); returns its names. */
     loadImage(ociArchivePath: string): Promise<string[]>;
     /** Image names of the locally built ps-tiny test image (node-image/main.go) and the pause image. */
@@ -176,6 +178,7 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
         timings.ready = since();
         return {
             nodeName,
+            netns: network.netns,
             images: { tiny: TINY_IMAGE, pause: PAUSE_IMAGE },
             loadImage: (archive) => importImage(rt, archive),
             logs: { kubelet: kubelet.logFile, containerd: procs.containerd.logFile, scheduler: scheduler.logFile },

@@ -1,6 +1,7 @@
 import { CoreV1Api, RbacAuthorizationV1Api, V1Pod } from "@kubernetes/client-node";
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startTestEnv, TestEnv } from "../../env";
@@ -13,6 +14,14 @@ import { eventually, randomName, withTimeout } from "../../support";
  * apiserver through the `kubernetes` Service with its ServiceAccount token. Own environment ({ node: true }): the
  * shared one of the other suites has no node.
  */
+
+function cmdline(pid: string): string {
+    try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+        return ""; // exited meanwhile
+    }
+}
 
 type Started = TestEnv & { timings: Record<string, number> };
 
@@ -50,15 +59,19 @@ describe("test environment: a real node runs Pods", function () {
         env = undefined;
         if (!e) return;
         const node = e.node!;
-        const netnsBefore = node ? readFileSync("/proc/self/mountinfo", "utf8") : "";
-        await e.stop();
-        process.stderr.write(`[node] timings ${JSON.stringify({ ...timings, node: node?.timings })}\n`);
-        // Teardown leaves nothing: no mount of the node's dir, its containerd socket gone.
-        const after = readFileSync("/proc/self/mountinfo", "utf8");
         const nodeDir = path.dirname(node.logs.kubelet);
-        assert.ok(netnsBefore.includes(nodeDir) || true);
-        assert.ok(!after.includes(nodeDir), `mounts left under ${nodeDir}`);
+        // The containers still running (the sleeper Pod's), to prove the teardown kills them.
+        const containers = (JSON.parse(execFileSync("runc", ["--root", path.join(nodeDir, "containerd", "runc", "k8s.io"), "list", "--format", "json"]).toString() || "[]") ?? []) as { id: string; pid: number; status: string }[];
+        await e.stop();
+        process.stderr.write(`[node] timings ${JSON.stringify({ ...timings, node: node.timings })}\n`);
+        // Teardown leaves nothing: no mount under the node's dir, the dir and the network namespace gone.
+        assert.ok(containers.some((c) => c.status === "running"), `a container was running before stop: ${JSON.stringify(containers)}`);
+        for (const c of containers) assert.ok(!existsSync(`/proc/${c.pid}`) || c.pid === 0, `container ${c.id} (pid ${c.pid}) survived the teardown`);
+        const leftovers = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && cmdline(p).includes(nodeDir));
+        assert.deepEqual(leftovers, [], `processes naming ${nodeDir} survived the teardown`);
+        assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes(nodeDir), `mounts left under ${nodeDir}`);
         assert.ok(!existsSync(nodeDir), `${nodeDir} left behind`);
+        assert.ok(!existsSync(`/var/run/netns/${node.netns}`), `network namespace ${node.netns} left behind`);
     });
 
     async function runToCompletion(name: string, body: V1Pod): Promise<{ pod: V1Pod; seconds: number; log: string }> {
@@ -108,6 +121,24 @@ describe("test environment: a real node runs Pods", function () {
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("keeps a Pod Running (read-only root filesystem, non-root) until the environment stops", async function () {
+        const name = randomName("sleeper");
+        const t0 = Date.now();
+        await core.createNamespacedPod({ namespace: ns, body: podSpec(name, env!.node!.images.tiny, ["pause"]) });
+        const pod = await eventually(
+            async () => {
+                const p = await core.readNamespacedPod({ name, namespace: ns });
+                return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
+            },
+            60_000,
+            `Pod ${ns}/${name} Running`,
+            200,
+        );
+        timings.runningPodSeconds = (Date.now() - t0) / 1000;
+        assert.equal(pod.status?.phase, "Running");
+        // after() checks that stopping the environment kills it.
     });
 
     it("an in-cluster client lists ConfigMaps through the kubernetes Service with its ServiceAccount token", async function () {
