@@ -128,7 +128,7 @@ export function vaultSpec(version = VAULT_VERSION): BinarySpec {
 }
 
 export function allSpecs(): BinarySpec[] {
-    return [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec()];
+    return [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec(), kubernetesNodeSpec()];
 }
 
 /** `${XDG_CACHE_HOME:-~/.cache}/platform-secrets/bin`. */

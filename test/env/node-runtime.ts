@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, promises as fs, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, promises as fs, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { Progress } from "./build";
@@ -20,6 +20,7 @@ export const NODE_PACKAGES: { pkg: string; file: string }[] = [
     { pkg: "containernetworking-plugins", file: "/usr/lib/cni/bridge" },
 ];
 export const CNI_BIN_DIR = "/usr/lib/cni";
+const CNI_CACHE = "/var/lib/cni/results";
 
 /** apt-get installs the packages whose files are missing (root only), as postgres.ts does for PostgreSQL. */
 export async function ensureNodePackages(progress: Progress): Promise<void> {
@@ -193,6 +194,7 @@ function kill(pid: number): void {
  */
 export function cleanupRuntime(p: RuntimePaths): void {
     const podNetns = new Set<number>();
+    const ids = new Set<string>();
     // The shim runs runc with --root <Root>/<containerd namespace>: k8s.io for every CRI container.
     const roots = existsSync(p.runcRoot) ? readdirSync(p.runcRoot).map((ns) => path.join(p.runcRoot, ns)) : [];
     for (const root of roots) {
@@ -212,7 +214,12 @@ export function cleanupRuntime(p: RuntimePaths): void {
             }
             quiet("runc", ["--root", root, "kill", c.id, "KILL"]);
             quiet("runc", ["--root", root, "delete", "--force", c.id]);
+            ids.add(c.id);
         }
+    }
+    // libcni's cache of a sandbox's results (a Pod torn down without CNI DEL): files named <network>-<id>-<if>.
+    if (existsSync(CNI_CACHE)) {
+        for (const f of readdirSync(CNI_CACHE)) if ([...ids].some((id) => f.includes(`-${id}-`))) rmSync(path.join(CNI_CACHE, f), { force: true });
     }
     // The shims (one per Pod) outlive containerd; their command line names this node's socket.
     for (const pid of pidsNaming(p.socket)) kill(pid);
