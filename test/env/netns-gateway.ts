@@ -7,6 +7,8 @@
  *   unix socket whose host-side end (node-net.ts) connects to a loopback port of the host (the apiserver).
  * - `connect`: an HTTP CONNECT proxy on a unix socket that dials inside the namespace; the apiserver's egress
  *   selector ("cluster") uses it to reach the kubelet (logs, exec). Only `allow` prefixes are dialled.
+ * - `control`: an HTTP server on a unix socket; `POST /listen` with a `listen` entry adds one more listener later
+ *   (TestNode.exposeHostPort: a host service started after the node).
  * Prints "ready" on stdout once every socket listens. Argument: one JSON GatewayConfig.
  */
 import * as http from "node:http";
@@ -15,7 +17,10 @@ import * as net from "node:net";
 export interface GatewayConfig {
     listen: { host: string; port: number; unix: string }[];
     connect?: { unix: string; allow: string[] };
+    control?: string;
 }
+
+type Listen = GatewayConfig["listen"][number];
 
 function pipeBoth(a: net.Socket, b: net.Socket): void {
     a.on("error", () => b.destroy());
@@ -32,10 +37,27 @@ function listen(server: net.Server, where: net.ListenOptions): Promise<void> {
 }
 
 export async function runGateway(cfg: GatewayConfig): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const l of cfg.listen) {
-        const server = net.createServer((c) => pipeBoth(c, net.connect({ path: l.unix })));
-        waits.push(listen(server, { host: l.host, port: l.port }));
+    const addListener = (l: Listen): Promise<void> => listen(net.createServer((c) => pipeBoth(c, net.connect({ path: l.unix }))), { host: l.host, port: l.port });
+    const waits: Promise<void>[] = cfg.listen.map(addListener);
+    if (cfg.control) {
+        const control = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (d: Buffer) => (body += d.toString()));
+            req.on("end", () => {
+                if (req.method !== "POST" || req.url !== "/listen") return void res.writeHead(404).end();
+                let l: Listen;
+                try {
+                    l = JSON.parse(body) as Listen;
+                } catch {
+                    return void res.writeHead(400).end("body is not JSON\n");
+                }
+                addListener(l).then(
+                    () => res.writeHead(200).end(),
+                    (e: unknown) => res.writeHead(500).end(`listen ${l.host}:${l.port}: ${e instanceof Error ? e.message : String(e)}\n`),
+                );
+            });
+        });
+        waits.push(listen(control, { path: cfg.control }));
     }
     if (cfg.connect) {
         const { unix, allow } = cfg.connect;

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fs, rmSync } from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { GatewayConfig } from "./netns-gateway";
@@ -28,6 +29,11 @@ export interface NodeNetwork {
     /** Prefix that runs a command inside the namespace: [...nsenterArgs, cmd, ...args] with cmd "nsenter". */
     nsenterArgs: string[];
     gateway: ManagedProcess;
+    /**
+     * Makes a service on the host's loopback (127.0.0.1:`port`) reachable from Pods at NODE_IP:`port`, through
+     * the gateway (nothing on the host's interfaces). For Vault, PostgreSQL or a stand-in that Pods must call.
+     */
+    exposeHostPort(port: number): Promise<{ host: string; port: number }>;
     /** Removes the namespace (the Pod bridge and veths go with it) and stops the gateway and the forwarders. */
     stop(): Promise<void>;
     /** Synchronous last resort for process-exit hooks. */
@@ -35,8 +41,8 @@ export interface NodeNetwork {
 }
 
 /** Paths fixed before the apiserver starts: its egress selector names the CONNECT socket. */
-export function nodeNetPaths(dir: string): { connectSocket: string; apiSocket: string } {
-    return { connectSocket: path.join(dir, "kubelet-connect.sock"), apiSocket: path.join(dir, "apiserver.sock") };
+export function nodeNetPaths(dir: string): { connectSocket: string; apiSocket: string; controlSocket: string } {
+    return { connectSocket: path.join(dir, "kubelet-connect.sock"), apiSocket: path.join(dir, "apiserver.sock"), controlSocket: path.join(dir, "gateway-control.sock") };
 }
 
 /** The apiserver's EgressSelectorConfiguration: "cluster" traffic (kubelet, Pod proxy) through the gateway. */
@@ -72,6 +78,22 @@ function unixToLoopback(socketPath: string, port: () => number): Promise<net.Ser
     });
 }
 
+/** The kubelet's port on NODE_IP (node.ts), never taken by an exposed host port. */
+export const KUBELET_PORT = 10250;
+
+function controlRequest(socketPath: string, body: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const req = http.request({ socketPath, method: "POST", path: "/listen", timeout: 10_000 }, (res) => {
+            let text = "";
+            res.on("data", (d: Buffer) => (text += d.toString()));
+            res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`netns gateway: HTTP ${res.statusCode} ${text.trim()}`))));
+        });
+        req.on("timeout", () => req.destroy(new Error("netns gateway: no answer within 10 s")));
+        req.on("error", reject);
+        req.end(JSON.stringify(body));
+    });
+}
+
 export async function createNodeNetwork(dir: string, apiServerPort: () => number): Promise<NodeNetwork> {
     if (process.getuid?.() !== 0) throw new Error("the test node needs root (network namespaces, mounts, cgroups): run the tests as root");
     const netns = `psn-${randomBytes(4).toString("hex")}`;
@@ -94,11 +116,12 @@ export async function createNodeNetwork(dir: string, apiServerPort: () => number
         ip(["-n", netns, "link", "set", "lo", "up"]);
         ip(["-n", netns, "addr", "add", `${NODE_IP}/32`, "dev", "lo"]);
         ip(["-n", netns, "addr", "add", `${KUBERNETES_SERVICE_IP}/32`, "dev", "lo"]);
-        const { connectSocket, apiSocket } = nodeNetPaths(dir);
+        const { connectSocket, apiSocket, controlSocket } = nodeNetPaths(dir);
         servers.push(await unixToLoopback(apiSocket, apiServerPort));
         const cfg: GatewayConfig = {
             listen: [{ host: KUBERNETES_SERVICE_IP, port: 443, unix: apiSocket }],
             connect: { unix: connectSocket, allow: [`${NODE_IP}`, POD_SUBNET.split(".").slice(0, 3).join(".") + "."] },
+            control: controlSocket,
         };
         const nsenterArgs = [`--net=${nsPath}`];
         const tsNode = require.resolve("ts-node/register/transpile-only");
@@ -113,10 +136,28 @@ export async function createNodeNetwork(dir: string, apiServerPort: () => number
             gw.child.once("exit", () => reject(new Error(`netns-gateway exited during start-up:\n${gw.logTail()}`)));
             setTimeout(() => reject(new Error("netns-gateway not ready within 20 s")), 20_000).unref();
         });
+        const exposed = new Map<number, Promise<{ host: string; port: number }>>();
+        const exposeHostPort = (port: number): Promise<{ host: string; port: number }> => {
+            if (!Number.isInteger(port) || port <= 0 || port > 65535 || port === KUBELET_PORT) {
+                return Promise.reject(new Error(`exposeHostPort(${port}): not a port, or the kubelet's (${KUBELET_PORT})`));
+            }
+            let p = exposed.get(port);
+            if (!p) {
+                p = (async () => {
+                    const unix = path.join(dir, `host-${port}.sock`);
+                    servers.push(await unixToLoopback(unix, () => port));
+                    await controlRequest(controlSocket, { host: NODE_IP, port, unix });
+                    return { host: NODE_IP, port };
+                })();
+                exposed.set(port, p);
+            }
+            return p;
+        };
         return {
             netns,
             nsenterArgs,
             gateway: gw,
+            exposeHostPort,
             removeNow,
             async stop(): Promise<void> {
                 await gw.stop(2000);
@@ -124,6 +165,7 @@ export async function createNodeNetwork(dir: string, apiServerPort: () => number
                 removeNow();
                 await fs.rm(apiSocket, { force: true });
                 await fs.rm(connectSocket, { force: true });
+                await fs.rm(controlSocket, { force: true });
             },
         };
     } catch (e) {

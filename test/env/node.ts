@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { Progress } from "./build";
 import { waitUntil } from "./http";
 import { renderKubeconfig } from "./kubeconfig";
-import { createNodeNetwork, egressSelectorConfig, NODE_IP, nodeNetPaths, POD_GATEWAY, POD_SUBNET } from "./node-net";
+import { createNodeNetwork, egressSelectorConfig, KUBELET_PORT, NODE_IP, nodeNetPaths, POD_GATEWAY, POD_SUBNET } from "./node-net";
 import { buildNodeImages, PAUSE_IMAGE, TINY_IMAGE } from "./node-image";
 import { cleanupRuntime, ensureNodePackages, importImage, RuntimePaths, runtimePaths, startContainerd, unmountUnder } from "./node-runtime";
 import { issue, KUBERNETES_SERVICE_IP, Pki } from "./pki";
@@ -24,6 +24,8 @@ export interface TestNode {
     loadImage(ociArchivePath: string): Promise<string[]>;
     /** Image names of the locally built ps-tiny test image (node-image/main.go) and the pause image. */
     images: { tiny: string; pause: string };
+    /** A host loopback service made reachable from Pods (node-net.ts): returns the address Pods dial. */
+    exposeHostPort(port: number): Promise<{ host: string; port: number }>;
     logs: { kubelet: string; containerd: string; scheduler: string };
     /** Seconds: start of startNode → Node Ready (and its parts). */
     timings: Record<string, number>;
@@ -72,7 +74,7 @@ export function kubeletConfig(o: { socket: string; caFile: string; resolvConf: s
         kind: "KubeletConfiguration",
         containerRuntimeEndpoint: `unix://${o.socket}`,
         address: NODE_IP,
-        port: 10250,
+        port: KUBELET_PORT,
         readOnlyPort: 0,
         healthzPort: 0,
         authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: o.caFile } },
@@ -137,6 +139,7 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
         const imagesP = buildNodeImages(dir);
         network = await createNodeNetwork(dir, ctx.apiServerPort);
         timings.netns = since();
+        const net = network;
         procs.containerd = await startContainerd(rt, network.nsenterArgs, PAUSE_IMAGE, POD_SUBNET, POD_GATEWAY);
         timings.containerd = since();
         const archives = await imagesP;
@@ -181,6 +184,7 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
             netns: network.netns,
             images: { tiny: TINY_IMAGE, pause: PAUSE_IMAGE },
             loadImage: (archive) => importImage(rt, archive),
+            exposeHostPort: (port) => net.exposeHostPort(port),
             logs: { kubelet: kubelet.logFile, containerd: procs.containerd.logFile, scheduler: scheduler.logFile },
             timings,
             stop,

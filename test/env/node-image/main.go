@@ -6,6 +6,8 @@
 //	echo WORDS...   prints WORDS and exits 0 (a Pod that runs to completion)
 //	list-configmaps lists the ConfigMaps of its own namespace through the `kubernetes` Service with the mounted
 //	                ServiceAccount token, as an in-cluster client does, and prints their names
+//	http-get URL    prints the body of GET URL (exit 1 on a non-200): a Pod reaching a host service the node
+//	                exposes (TestNode.exposeHostPort)
 package main
 
 import (
@@ -27,7 +29,7 @@ const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | list-configmaps")
+		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | list-configmaps | http-get URL")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -35,6 +37,15 @@ func main() {
 		pause()
 	case "echo":
 		fmt.Println(strings.Join(os.Args[2:], " "))
+	case "http-get":
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: ps-tiny http-get URL")
+			os.Exit(2)
+		}
+		if err := httpGet(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "http-get:", err)
+			os.Exit(1)
+		}
 	case "list-configmaps":
 		if err := listConfigMaps(); err != nil {
 			fmt.Fprintln(os.Stderr, "list-configmaps:", err)
@@ -113,5 +124,19 @@ func listConfigMaps() error {
 		fmt.Printf(" %s", it.Metadata.Name)
 	}
 	fmt.Println()
+	return nil
+}
+
+func httpGet(url string) error {
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: HTTP %d %s", url, resp.StatusCode, body)
+	}
+	fmt.Print(string(body))
 	return nil
 }

@@ -1,6 +1,8 @@
 import { CoreV1Api, RbacAuthorizationV1Api, V1Pod } from "@kubernetes/client-node";
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -139,6 +141,23 @@ describe("test environment: a real node runs Pods", function () {
         timings.runningPodSeconds = (Date.now() - t0) / 1000;
         assert.equal(pod.status?.phase, "Running");
         // after() checks that stopping the environment kills it.
+    });
+
+    it("exposeHostPort: a Pod reaches a service on the host's loopback through the node's gateway", async function () {
+        const word = randomName("from-host");
+        const server = http.createServer((_req, res) => res.end(word));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+        try {
+            const port = (server.address() as AddressInfo).port;
+            const at = await env!.node!.exposeHostPort(port);
+            assert.equal(at.port, port);
+            const name = randomName("hostsvc");
+            const r = await runToCompletion(name, podSpec(name, env!.node!.images.tiny, ["http-get", `http://${at.host}:${at.port}/`]));
+            assert.equal(r.pod.status?.phase, "Succeeded", `${JSON.stringify(r.pod.status)}\nlog: ${r.log}`);
+            assert.equal(r.log, word);
+        } finally {
+            server.close();
+        }
     });
 
     it("an in-cluster client lists ConfigMaps through the kubernetes Service with its ServiceAccount token", async function () {
