@@ -6,6 +6,7 @@
 //	echo WORDS...   prints WORDS and exits 0 (a Pod that runs to completion)
 //	list-configmaps lists the ConfigMaps of its own namespace through the `kubernetes` Service with the mounted
 //	                ServiceAccount token, as an in-cluster client does, and prints their names
+//	alloc MIB       allocates and touches MIB MiB, then exits 0 (a Pod over its memory limit is OOM-killed first)
 //	http-get URL    prints the body of GET URL (exit 1 on a non-200): a Pod reaching a host service the node
 //	                exposes (TestNode.exposeHostPort)
 package main
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,7 +31,7 @@ const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | list-configmaps | http-get URL")
+		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | alloc MIB | list-configmaps | http-get URL")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -37,6 +39,13 @@ func main() {
 		pause()
 	case "echo":
 		fmt.Println(strings.Join(os.Args[2:], " "))
+	case "alloc":
+		n, err := strconv.Atoi(strings.Join(os.Args[2:], ""))
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "usage: ps-tiny alloc MIB")
+			os.Exit(2)
+		}
+		alloc(n)
 	case "http-get":
 		if len(os.Args) != 3 {
 			fmt.Fprintln(os.Stderr, "usage: ps-tiny http-get URL")
@@ -139,4 +148,18 @@ func httpGet(url string) error {
 	}
 	fmt.Print(string(body))
 	return nil
+}
+
+// Held in a global so the allocation cannot be optimized away before the kernel charges it.
+var held [][]byte
+
+func alloc(mib int) {
+	for i := 0; i < mib; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		held = append(held, b)
+	}
+	fmt.Printf("allocated %d MiB\n", len(held))
 }

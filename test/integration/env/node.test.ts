@@ -125,10 +125,12 @@ describe("test environment: a real node runs Pods", function () {
         }
     });
 
-    it("keeps a Pod Running (read-only root filesystem, non-root) until the environment stops", async function () {
+    it("keeps a Pod Running as its image's non-root user, under the memory limit the kubelet set, until the environment stops", async function () {
         const name = randomName("sleeper");
         const t0 = Date.now();
-        await core.createNamespacedPod({ namespace: ns, body: podSpec(name, env!.node!.images.tiny, ["pause"]) });
+        const body = podSpec(name, env!.node!.images.tiny, ["pause"]);
+        body.spec!.containers[0]!.resources = { limits: { memory: "48Mi" } };
+        await core.createNamespacedPod({ namespace: ns, body });
         const pod = await eventually(
             async () => {
                 const p = await core.readNamespacedPod({ name, namespace: ns });
@@ -140,7 +142,30 @@ describe("test environment: a real node runs Pods", function () {
         );
         timings.runningPodSeconds = (Date.now() - t0) / 1000;
         assert.equal(pod.status?.phase, "Running");
+        // The container's process, as runc (root <node>/containerd/runc/k8s.io) knows it.
+        const id = (pod.status?.containerStatuses?.[0]?.containerID ?? "").replace(/^containerd:\/\//, "");
+        const runcRoot = path.join(path.dirname(env!.node!.logs.kubelet), "containerd", "runc", "k8s.io");
+        const pid = (JSON.parse(execFileSync("runc", ["--root", runcRoot, "state", id]).toString()) as { pid: number }).pid;
+        assert.match(readFileSync(`/proc/${pid}/status`, "utf8"), /^Uid:\s+65532\s/m, "the image's user 65532");
+        const memCgroup = /^\d+:memory:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, "utf8"))?.[1];
+        assert.ok(memCgroup, "the container is in a memory cgroup");
+        assert.equal(readFileSync(path.join("/sys/fs/cgroup/memory", memCgroup, "memory.limit_in_bytes"), "utf8").trim(), String(48 * 1024 * 1024));
         // after() checks that stopping the environment kills it.
+    });
+
+    it("enforces a container's memory limit: over it, the container is OOM-killed; under it, it completes", async function () {
+        const over = randomName("oom");
+        const o = podSpec(over, env!.node!.images.tiny, ["alloc", "96"]);
+        o.spec!.containers[0]!.resources = { limits: { memory: "32Mi" } };
+        const r = await runToCompletion(over, o);
+        assert.equal(r.pod.status?.phase, "Failed", JSON.stringify(r.pod.status));
+        assert.equal(r.pod.status?.containerStatuses?.[0]?.state?.terminated?.reason, "OOMKilled", JSON.stringify(r.pod.status?.containerStatuses));
+        const under = randomName("fits");
+        const u = podSpec(under, env!.node!.images.tiny, ["alloc", "8"]);
+        u.spec!.containers[0]!.resources = { limits: { memory: "32Mi" } };
+        const ok = await runToCompletion(under, u);
+        assert.equal(ok.pod.status?.phase, "Succeeded", `${JSON.stringify(ok.pod.status)}\nlog: ${ok.log}`);
+        assert.equal(ok.log.trim(), "allocated 8 MiB");
     });
 
     it("exposeHostPort: a Pod reaches a service on the host's loopback through the node's gateway", async function () {
