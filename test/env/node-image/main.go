@@ -7,6 +7,7 @@
 //	list-configmaps lists the ConfigMaps of its own namespace through the `kubernetes` Service with the mounted
 //	                ServiceAccount token, as an in-cluster client does, and prints their names
 //	alloc MIB       allocates and touches MIB MiB, then exits 0 (a Pod over its memory limit is OOM-killed first)
+//	serve PORT TEXT serves TEXT on :PORT (GET /), for probes and Pod-to-Pod checks
 //	http-get URL    prints the body of GET URL (exit 1 on a non-200): a Pod reaching a host service the node
 //	                exposes (TestNode.exposeHostPort)
 package main
@@ -31,7 +32,7 @@ const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | alloc MIB | list-configmaps | http-get URL")
+		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | alloc MIB | serve PORT TEXT | list-configmaps | http-get URL")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -46,6 +47,15 @@ func main() {
 			os.Exit(2)
 		}
 		alloc(n)
+	case "serve":
+		if len(os.Args) != 4 {
+			fmt.Fprintln(os.Stderr, "usage: ps-tiny serve PORT TEXT")
+			os.Exit(2)
+		}
+		text := os.Args[3]
+		err := http.ListenAndServe(":"+os.Args[2], http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, text) }))
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
 	case "http-get":
 		if len(os.Args) != 3 {
 			fmt.Fprintln(os.Stderr, "usage: ps-tiny http-get URL")

@@ -1,8 +1,9 @@
-import { CoreV1Api, RbacAuthorizationV1Api, V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, Exec, RbacAuthorizationV1Api, V1Pod, V1Status } from "@kubernetes/client-node";
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -166,6 +167,39 @@ describe("test environment: a real node runs Pods", function () {
         const ok = await runToCompletion(under, u);
         assert.equal(ok.pod.status?.phase, "Succeeded", `${JSON.stringify(ok.pod.status)}\nlog: ${ok.log}`);
         assert.equal(ok.log.trim(), "allocated 8 MiB");
+    });
+
+    it("probes a Pod over the Pod network, another Pod reaches it by Pod IP, and exec runs in it through the apiserver", async function () {
+        const node = env!.node!;
+        const name = randomName("server");
+        const text = randomName("served");
+        const body = podSpec(name, node.images.tiny, ["serve", "8080", text]);
+        body.spec!.containers[0]!.readinessProbe = { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 };
+        await core.createNamespacedPod({ namespace: ns, body });
+        const ready = await eventually(
+            async () => {
+                const p = await core.readNamespacedPod({ name, namespace: ns });
+                return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? p : undefined;
+            },
+            60_000,
+            `Pod ${ns}/${name} Ready (kubelet's HTTP readiness probe)`,
+            200,
+        );
+        const client = randomName("client");
+        const r = await runToCompletion(client, podSpec(client, node.images.tiny, ["http-get", `http://${ready.status!.podIP}:8080/`]));
+        assert.equal(r.log, text, `Pod-to-Pod GET: ${JSON.stringify(r.pod.status)}`);
+
+        let out = "";
+        const stdout = new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) });
+        const status = await withTimeout(
+            new Promise<V1Status>((resolve, reject) => {
+                new Exec(env!.kubeConfig()).exec(ns, name, "main", ["/ps-tiny", "echo", "exec", "works"], stdout, null, null, false, resolve).catch(reject);
+            }),
+            30_000,
+            "exec in the Pod",
+        );
+        assert.equal(status.status, "Success", JSON.stringify(status));
+        assert.equal(out.trim(), "exec works");
     });
 
     it("exposeHostPort: a Pod reaches a service on the host's loopback through the node's gateway", async function () {
