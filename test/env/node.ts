@@ -119,8 +119,9 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
         network?.removeNow();
         rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     };
-    // Registered before anything exists, and first: the env's own hook removes the root dir after this.
-    const unregister = onProcessExit(cleanupNow);
+    // Registered before anything exists, and ahead of the environment's own hook, which removes the root dir (and
+    // with it the runc state this teardown reads).
+    const unregister = onProcessExit(cleanupNow, { first: true });
     let stopped = false;
     const stop = async (): Promise<void> => {
         if (stopped) return;
