@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, promises as fs, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { Progress } from "./build";
@@ -21,6 +22,7 @@ export const NODE_PACKAGES: { pkg: string; file: string }[] = [
 ];
 export const CNI_BIN_DIR = "/usr/lib/cni";
 const CNI_CACHE = "/var/lib/cni/results";
+const SHIM_SOCKET_DIR = "/run/containerd/s";
 
 /** apt-get installs the packages whose files are missing (root only), as postgres.ts does for PostgreSQL. */
 export async function ensureNodePackages(progress: Progress): Promise<void> {
@@ -195,6 +197,8 @@ function kill(pid: number): void {
 export function cleanupRuntime(p: RuntimePaths): void {
     const podNetns = new Set<number>();
     const ids = new Set<string>();
+    const tasks = path.join(p.dir, "state", "io.containerd.runtime.v2.task", "k8s.io");
+    if (existsSync(tasks)) for (const id of readdirSync(tasks)) ids.add(id);
     // The shim runs runc with --root <Root>/<containerd namespace>: k8s.io for every CRI container.
     const roots = existsSync(p.runcRoot) ? readdirSync(p.runcRoot).map((ns) => path.join(p.runcRoot, ns)) : [];
     for (const root of roots) {
@@ -236,7 +240,22 @@ export function cleanupRuntime(p: RuntimePaths): void {
             if (podNetns.has(ino)) quiet("ip", ["netns", "delete", name]);
         }
     }
+    // Shim sockets: /run/containerd/s/<sha256 of "<containerd socket>/<namespace>/<id>"> (containerd 1.6).
+    for (const id of ids) rmSync(path.join(SHIM_SOCKET_DIR, createHash("sha256").update(`${p.socket}/k8s.io/${id}`).digest("hex")), { force: true });
     unmountUnder(p.dir);
+}
+
+/** The kubelet's fixed /var/log/containers symlinks into `podLogsDir`: removed when they point into it. */
+export function removeContainerLogLinks(podLogsDir: string): void {
+    const dir = "/var/log/containers";
+    if (!existsSync(dir)) return;
+    for (const f of readdirSync(dir)) {
+        try {
+            if (readlinkSync(path.join(dir, f)).startsWith(`${podLogsDir}/`)) rmSync(path.join(dir, f), { force: true });
+        } catch {
+            /* not a link, or gone */
+        }
+    }
 }
 
 /** Unmounts (lazily) every mount point at or under `dir`, deepest first. */
@@ -266,6 +285,7 @@ export function cleanupStaleNode(envDir: string): void {
     const node = path.join(envDir, "node");
     if (!existsSync(node)) return;
     cleanupRuntime(runtimePaths(path.join(node, "containerd")));
+    removeContainerLogLinks(path.join(node, "pod-logs"));
     unmountUnder(envDir);
     let netns = "";
     try {

@@ -8,7 +8,7 @@ import { waitUntil } from "./http";
 import { renderKubeconfig } from "./kubeconfig";
 import { createNodeNetwork, egressSelectorConfig, KUBELET_PORT, NODE_IP, nodeNetPaths, POD_GATEWAY, POD_SUBNET } from "./node-net";
 import { buildNodeImages, PAUSE_IMAGE, TINY_IMAGE } from "./node-image";
-import { cleanupRuntime, ensureNodePackages, importImage, RuntimePaths, runtimePaths, startContainerd, unmountUnder } from "./node-runtime";
+import { cleanupRuntime, ensureNodePackages, importImage, removeContainerLogLinks, RuntimePaths, runtimePaths, startContainerd, unmountUnder } from "./node-runtime";
 import { issue, KUBERNETES_SERVICE_IP, Pki } from "./pki";
 import { ManagedProcess, onProcessExit } from "./process";
 
@@ -68,7 +68,7 @@ async function clientKubeconfig(pki: Pki, server: string, file: string, name: st
 }
 
 /** The KubeletConfiguration for this machine: cgroup v1 nested under another manager's cgroup, no swap rules. */
-export function kubeletConfig(o: { socket: string; caFile: string; resolvConf: string }): string {
+export function kubeletConfig(o: { socket: string; caFile: string; resolvConf: string; podLogsDir: string }): string {
     return stringify({
         apiVersion: "kubelet.config.k8s.io/v1beta1",
         kind: "KubeletConfiguration",
@@ -90,6 +90,8 @@ export function kubeletConfig(o: { socket: string; caFile: string; resolvConf: s
         imageGCHighThresholdPercent: 100,
         imageGCLowThresholdPercent: 99,
         resolvConf: o.resolvConf,
+        // Not /var/log/pods: the node's dir (the /var/log/containers symlinks are fixed; teardown removes ours).
+        podLogsDir: o.podLogsDir,
         clusterDomain: "cluster.local",
         // Pods hear of status changes fast (default 10 s sync); the node heartbeat stays default.
         syncFrequency: "5s",
@@ -115,6 +117,7 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
     const cleanupNow = (): void => {
         for (const p of [procs.scheduler, procs.kubelet, procs.containerd]) p?.killNow();
         cleanupRuntime(rt);
+        removeContainerLogLinks(path.join(dir, "pod-logs"));
         unmountUnder(dir);
         network?.removeNow();
         rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
@@ -130,6 +133,7 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
         await procs.kubelet?.stop();
         await procs.containerd?.stop();
         cleanupRuntime(rt);
+        removeContainerLogLinks(path.join(dir, "pod-logs"));
         // The kubelet bind-mounts its root dir onto itself and mounts each Pod's volumes (tmpfs) under it.
         unmountUnder(dir);
         await network?.stop();
@@ -155,7 +159,7 @@ export async function startNode(ctx: NodeContext, bins: { kubelet: string; sched
         // No DNS server is reachable from the namespace; an explicit empty file keeps the host's out of Pods.
         await fs.writeFile(resolvConf, "# test node: no cluster DNS\n");
         const config = path.join(dir, "kubelet.yaml");
-        await fs.writeFile(config, kubeletConfig({ socket: rt.socket, caFile: ctx.pki.caCert, resolvConf }));
+        await fs.writeFile(config, kubeletConfig({ socket: rt.socket, caFile: ctx.pki.caCert, resolvConf, podLogsDir: path.join(dir, "pod-logs") }));
         procs.kubelet = new ManagedProcess(
             "kubelet",
             "nsenter",

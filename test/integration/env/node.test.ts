@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startTestEnv, TestEnv } from "../../env";
@@ -23,6 +23,14 @@ function cmdline(pid: string): string {
         return readFileSync(`/proc/${pid}/cmdline`, "utf8");
     } catch {
         return ""; // exited meanwhile
+    }
+}
+
+function linkTarget(file: string): string {
+    try {
+        return readlinkSync(file);
+    } catch {
+        return "";
     }
 }
 
@@ -74,6 +82,8 @@ describe("test environment: a real node runs Pods", function () {
         assert.deepEqual(leftovers, [], `processes naming ${nodeDir} survived the teardown`);
         assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes(nodeDir), `mounts left under ${nodeDir}`);
         assert.ok(!existsSync(nodeDir), `${nodeDir} left behind`);
+        const links = existsSync("/var/log/containers") ? readdirSync("/var/log/containers").filter((f) => linkTarget(`/var/log/containers/${f}`).startsWith(nodeDir)) : [];
+        assert.deepEqual(links, [], "the kubelet's /var/log/containers links into the node's dir are removed");
         assert.ok(!existsSync(`/var/run/netns/${node.netns}`), `network namespace ${node.netns} left behind`);
     });
 

@@ -44,9 +44,10 @@ describe("test env: node configuration", () => {
     });
 
     it("the kubelet config fits this machine: cgroupfs, no QoS cgroups, no swap check, webhook authz, node address", () => {
-        const k = parse(kubeletConfig({ socket: "/t/c.sock", caFile: "/t/ca.crt", resolvConf: "/t/resolv.conf" })) as Record<string, unknown>;
+        const k = parse(kubeletConfig({ socket: "/t/c.sock", caFile: "/t/ca.crt", resolvConf: "/t/resolv.conf", podLogsDir: "/t/pod-logs" })) as Record<string, unknown>;
         assert.equal(k.containerRuntimeEndpoint, "unix:///t/c.sock");
         assert.equal(k.cgroupDriver, "cgroupfs");
+        assert.equal(k.podLogsDir, "/t/pod-logs", "not the shared /var/log/pods");
         assert.equal(k.cgroupsPerQOS, false);
         assert.deepEqual(k.enforceNodeAllocatable, []);
         assert.equal(k.failSwapOn, false);
