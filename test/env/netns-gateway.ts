@@ -66,7 +66,8 @@ export async function runGateway(cfg: GatewayConfig): Promise<void> {
         });
         proxy.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
             const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? "");
-            if (!m || !allow.some((p) => m[1]!.startsWith(p))) {
+            // An entry ending in "." is a prefix (a /24), any other one an exact address.
+            if (!m || !allow.some((p) => (p.endsWith(".") ? m[1]!.startsWith(p) : m[1] === p))) {
                 client.end(`HTTP/1.1 403 Forbidden\r\n\r\n${req.url} is not inside the node network namespace\n`);
                 return;
             }
