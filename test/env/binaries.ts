@@ -72,6 +72,23 @@ export function kubernetesSpec(version = KUBERNETES_VERSION): BinarySpec {
     };
 }
 
+/**
+ * The node side of the same module: kubelet and kube-scheduler. A separate spec (own cache dir) so adding it does not
+ * invalidate the cached apiserver build; it shares GOCACHE, so only the packages the apiserver does not use compile.
+ * Built only when an environment asks for a node (`startTestEnv({ node: true })`).
+ */
+export function kubernetesNodeSpec(version = KUBERNETES_VERSION): BinarySpec {
+    const control = kubernetesSpec(version);
+    return {
+        ...control,
+        name: "kubernetes-node",
+        outputs: [
+            { pkg: "k8s.io/kubernetes/cmd/kubelet", bin: "kubelet" },
+            { pkg: "k8s.io/kubernetes/cmd/kube-scheduler", bin: "kube-scheduler" },
+        ],
+    };
+}
+
 export function etcdSpec(version = ETCD_VERSION): BinarySpec {
     return {
         // The `etcd` main package is go.etcd.io/etcd/server/v3 (server/main.go); the root module only ties the
@@ -111,7 +128,7 @@ export function vaultSpec(version = VAULT_VERSION): BinarySpec {
 }
 
 export function allSpecs(): BinarySpec[] {
-    return [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec()];
+    return [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec(), kubernetesNodeSpec()];
 }
 
 /** `${XDG_CACHE_HOME:-~/.cache}/platform-secrets/bin`. */

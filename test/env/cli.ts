@@ -30,20 +30,24 @@ export const USAGE = `usage: ts-node test/env/cli.ts <command>
             version, the ESO re-sync and the reconciler's hook (npm run sandbox -- rotate app-db-password)
   sandbox info
             the running sandbox's state file (PS_SANDBOX_STATE, default $TMPDIR/platform-secrets-sandbox.json)
-  env       start the servers only (no stack) and print the connection info as one JSON line; keep running until
-            SIGINT/SIGTERM`;
+  env [--node]
+            start the servers only (no stack) and print the connection info as one JSON line; keep running until
+            SIGINT/SIGTERM. --node: also a real node and the scheduler (README.md, "A real node"); load an image
+            from another terminal with: ctr --address <node dir>/containerd/containerd.sock -n k8s.io images
+            import --base-name <repo> <oci archive>`;
 
 type Out = (line: string) => void;
 
 
 /** `env`: the servers only, their connection info as one JSON line (contains the throwaway dev credentials). */
-async function runEnv(out: Out): Promise<number> {
+async function runEnv(out: Out, node: boolean): Promise<number> {
     // Registered before anything starts, so a Ctrl-C during start-up also tears down in order.
     const signal = waitForSignal();
-    const env: TestEnv & { timings: Record<string, number> } = await startTestEnv({ progress: stderrProgress });
+    const env: TestEnv & { timings: Record<string, number> } = await startTestEnv({ progress: stderrProgress, node });
     stderrProgress(`ready in ${env.timings.total} s (${JSON.stringify(env.timings)})`);
     const { kubeconfigPath, apiServerUrl, vault, postgres, timings } = env;
-    out(JSON.stringify({ kubeconfigPath, apiServerUrl, vault, postgres, timings }));
+    const nodeInfo = env.node && { nodeName: env.node.nodeName, netns: env.node.netns, images: env.node.images, logs: env.node.logs };
+    out(JSON.stringify({ kubeconfigPath, apiServerUrl, vault, postgres, node: nodeInfo, timings }));
     const sig = await signal;
     stderrProgress(`${sig}: stopping`);
     await env.stop();
@@ -53,7 +57,8 @@ async function runEnv(out: Out): Promise<number> {
 
 export async function main(argv: string[], out: Out = (l) => process.stdout.write(l + "\n")): Promise<number> {
     const [cmd, ...rest] = argv;
-    if (cmd === undefined || (rest.length > 0 && cmd !== "sandbox")) {
+    const envWithNode = cmd === "env" && rest.length === 1 && rest[0] === "--node";
+    if (cmd === undefined || (rest.length > 0 && cmd !== "sandbox" && !envWithNode)) {
         process.stderr.write(USAGE + "\n");
         return 2;
     }
@@ -73,7 +78,7 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
             case "sandbox":
                 return rest.length > 0 ? await sandboxCommand(rest, out) : await runSandbox({ out });
             case "env":
-                return await runEnv(out);
+                return await runEnv(out, envWithNode);
             case "-h":
             case "--help":
             case "help":

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, promises as fs, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { BinarySpec, etcdSpec, kubernetesSpec, vaultSpec } from "./binaries";
+import { BinarySpec, etcdSpec, kubernetesNodeSpec, kubernetesSpec, vaultSpec } from "./binaries";
 import { ensureAll, Progress, stderrProgress } from "./build";
 import { startEso } from "./eso";
 import { esoSpec } from "./eso-binary";
@@ -11,6 +11,7 @@ import { installEsoCrds } from "./eso-crds";
 import { startEtcd } from "./etcd";
 import { ApiServer, loadAdminTls, requestServiceAccountToken, startControllerManager, waitControllerManagerReady } from "./kube";
 import { renderKubeconfig } from "./kubeconfig";
+import { nodeApiServerArgs, startNode, TestNode } from "./node";
 import { createPki } from "./pki";
 import { startPostgres } from "./postgres";
 import { ManagedProcess, onProcessExit } from "./process";
@@ -30,6 +31,11 @@ export interface TestEnv {
     eso: { kubeconfigPath?: string; logPath: string; pid?: number } | undefined;
     /** `caPem`: the CA of the server's TLS certificate (ssl is on, optional for clients); `logPath`: its stderr log. */
     postgres: { host: string; port: number; user: string; password: string; database: string; url: string; caPem: string; logPath: string };
+    /**
+     * The real node (node.ts: kubelet + containerd/runc in a network namespace of its own, and kube-scheduler), when
+     * started with `startTestEnv({ node: true })`; undefined otherwise (no Pod ever runs then).
+     */
+    node: TestNode | undefined;
     mintServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
     restartApiServer(opts?: { downMs?: number }): Promise<void>;
     stop(): Promise<void>;
@@ -39,6 +45,8 @@ export interface StartOptions {
     progress?: Progress;
     /** Run the ESO controller (default: yes, unless PS_TEST_SKIP_ESO=1). A caller that plays ESO itself says false. */
     eso?: boolean;
+    /** Start a real node and the scheduler (default: no; suites that run no Pod keep the faster environment). */
+    node?: boolean;
 }
 
 /** Seconds since `t0`, one decimal. */
@@ -63,8 +71,9 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
     const specs: BinarySpec[] = [etcdSpec(), kubernetesSpec()];
     if (!skipVault) specs.push(vaultSpec());
     if (runEso) specs.push(esoSpec());
+    if (opts.node) specs.push(kubernetesNodeSpec());
     const built = new Map((await ensureAll(specs, { progress })).map((b) => [b.spec.name, b]));
-    const [etcdBuild, kubeBuild, vaultBuild, esoBuild] = [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec()].map((s) => built.get(s.name));
+    const [etcdBuild, kubeBuild, vaultBuild, esoBuild, nodeBuild] = [etcdSpec(), kubernetesSpec(), vaultSpec(), esoSpec(), kubernetesNodeSpec()].map((s) => built.get(s.name));
     const swept = await sweepStale();
     if (swept.length) progress(`removed ${swept.length} environment dir(s) left by dead runs: ${swept.join(", ")}`);
     const t0 = Date.now();
@@ -81,11 +90,14 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
     let apiServer: ApiServer | undefined;
     let kcm: ManagedProcess | undefined;
     let esoProc: ManagedProcess | undefined;
+    let node: TestNode | undefined;
     const pending: Promise<unknown>[] = [];
     const stop = async (): Promise<void> => {
         if (stopped) return;
         stopped = true;
         // ESO and the controller-manager before the apiserver before etcd, so none logs errors about the next one.
+        // The node first: its kubelet would otherwise retry the gone apiserver while its Pods are torn down.
+        await node?.stop();
         await esoProc?.stop();
         await kcm?.stop();
         await apiServer?.stop();
@@ -116,7 +128,8 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
         const etcd = await startEtcd(etcdBuild!.paths.etcd!, root);
         processes.push(etcd.process);
         timings.etcd = since(t0);
-        apiServer = new ApiServer(kubeBuild!.paths["kube-apiserver"]!, root, pki, tls, etcd.clientUrl);
+        const nodeArgs = opts.node ? await nodeApiServerArgs(root, pki) : [];
+        apiServer = new ApiServer(kubeBuild!.paths["kube-apiserver"]!, root, pki, tls, etcd.clientUrl, nodeArgs);
         await apiServer.start();
         timings.apiserver = since(t0);
         const server = apiServer.url;
@@ -139,6 +152,15 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
         await waitControllerManagerReady(server, tls, kcm);
         timings.controllerManager = since(t0);
         await crdsP;
+        if (opts.node) {
+            const api = apiServer;
+            node = await startNode(
+                { root, pki, apiServerUrl: server, apiServerPort: () => api.port, adminKubeConfig: kubeConfig, progress },
+                { kubelet: nodeBuild!.paths.kubelet!, scheduler: nodeBuild!.paths["kube-scheduler"]! },
+            );
+            timings.node = since(t0);
+            timings.nodeReady = node.timings.ready!;
+        }
 
         // The cluster's ESO: admin credentials, its own copy of the kubeconfig (tests may not edit it under it).
         let eso: TestEnv["eso"];
@@ -167,6 +189,7 @@ export async function startTestEnv(opts: StartOptions = {}): Promise<TestEnv & {
             kubeConfig,
             vault: { addr: vault.addr, token: vault.token },
             eso,
+            node,
             postgres: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, url: pg.url, caPem: pg.caPem, logPath: pg.logPath },
             async mintServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
                 const token = await requestServiceAccountToken(server, tls, namespace, serviceAccount);

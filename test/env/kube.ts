@@ -34,7 +34,8 @@ export function apiServerArgs(pki: Pki, etcdUrl: string, port: number, certDir: 
         `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
         `--service-account-key-file=${pki.saPublicKey}`,
         `--service-account-signing-key-file=${pki.saPrivateKey}`,
-        // A config value only: nothing ever connects to a service IP in this environment.
+        // Without a node, a config value only; with one (node.ts), Pods dial the `kubernetes` Service's ClusterIP
+        // (10.0.0.1, in the serving certificate), which the node's network namespace serves (node-net.ts).
         "--service-cluster-ip-range=10.0.0.0/24",
         // The default reconciler would publish 127.0.0.1 as the kubernetes Service endpoint, which validation
         // rejects (loopback), and log that error forever.
@@ -74,6 +75,8 @@ export class ApiServer {
         private readonly pki: Pki,
         private readonly tls: AdminTls,
         private readonly etcdUrl: string,
+        /** Added to apiServerArgs (the node's egress selector and kubelet client certificate: node.ts). */
+        private readonly extraArgs: string[] = [],
     ) {}
 
     get url(): string {
@@ -83,7 +86,7 @@ export class ApiServer {
     /** Spawns the process without waiting; `start()` and `restart()` wait for /readyz. */
     private spawn(): void {
         const certDir = path.join(this.dir, "apiserver-certs");
-        this.process = new ManagedProcess("kube-apiserver", this.bin, apiServerArgs(this.pki, this.etcdUrl, this.port, certDir), path.join(this.dir, "kube-apiserver.log"));
+        this.process = new ManagedProcess("kube-apiserver", this.bin, [...apiServerArgs(this.pki, this.etcdUrl, this.port, certDir), ...this.extraArgs], path.join(this.dir, "kube-apiserver.log"));
     }
 
     async waitReady(timeoutMs = 60_000): Promise<void> {

@@ -63,9 +63,13 @@ export async function openssl(args: string[], cwd: string): Promise<void> {
     }
 }
 
+/** The ClusterIP of the `kubernetes` Service: the first address of the apiserver's --service-cluster-ip-range. */
+export const KUBERNETES_SERVICE_IP = "10.0.0.1";
+
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-async function issue(dir: string, req: CertRequest): Promise<{ cert: string; key: string }> {
+/** Issues a leaf certificate signed by the CA in `dir` (the node's kubelet and scheduler identities use it too). */
+export async function issue(dir: string, req: CertRequest): Promise<{ cert: string; key: string }> {
     const key = path.join(dir, `${req.name}.key`);
     const csr = path.join(dir, `${req.name}.csr`);
     const cert = path.join(dir, `${req.name}.crt`);
@@ -89,7 +93,9 @@ export async function createPki(dir: string): Promise<Pki> {
         name: "apiserver",
         commonName: "kube-apiserver",
         usage: "server",
-        ipSans: ["127.0.0.1"],
+        // 10.0.0.1: the `kubernetes` Service's ClusterIP (first address of --service-cluster-ip-range), which
+        // in-cluster clients on the test node dial (node-net.ts).
+        ipSans: ["127.0.0.1", KUBERNETES_SERVICE_IP],
         dnsSans: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
     });
     const admin = await issue(dir, { name: "admin", commonName: "admin", organizations: ["system:masters"], usage: "client" });

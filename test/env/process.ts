@@ -112,9 +112,17 @@ const liveProcesses = new Set<ManagedProcess>();
 const cleanups = new Set<() => void>();
 let hooksInstalled = false;
 
-/** Registers a synchronous cleanup (temp dir removal) that also runs when the process exits abnormally. */
-export function onProcessExit(fn: () => void): () => void {
-    cleanups.add(fn);
+/** Registers a synchronous cleanup (temp dir removal) that also runs when the process exits abnormally; `first`: before the others. */
+export function onProcessExit(fn: () => void, opts: { first?: boolean } = {}): () => void {
+    if (opts.first) {
+        // Runs before the cleanups registered earlier (the node's teardown needs the dirs the environment's removes).
+        const rest = [...cleanups];
+        cleanups.clear();
+        cleanups.add(fn);
+        for (const r of rest) cleanups.add(r);
+    } else {
+        cleanups.add(fn);
+    }
     installExitHooks();
     return () => cleanups.delete(fn);
 }

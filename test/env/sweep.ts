@@ -2,6 +2,7 @@ import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync } f
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pidAlive } from "./process";
+import { cleanupStaleNode } from "./node-runtime";
 
 /**
  * Leftovers of environments whose owner died without cleaning up (SIGKILL, OOM, a CI timeout): the exit hooks
@@ -64,6 +65,8 @@ export async function sweepStale(root = tmpdir()): Promise<string[]> {
                 /* gone */
             }
         }
+        // A test node's leftovers (containers, Pod network namespaces, mounts, its own namespace) outlive its processes.
+        cleanupStaleNode(dir);
         await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
         removed.push(dir);
     }

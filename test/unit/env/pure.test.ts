@@ -85,10 +85,12 @@ describe("env pure helpers", () => {
             assert.equal(await main([], (l) => out.push(l)), 2);
             assert.equal(await main(["nope"], (l) => out.push(l)), 2);
             assert.equal(await main(["build", "extra"], (l) => out.push(l)), 2);
+            assert.equal(await main(["env", "--nodes"], (l) => out.push(l)), 2);
         } finally {
             process.stderr.write = saved;
         }
         assert.equal(await main(["help"], (l) => out.push(l)), 0);
         assert.match(out.join("\n"), /sandbox/);
+        assert.match(out.join("\n"), /env \[--node\]/);
     });
 });

@@ -1,0 +1,3 @@
+module platform-secrets.local/ps-tiny
+
+go 1.22
