@@ -5,6 +5,8 @@
  * nest those), so the structured keys (lists of objects) cannot be typed there: Pulumi.yaml documents them in a
  * comment and this table plus the validator are their schema.
  */
+import { DEFAULT_RECONCILER_IMAGE, DEFAULT_TOKEN_GENERATOR_IMAGE } from "../images";
+
 export type ScalarType = "string" | "integer" | "boolean" | "array";
 
 export interface ScalarKeySchema {
@@ -37,7 +39,8 @@ const i = (key: string, description: string, def: number): ScalarKeySchema => ({
 const b = (key: string, description: string, def: boolean): ScalarKeySchema => ({ key, type: "boolean", description, default: def });
 const a = (key: string, description: string): ScalarKeySchema => ({ key, type: "array", items: "string", description, default: [] });
 
-export const DEFAULT_TOKEN_GENERATOR_IMAGE = "ghcr.io/platform-secrets/github-token-generator:0.1.0";
+// Both image defaults are what the release workflow publishes for this package version (stacks/images.ts).
+export { DEFAULT_TOKEN_GENERATOR_IMAGE } from "../images";
 
 export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("environment", "Environment name stamped on labels (dev, staging, prod).", "dev"),
@@ -71,7 +74,7 @@ export const SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("githubTokenRefreshInterval", "refreshInterval of the generator-mode token ExternalSecrets (tokens live 1h).", "50m"),
     s("githubToken", "Leave unset (seed 001: no PATs). Only to declare AppInstallationRepositories, which GitHub allows only with a classic PAT (scope repo, admin on those repositories, short expiry): see stacks/README.md.", "", { secret: true }),
     b("reconcilerEnabled", "Deploy the in-cluster reconciler.", true),
-    s("reconcilerImage", "Reconciler image.", "ghcr.io/platform-secrets/reconciler:0.1.0"),
+    s("reconcilerImage", "Reconciler image.", DEFAULT_RECONCILER_IMAGE),
     i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
