@@ -75,11 +75,12 @@ export class Buildah {
     }
 
     /** A rootfs tarball as a one-layer image (the `docker import` buildah lacks), with `env` in its config. */
-    async importRootfs(tar: string, ref: string, env: string[]): Promise<void> {
+    async importRootfs(tar: string, ref: string, env: string[], extraDir?: string): Promise<void> {
         const what = `importing ${path.basename(tar)} as ${ref}`;
         const c = await this.exec(["from", "scratch"], what);
         try {
             await this.exec(["add", c, tar, "/"], what);
+            if (extraDir) await this.exec(["add", c, `${extraDir}/.`, "/"], what);
             const cfg = ["config", "--os", "linux", "--arch", goArch(process.arch)];
             for (const e of env) cfg.push("--env", e);
             await this.exec([...cfg, c], what);
@@ -91,8 +92,9 @@ export class Buildah {
 
     /** The image config (OCI) of `ref`. */
     async imageConfig(ref: string): Promise<OciImageConfig> {
-        const out = await this.exec(["inspect", "--type", "image", "--format", "{{json .OCIv1}}", ref], `inspecting ${ref}`);
-        return JSON.parse(out) as OciImageConfig;
+        // buildah 1.28's --format has no json function: take OCIv1 from the full inspect output.
+        const out = await this.exec(["inspect", "--type", "image", ref], `inspecting ${ref}`);
+        return (JSON.parse(out) as { OCIv1: OciImageConfig }).OCIv1;
     }
 }
 

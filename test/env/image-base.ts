@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, promises as fs, readFileSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Progress } from "./build";
 import { Buildah, ensureTool, run } from "./buildah";
@@ -36,7 +37,19 @@ export function debianMirror(env: NodeJS.ProcessEnv = process.env): string {
     return main[0]!.replace(/\/$/, "");
 }
 
-const PASSWD_HOOK = `printf 'root:x:0:0:root:/root:/usr/sbin/nologin\\nnonroot:x:65532:65532:nonroot:/nonexistent:/usr/sbin/nologin\\n' > "$1/etc/passwd" && printf 'root:x:0:\\nnonroot:x:65532:\\n' > "$1/etc/group" && mkdir -p -m 1777 "$1/tmp"`;
+/**
+ * extract runs no maintainer script, installs no base-files and (mmdebstrap 1.3) runs no customize hook, so the
+ * merged-/usr links (the ELF interpreter is /lib64/ld-linux-*.so), /etc/passwd and /tmp are added as a second layer.
+ */
+async function runtimeExtras(dir: string): Promise<void> {
+    await fs.mkdir(path.join(dir, "etc"), { recursive: true });
+    await fs.mkdir(path.join(dir, "tmp"), { recursive: true, mode: 0o1777 });
+    await fs.chmod(path.join(dir, "tmp"), 0o1777);
+    for (const d of ["bin", "sbin", "lib", "lib64"]) await fs.symlink(`usr/${d}`, path.join(dir, d));
+    await fs.writeFile(path.join(dir, "etc/passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/usr/sbin/nologin\n");
+    await fs.writeFile(path.join(dir, "etc/group"), "root:x:0:\nnonroot:x:65532:\n");
+}
+const EXTRAS_VERSION = "extras-1";
 
 /**
  * The host's CA bundle goes into the BUILD base: where this runs, TLS to the npm registry passes a proxy whose CA is
@@ -44,6 +57,8 @@ const PASSWD_HOOK = `printf 'root:x:0:0:root:/root:/usr/sbin/nologin\\nnonroot:x
  * of it (the reconciler and tokengen take their CAs from config and the ServiceAccount).
  */
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 interface BaseSpec {
     kind: "runtime" | "build";
@@ -57,7 +72,7 @@ function specs(suite: string, mirror: string): BaseSpec[] {
     const common = ["--aptopt=Acquire::Check-Valid-Until \"false\"", "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/locale/*"];
     const ca = existsSync(HOST_CA_BUNDLE) ? readFileSync(HOST_CA_BUNDLE, "utf8") : "";
     return [
-        { kind: "runtime", args: ["--variant=extract", "--include=nodejs", ...common, `--customize-hook=${PASSWD_HOOK}`, suite, "-", mirror], extra: "", env: [] },
+        { kind: "runtime", args: ["--variant=extract", "--include=nodejs", ...common, suite, "-", mirror], extra: EXTRAS_VERSION, env: [DEFAULT_PATH] },
         {
             kind: "build",
             args: ["--variant=minbase", "--include=nodejs,npm,ca-certificates", ...common, ...(ca ? [`--customize-hook=cp ${HOST_CA_BUNDLE} "$1${HOST_CA_BUNDLE}"`] : []), suite, "-", mirror],
@@ -112,7 +127,17 @@ export async function ensureSandboxBases(buildah: Buildah, cacheDir: string, pro
             await fs.rename(partial, tar);
             progress(`sandbox ${spec.kind} base built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         }
-        await buildah.importRootfs(tar, ref, spec.env);
+        if (spec.kind === "runtime") {
+            const extras = await fs.mkdtemp(path.join(os.tmpdir(), "ps-base-extras-"));
+            try {
+                await runtimeExtras(extras);
+                await buildah.importRootfs(tar, ref, spec.env, extras);
+            } finally {
+                await fs.rm(extras, { recursive: true, force: true });
+            }
+        } else {
+            await buildah.importRootfs(tar, ref, spec.env);
+        }
     }
     return sandboxBaseRefs(su);
 }
