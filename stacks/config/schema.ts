@@ -6,6 +6,7 @@
  * comment and this table plus the validator are their schema.
  */
 import { DRIFT_SCALAR_KEYS, DRIFT_STRUCTURED_KEYS } from "./drift";
+import { DEFAULT_RECONCILER_IMAGE, DEFAULT_TOKEN_GENERATOR_IMAGE } from "../images";
 
 export type ScalarType = "string" | "integer" | "boolean" | "array";
 
@@ -39,7 +40,8 @@ const i = (key: string, description: string, def: number): ScalarKeySchema => ({
 const b = (key: string, description: string, def: boolean): ScalarKeySchema => ({ key, type: "boolean", description, default: def });
 const a = (key: string, description: string): ScalarKeySchema => ({ key, type: "array", items: "string", description, default: [] });
 
-export const DEFAULT_TOKEN_GENERATOR_IMAGE = "ghcr.io/platform-secrets/github-token-generator:0.1.0";
+// Both image defaults are what the release workflow publishes for this package version (stacks/images.ts).
+export { DEFAULT_TOKEN_GENERATOR_IMAGE } from "../images";
 
 const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("environment", "Environment name stamped on labels (dev, staging, prod); required. Also the default instance and Vault path prefix.", ""),
@@ -73,7 +75,7 @@ const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("githubTokenRefreshInterval", "refreshInterval of the generator-mode token ExternalSecrets (tokens live 1h).", "50m"),
     s("githubToken", "Leave unset (seed 001: no PATs). Only to declare AppInstallationRepositories, which GitHub allows only with a classic PAT (scope repo, admin on those repositories, short expiry): see stacks/README.md.", "", { secret: true }),
     b("reconcilerEnabled", "Deploy the in-cluster reconciler.", true),
-    s("reconcilerImage", "Reconciler image (built from reconciler/Dockerfile); required while reconcilerEnabled.", ""),
+    s("reconcilerImage", `Reconciler image (reconciler/Dockerfile); required while reconcilerEnabled, no default, so an upgrade never swaps it silently. The release publishes ${DEFAULT_RECONCILER_IMAGE} for this version (docs/install.md).`, ""),
     i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),

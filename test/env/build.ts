@@ -119,7 +119,7 @@ async function chmodWritable(dir: string): Promise<void> {
  * One build per spec at a time across processes (a test run and a benchmark started together would otherwise
  * both compile for half an hour): `<dir>.lock` holds the builder's pid; a lock whose pid is dead is taken over.
  */
-async function withBuildLock<T>(dir: string, progress: Progress, fn: () => Promise<T>): Promise<T> {
+export async function withBuildLock<T>(dir: string, progress: Progress, fn: () => Promise<T>): Promise<T> {
     const lock = `${dir}.lock`;
     await fs.mkdir(path.dirname(lock), { recursive: true });
     let announced = false;
