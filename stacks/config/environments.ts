@@ -12,14 +12,12 @@ export function missingRequired(c: Obj): string[] {
     const missing: string[] = [];
     if (!c.environment) missing.push("environment");
     if (!c.vaultAddress) missing.push("vaultAddress");
-    if (c.reconcilerEnabled === true && !c.reconcilerImage) missing.push("reconcilerImage");
     return missing;
 }
 
 const EXAMPLES: Record<string, string> = {
     environment: "dev",
     vaultAddress: "https://vault.example.internal:8200",
-    reconcilerImage: "<registry>/platform-secrets/reconciler:<tag> (or reconcilerEnabled: false)",
 };
 
 export function failMissing(missing: string[]): never {

@@ -75,7 +75,7 @@ const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("githubTokenRefreshInterval", "refreshInterval of the generator-mode token ExternalSecrets (tokens live 1h).", "50m"),
     s("githubToken", "Leave unset (seed 001: no PATs). Only to declare AppInstallationRepositories, which GitHub allows only with a classic PAT (scope repo, admin on those repositories, short expiry): see stacks/README.md.", "", { secret: true }),
     b("reconcilerEnabled", "Deploy the in-cluster reconciler.", true),
-    s("reconcilerImage", `Reconciler image (reconciler/Dockerfile); required while reconcilerEnabled, no default, so an upgrade never swaps it silently. The release publishes ${DEFAULT_RECONCILER_IMAGE} for this version (docs/install.md).`, ""),
+    s("reconcilerImage", "Reconciler image (reconciler/Dockerfile); the default is what the release workflow publishes for this package version (docs/install.md).", DEFAULT_RECONCILER_IMAGE),
     i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),

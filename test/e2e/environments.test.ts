@@ -244,7 +244,7 @@ describe("e2e: environments and clusters side by side (issue 20)", function () {
     });
 
     it("an empty stack fails preview listing what to set; plain-http Vault to a non-loopback host is refused", async () => {
-        assert.match(await failingPreview(await open("empty", {})), /platform-secrets:environment, platform-secrets:vaultAddress, platform-secrets:reconcilerImage: are not set.*fix: pulumi config set platform-secrets:environment dev/);
+        assert.match(await failingPreview(await open("empty", {})), /platform-secrets:environment, platform-secrets:vaultAddress: are not set.*fix: pulumi config set platform-secrets:environment dev/);
         const insecure = await open("insecure", { ...cfgs.dev, environment: "insecure", vaultAddress: "http://vault.vault.svc:8200" });
         assert.match(await failingPreview(insecure), /platform-secrets:vaultAddress: "http:\/\/vault\.vault\.svc:8200" is plain http to a non-loopback host.*fix: use https:\/\/vault\.vault\.svc:8200/);
     });

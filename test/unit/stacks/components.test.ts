@@ -129,6 +129,6 @@ describe("stacks components: validation at the top (ResourceError)", function ()
         assert.throws(() => new s.GitHubAppCredentials("g", { app, namespace: "workflows", storeName: "s", mode: "generator" }), /generator mode needs app.appId and app.installationId/);
         assert.throws(() => new s.VaultClusterExternalSecret("c", { namespaceSelectors: [], spec: { storeName: "s", refreshPolicy: "Periodic", refreshInterval: "1h", targetName: "t", data: [] } }), /namespaceSelectors is empty/);
         assert.throws(() => new s.VaultExternalSecret("e", { namespace: "n", spec: { storeName: "s", refreshPolicy: "Periodic", refreshInterval: "1h", targetName: "t", data: [] } }), /neither data nor generatorRef/);
-        assert.throws(() => new s.DriftChecks("d", { drift: { ...s.parseStackConfig({}).drift, organization: "o", cron: "hourly", repoUrl: "https://x/y.git" } }), /cron "hourly" is not a 5-field cron expression/);
+        assert.throws(() => new s.DriftChecks("d", { drift: { ...s.parseStackConfig({ environment: "dev", vaultAddress: "https://vault.example:8200" }).drift, organization: "o", cron: "hourly", repoUrl: "https://x/y.git" } }), /cron "hourly" is not a 5-field cron expression/);
     });
 });

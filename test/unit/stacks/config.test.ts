@@ -84,7 +84,7 @@ describe("stacks/config: example stacks", () => {
     }
 
     it("an empty stack fails listing everything it must set", () => {
-        rejects(() => parseStackConfig({}), "platform-secrets:environment, platform-secrets:vaultAddress, platform-secrets:reconcilerImage", /are not set .*; fix: pulumi config set platform-secrets:environment dev; pulumi config set platform-secrets:vaultAddress https:\/\/.*; pulumi config set platform-secrets:reconcilerImage .*or reconcilerEnabled: false/);
+        rejects(() => parseStackConfig({}), "platform-secrets:environment, platform-secrets:vaultAddress", /are not set .*; fix: pulumi config set platform-secrets:environment dev; pulumi config set platform-secrets:vaultAddress https:\/\/.*/);
         rejects(() => parseStackConfig({ environment: "dev", reconcilerEnabled: "false" }), "platform-secrets:vaultAddress", /is not set/);
     });
 

@@ -62,12 +62,12 @@ describe("stacks/config: drift settings", () => {
     });
 
     it("requires an agent pool when Vault or the apiserver is cluster-internal", () => {
-        // staging's vaultAddress is http://vault.vault.svc:8200 (ESO's): the run would use it by default.
-        rejectsConfig(() => parse({ ...ENV_CREDS, driftVaultAddress: "" }, envSecrets()), "platform-secrets:driftAgentPoolId", /would reach Vault at http:\/\/vault\.vault\.svc:8200 \(vaultAddress\), a cluster-internal address that Pulumi-hosted runners cannot reach/);
+        // staging's vaultAddress is https://vault.vault.svc:8200 (ESO's): the run would use it by default.
+        rejectsConfig(() => parse({ ...ENV_CREDS, driftVaultAddress: "" }, envSecrets()), "platform-secrets:driftAgentPoolId", /would reach Vault at https:\/\/vault\.vault\.svc:8200 \(vaultAddress\), a cluster-internal address that Pulumi-hosted runners cannot reach/);
         rejectsConfig(() => parse({ ...ENV_CREDS, driftVaultAddress: "http://127.0.0.1:8200" }, envSecrets()), "platform-secrets:driftVaultAddress", /cluster-internal/);
         rejectsConfig(() => parse(ENV_CREDS, envSecrets(KUBECONFIG_PRIVATE)), "platform-secrets:driftAgentPoolId", /kubeconfig \(driftSecretEnvironmentVariables\.DRIFT_KUBECONFIG\) points at https:\/\/10\.0\.0\.1:6443, a private apiserver/);
         // With an agent pool both are fine.
-        assert.equal(parse({ ...ENV_CREDS, driftVaultAddress: "", driftAgentPoolId: "5d1c0c5e-7b8a-4f43-9a55-3c2f1e0b7a11" }, envSecrets(KUBECONFIG_PRIVATE)).drift.vaultAddress, "http://vault.vault.svc:8200");
+        assert.equal(parse({ ...ENV_CREDS, driftVaultAddress: "", driftAgentPoolId: "5d1c0c5e-7b8a-4f43-9a55-3c2f1e0b7a11" }, envSecrets(KUBECONFIG_PRIVATE)).drift.vaultAddress, "https://vault.vault.svc:8200");
         rejectsConfig(() => parse({ driftAgentPoolId: "pool-1" }), "platform-secrets:driftAgentPoolId", /"pool-1" is not an agent pool id/);
     });
 

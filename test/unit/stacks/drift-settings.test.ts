@@ -64,7 +64,7 @@ describe("stacks/drift: DeploymentSettings, DriftSchedule and the drift webhook 
             stack: "staging",
             agentPoolId: AGENT_POOL,
             operationContext: { $secret: {
-                environmentVariables: { PULUMI_NODEJS_TRANSPILE_ONLY: "true", VAULT_ADDR: "http://vault.vault.svc:8200", VAULT_TOKEN: "vault-canary", DRIFT_KUBECONFIG: KUBECONFIG },
+                environmentVariables: { PULUMI_NODEJS_TRANSPILE_ONLY: "true", VAULT_ADDR: "https://vault.vault.svc:8200", VAULT_TOKEN: "vault-canary", DRIFT_KUBECONFIG: KUBECONFIG },
                 preRunCommands: [`mkdir -p "$HOME/.kube" && (umask 077 && printf '%s\\n' "$DRIFT_KUBECONFIG" > "$HOME/.kube/config")`, "node --version"],
                 options: { skipInstallDependencies: false },
                 oidc: { aws: { roleARN: "arn:aws:iam::123456789012:role/drift", sessionName: "drift" } },
@@ -102,7 +102,7 @@ describe("stacks/drift: DeploymentSettings, DriftSchedule and the drift webhook 
         const oc = args.operationContext as pulumiservice.types.input.DeploymentSettingsOperationContextArgs;
         const env = oc.environmentVariables as Record<string, pulumi.Input<string>>;
         for (const k of ["VAULT_TOKEN", "DRIFT_KUBECONFIG"]) assert.ok(pulumi.Output.isInstance(env[k]) && (await isSecret(env[k] as pulumi.Output<string>)), k);
-        assert.equal(env.VAULT_ADDR, "http://vault.vault.svc:8200");
+        assert.equal(env.VAULT_ADDR, "https://vault.vault.svc:8200");
         const git = (args.sourceContext as any).git.gitAuth.basicAuth;
         assert.ok(await isSecret(git.password), "git password");
         assert.ok(await isSecret(git.username), "git username (the schema marks it secret too)");
