@@ -20,7 +20,8 @@ export async function mochaGlobalSetup(): Promise<void> {
     engine = await prepareEngine({ pulumiHome: home });
     timings.engine = (Date.now() - t0) / 1000;
     t0 = Date.now();
-    env = await startTestEnv();
+    // With a real node: the e2e suite runs the reconciler, the token generator and consumers as Pods (issue 19).
+    env = await startTestEnv({ node: true });
     timings.servers = (Date.now() - t0) / 1000;
     process.stderr.write(`[e2e] engine ready in ${timings.engine} s (CLI: ${engine.cliSource}; plugins: ${Object.entries(engine.plugins).map(([n, p]) => `${n} ${p.version} ${p.source}`).join(", ")}); servers in ${timings.servers} s\n`);
 }
