@@ -1,17 +1,16 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { DeploymentRunPlan } from "../../stacks/drift";
-import { ROOT } from "../env/engine";
 import { startLocalSandbox, LocalSandbox } from "../env/local-sandbox";
 import { writeVault } from "../env/local-seed";
 import { LOCAL_PASSPHRASE } from "../env/local-stack";
 import { bootstrapHookRoles, readStackPolicy, startStackReconciler } from "../env/sandbox-reconciler";
-import { DriftRunResult, HarnessRunner, planFromCliConfig, runDeployment } from "./drift-harness";
+import { DriftRunResult, HarnessRunner, runDeployment } from "./drift-harness";
+import { AGENT_POOL, setUpDriftRun } from "./drift-setup";
 import { getE2E, timings } from "./fixture";
 
 /**
@@ -31,11 +30,6 @@ const GIT_DERIVED = [
     ["argocd", "platform-repo"],
     ["kargo-platform", "platform-repo-git"],
 ] as const;
-const AGENT_POOL = "00000000-0000-4000-8000-000000000001";
-/** Prints the NAMES of the run's variables (never values), so the test sees exactly what the run got. */
-// `compgen -e` (bash) lists exported names only: `env | cut` would print the continuation lines of multi-line
-// values such as the kubeconfig.
-const ENV_NAMES_CMD = `echo "drift-run-env: $(compgen -e | sort | tr '\\n' ' ')"`;
 
 describe("e2e: drift checks as Pulumi Deployments runs them (fresh clone, rendered settings only)", function () {
     let sb: LocalSandbox;
@@ -69,37 +63,11 @@ describe("e2e: drift checks as Pulumi Deployments runs them (fresh clone, render
         assert.equal(up.summary.result, "succeeded");
         timings["drift.stackResources"] = Object.values(up.summary.resourceChanges ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 
-        // The drift settings, as a team sets them: a self-hosted agent (Vault and the apiserver are on loopback),
-        // the Vault token and the kubeconfig as secret variables, transpile-only to spare the type check.
+        // The drift settings, as a team sets them, committed to the repository Deployments clones (drift-setup.ts).
         work = await fs.mkdtemp(path.join(tmpdir(), "ps-drift-"));
-        origin = path.join(work, "origin.git");
-        const kubeconfig = await fs.readFile(env.kubeconfigPath, "utf8");
-        const set = async (args: string[]) => {
-            const r = await sb.stack.cli(["config", "set", ...args]);
-            assert.equal(r.code, 0, r.stderr);
-        };
-        await set(["--path", "platform-secrets:driftOrganization", "example-org"]);
-        await set(["--path", "platform-secrets:driftRepoUrl", `https://git.example.com/platform-secrets.git`]);
-        await set(["--path", "platform-secrets:driftCredentials", "environmentVariables"]);
-        await set(["--path", "platform-secrets:driftAgentPoolId", AGENT_POOL]);
-        await set(["--path", "platform-secrets:driftEnvironmentVariables.PULUMI_NODEJS_TRANSPILE_ONLY", "true"]);
-        await set(["--path", "platform-secrets:driftPreRunCommands[0]", ENV_NAMES_CMD]);
-        await set(["--secret", "--path", "platform-secrets:driftSecretEnvironmentVariables.VAULT_TOKEN", env.vault.token]);
-        await set(["--secret", "--path", "platform-secrets:driftSecretEnvironmentVariables.DRIFT_KUBECONFIG", kubeconfig]);
-        const shown = await sb.stack.cli(["config", "--json", "--show-secrets"]);
-        assert.equal(shown.code, 0, shown.stderr);
-        plan = planFromCliConfig(shown.stdout);
-        const stackFile = await fs.readFile(path.join(sb.stack.workDir, "Pulumi.local.yaml"), "utf8");
-        assert.ok(!stackFile.includes(env.vault.token), "the Vault token is encrypted in the stack file");
-
-        // The repository Deployments checks out: this checkout's HEAD on branch main, plus the team's stack file.
-        const git = (args: string[], cwd = work) => execFileSync("git", ["-c", "user.name=drift-harness", "-c", "user.email=drift-harness@example.invalid", ...args], { cwd, stdio: "pipe" });
-        git(["clone", "--quiet", "--no-hardlinks", ROOT, "staging-tree"]);
-        const tree = path.join(work, "staging-tree");
-        git(["checkout", "--quiet", "-B", "main"], tree);
-        await fs.writeFile(path.join(tree, "Pulumi.local.yaml"), stackFile);
-        git(["commit", "--quiet", "-am", "local stack: live endpoints and drift settings"], tree);
-        git(["clone", "--quiet", "--bare", tree, origin]);
+        const setup = await setUpDriftRun(sb.stack, { stackName: "local", work, vaultToken: env.vault.token, kubeconfigPath: env.kubeconfigPath });
+        ({ plan, origin } = setup);
+        assert.ok(!setup.stackFile.includes(env.vault.token), "the Vault token is encrypted in the stack file");
 
         runner = {
             engine,

@@ -8,11 +8,13 @@ import * as YAML from "yaml";
 import { startTestEnv, TestEnv } from "../env";
 import { request } from "../env/http";
 import { ROOT } from "../env/engine";
-import { LocalStack, openLocalStack } from "../env/local-stack";
+import { LOCAL_PASSPHRASE, LocalStack, openLocalStack } from "../env/local-stack";
 import { ensureNamespaces, writeVault } from "../env/local-seed";
 import { bootstrapHookRoles, readStackPolicy, startStackReconciler, StackReconciler } from "../env/sandbox-reconciler";
 import { eventually } from "../support";
 import { derivedSecretProvider } from "../../providers/derived-provider";
+import { HarnessRunner, runDeployment } from "./drift-harness";
+import { setUpDriftRun } from "./drift-setup";
 import { getE2E, timings } from "./fixture";
 
 /**
@@ -198,6 +200,20 @@ describe("e2e: environments and clusters side by side (issue 20)", function () {
         assert.equal(await rolPassword("app_staging"), before.stagingRole, "no ALTER ROLE of staging");
         assert.equal(await template("app-staging"), before.stagingWeb, "nothing of staging restarted");
         assert.ok(!recs[1].lines.some((l) => /app-dev|ALTER|hook/i.test(l) && /app-dev/.test(l)), "staging's reconciler never acted in app-dev");
+    });
+
+    it("both drift harness runs (dev after its rotation, staging) are clean, with only what their settings give them", async () => {
+        const { env, engine } = getE2E();
+        for (const [name, s] of [["dev", dev], ["staging", staging]] as const) {
+            const work = await fs.mkdtemp(path.join(dir, `drift-${name}-`));
+            const { plan, origin } = await setUpDriftRun(s, { stackName: name, work, vaultToken: env.vault.token, kubeconfigPath: kubeconfig });
+            const runner: HarnessRunner = { engine, login: { PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: LOCAL_PASSPHRASE }, workRoot: work };
+            const r = await runDeployment(runner, { repoUrl: origin, plan, stack: name, operation: "detect" });
+            timings[`drift.${name}`] = r.seconds;
+            timings[`drift.${name}.resources`] = r.resources;
+            assert.equal(r.drift, false, `${name}: ${JSON.stringify(r.changes)}\n${r.output.slice(-3000)}`);
+            assert.ok(r.resources > 0, `${name}: the run went through the stack's resources`);
+        }
     });
 
     it("two reconciler processes claiming one namespace: the newer (staging) refuses it loudly in /healthz, the older (dev) keeps acting", async () => {
