@@ -54,6 +54,11 @@ describe("e2e: the local stack through the real engine", function () {
         const { env, engine } = getE2E();
         core = env.kubeConfig().makeApiClient(CoreV1Api);
         sb = await startLocalSandbox(env, { engine, onOutput: (l) => output.push(l) });
+        // The cases count Vault versions from 1: the suite's other files ran the same stack in this Vault before, and
+        // destroy keeps the history (deleteAllVersions: false), so start from paths that never existed.
+        for (const p of [SIMPLE_PATH, "local/sandbox/webhook-token"]) {
+            await request(`${env.vault.addr}/v1/secret/metadata/${p}`, { method: "DELETE", headers: { "x-vault-token": env.vault.token } });
+        }
         // Planted before the first up: the git source's password, which the derived secrets carry.
         await writeVault(env.vault, "secret", "git/platform-repo", { username: "sandbox-bot", password: CANARY });
         // An unmanaged Secret in a namespace the stack writes into: destroy must leave it alone.
