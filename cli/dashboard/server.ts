@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeClient } from "../../reconciler/kube";
@@ -17,6 +17,13 @@ import { renderGraphSvg } from "./svg";
  * Browser-side attacks on a local server: the Host header must be our loopback address (DNS rebinding), a sync
  * is a POST with a JSON body and a custom header (a cross-site form or simple request cannot send it; we answer
  * no CORS preflight), and a present Origin must be ours.
+ *
+ * Other local users (a shared jump host): 127.0.0.1 is open to every account on the machine, and the dashboard
+ * acts with THIS user's credentials. So, as notebook servers do, every request needs a per-session secret: the URL
+ * the dashboard prints carries it once (`/?token=...`), the page trades it for an HttpOnly SameSite=Strict cookie
+ * and drops it from the address bar; scripts may send it as `X-Dashboard-Token`. A sync is limited to the
+ * dashboard's namespace scope and to what its status view shows (derived secrets, fan-out targets, their
+ * sources), never an arbitrary Secret, and only MAX_CONCURRENT_SYNCS waits run at once.
  */
 
 export interface DashboardOptions {
@@ -30,6 +37,7 @@ export interface DashboardOptions {
 }
 
 export interface Dashboard {
+    /** The URL to open: it carries the session token (print it only to the user who started the dashboard). */
     url: string;
     port: number;
     close(): Promise<void>;
@@ -43,6 +51,39 @@ export interface StatusPayload {
 }
 
 const SYNC_HEADER = "x-requested-by";
+const TOKEN_HEADER = "x-dashboard-token";
+const COOKIE = "ps-dashboard-session";
+/** Each sync polls the apiserver until acknowledged (up to syncTimeoutMs): a bound on what one page can start. */
+export const MAX_CONCURRENT_SYNCS = 4;
+
+/** Constant-time comparison of a presented token with the session's (pure). */
+export function tokenMatches(presented: string | undefined, token: string): boolean {
+    if (!presented) return false;
+    const a = Buffer.from(presented);
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The session cookie's value from a Cookie header, if any (pure). */
+export function sessionCookie(header: string | undefined): string | undefined {
+    for (const part of (header ?? "").split(";")) {
+        const i = part.indexOf("=");
+        if (i > 0 && part.slice(0, i).trim() === COOKIE) return part.slice(i + 1).trim();
+    }
+    return undefined;
+}
+
+/**
+ * Whether the dashboard may request a sync of `target` (pure): inside its namespace scope, and one of the objects
+ * its status view lists (a derived secret, a fan-out target or their source). Returns the refusal, or undefined.
+ */
+export function syncRefusal(target: { namespace: string; name: string }, scope: Scope, report: StatusReport | undefined): string | undefined {
+    const ref = `${target.namespace}/${target.name}`;
+    if (scope.kind !== "all" && target.namespace !== scope.namespace) return `${ref} is outside this dashboard's scope (namespace ${scope.namespace}); start a dashboard for that namespace`;
+    const known = report?.groups.some((g) => g.source === ref || g.rows.some((r) => r.target === ref));
+    if (!known) return `${ref} is not a derived secret, fan-out target or source shown by this dashboard; only those can be synced`;
+    return undefined;
+}
 const SYNC_HEADER_VALUE = "platform-secrets-dashboard";
 
 function send(res: http.ServerResponse, code: number, body: string, type: string, extra: Record<string, string> = {}): void {
@@ -77,6 +118,8 @@ function readBody(req: http.IncomingMessage, limit = 4096): Promise<string> {
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     let port = o.port;
+    const token = randomBytes(32).toString("base64url");
+    let syncs = 0;
     const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
     const scopeText = o.scope.kind === "all" ? "all namespaces" : `namespace ${o.scope.namespace}`;
     // Concurrent refreshes (several tabs) share one read of the cluster.
@@ -95,6 +138,14 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!allowedHosts().includes(req.headers.host ?? "")) return send(res, 421, "wrong Host: open the dashboard at http://127.0.0.1:" + port + "/", "text/plain; charset=utf-8");
         const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
+        if (req.method === "GET" && url.pathname === "/" && url.searchParams.has("token")) {
+            if (!tokenMatches(url.searchParams.get("token") ?? undefined, token)) return send(res, 403, "wrong session token: open the URL the dashboard printed", "text/plain; charset=utf-8");
+            return send(res, 303, "", "text/plain; charset=utf-8", { Location: "/", "Set-Cookie": `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/` });
+        }
+        const header = req.headers[TOKEN_HEADER];
+        if (!tokenMatches(typeof header === "string" ? header : sessionCookie(req.headers.cookie), token)) {
+            return send(res, 401, "this dashboard needs its session token: open the URL it printed when it started (…/?token=…)", "text/plain; charset=utf-8");
+        }
         if (req.method === "GET" && url.pathname === "/") {
             const nonce = randomBytes(16).toString("base64");
             return send(res, 200, renderPage({ nonce, refreshMs: o.refreshMs, context: o.context, scope: scopeText }), "text/html; charset=utf-8", {
@@ -120,12 +171,22 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
                 return json(res, 400, { error: e instanceof RefError ? e.message : "expected a JSON body {\"target\":\"ns/name\"}" });
             }
             try {
+                const refused = syncRefusal(target, o.scope, (await status()).report);
+                if (refused) return json(res, 403, { error: refused });
+            } catch (e) {
+                return json(res, 502, { error: describeError(e, "reading the cluster") });
+            }
+            if (syncs >= MAX_CONCURRENT_SYNCS) return json(res, 429, { error: `${MAX_CONCURRENT_SYNCS} syncs are already waiting; retry when one finishes` });
+            syncs++;
+            try {
                 const r: SyncResult = await requestSync(o.client, target.namespace, target.name, { timeoutMs: o.syncTimeoutMs ?? 20_000 });
                 return json(res, 200, r);
             } catch (e) {
                 if (e instanceof NotPermittedError) return json(res, 403, { error: e.message });
                 if (e instanceof AccessError) return json(res, 404, { error: e.message });
                 return json(res, 502, { error: describeError(e, `sync of ${target.namespace}/${target.name}`) });
+            } finally {
+                syncs--;
             }
         }
         return send(res, 404, "not found", "text/plain; charset=utf-8");
@@ -142,7 +203,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     });
     port = (server.address() as AddressInfo).port;
     return {
-        url: `http://127.0.0.1:${port}/`,
+        url: `http://127.0.0.1:${port}/?token=${token}`,
         port,
         close: () =>
             new Promise<void>((resolve) => {

@@ -106,7 +106,7 @@ describe("cli: dashboard in headless Chromium", function () {
     });
 
     it("serves on 127.0.0.1 only; the table matches the cluster, grouped by source, with the graph drawn", async () => {
-        assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+        assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
         const page = await open(dash.url);
         const rows = await rowsOf(page);
         const live = (await (await admin()).request("GET", `/api/v1/namespaces/${D}/secrets`, { query: { labelSelector: "platform-secrets.io/derived=true" } })).items;
@@ -174,16 +174,61 @@ describe("cli: dashboard in headless Chromium", function () {
 
     it("refuses foreign Host headers (DNS rebinding) and sync requests without its header or from another origin", async () => {
         const host = new URL(dash.url).host;
-        assert.equal((await rawRequest(dash.url, "GET", "/api/status", { Host: "evil.example:80" })).code, 421);
+        const T = { Host: host, "X-Dashboard-Token": new URL(dash.url).searchParams.get("token")! };
+        assert.equal((await rawRequest(dash.url, "GET", "/api/status", { ...T, Host: "evil.example:80" })).code, 421);
         const body = JSON.stringify({ target: `${D}/db-copy` });
-        assert.equal((await rawRequest(dash.url, "POST", "/api/sync", { Host: host, "Content-Type": "application/json" }, body)).code, 403);
-        assert.equal((await rawRequest(dash.url, "POST", "/api/sync", { Host: host, "Content-Type": "text/plain", "X-Requested-By": "platform-secrets-dashboard" }, body)).code, 403);
-        assert.equal((await rawRequest(dash.url, "POST", "/api/sync", { Host: host, Origin: "http://evil.example", "Content-Type": "application/json", "X-Requested-By": "platform-secrets-dashboard" }, body)).code, 403);
-        const bad = await rawRequest(dash.url, "POST", "/api/sync", { Host: host, "Content-Type": "application/json", "X-Requested-By": "platform-secrets-dashboard" }, JSON.stringify({ target: "../../etc" }));
+        assert.equal((await rawRequest(dash.url, "POST", "/api/sync", { ...T, "Content-Type": "application/json" }, body)).code, 403);
+        assert.equal((await rawRequest(dash.url, "POST", "/api/sync", { ...T, "Content-Type": "text/plain", "X-Requested-By": "platform-secrets-dashboard" }, body)).code, 403);
+        assert.equal((await rawRequest(dash.url, "POST", "/api/sync", { ...T, Origin: "http://evil.example", "Content-Type": "application/json", "X-Requested-By": "platform-secrets-dashboard" }, body)).code, 403);
+        const bad = await rawRequest(dash.url, "POST", "/api/sync", { ...T, "Content-Type": "application/json", "X-Requested-By": "platform-secrets-dashboard" }, JSON.stringify({ target: "../../etc" }));
         assert.equal(bad.code, 400);
-        const status = await rawRequest(dash.url, "GET", "/api/status", { Host: host });
+        const status = await rawRequest(dash.url, "GET", "/api/status", T);
         seen.push(status.text);
         assert.equal(status.code, 200);
         assert.ok(!status.text.includes("source-hash"), "the plain source hash never leaves the CLI");
+    });
+
+    it("another local user without the session token gets nothing: no page, no status, no sync", async () => {
+        const host = new URL(dash.url).host;
+        const sync = { Host: host, "Content-Type": "application/json", "X-Requested-By": "platform-secrets-dashboard", Origin: `http://${host}` };
+        const before = (await getSecret(D, "db-copy")).metadata.resourceVersion;
+        for (const [method, p, h, b] of [["GET", "/", { Host: host }], ["GET", "/api/status", { Host: host }], ["GET", "/api/status", { Host: host, "X-Dashboard-Token": "guess" }], ["GET", "/api/status", { Host: host, Cookie: "ps-dashboard-session=guess" }], ["POST", "/api/sync", sync, JSON.stringify({ target: `${D}/db-copy` })]] as const) {
+            const r = await rawRequest(dash.url, method, p, h, b);
+            assert.equal(r.code, 401, `${method} ${p} ${JSON.stringify(h)}`);
+            assert.match(r.text, /needs its session token: open the URL it printed/);
+            assert.ok(!r.text.includes(D), "nothing of the cluster in the refusal");
+        }
+        assert.equal((await rawRequest(dash.url, "GET", "/?token=guess", { Host: host })).code, 403);
+        // The printed URL: a redirect that sets the HttpOnly, SameSite=Strict cookie and drops the token from the address bar.
+        const r = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(new URL(dash.url), { headers: { Host: host } }, resolve).on("error", reject));
+        r.resume();
+        assert.equal(r.statusCode, 303);
+        assert.equal(r.headers.location, "/");
+        assert.match(String(r.headers["set-cookie"]), /^ps-dashboard-session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
+        assert.equal((await getSecret(D, "db-copy")).metadata.resourceVersion, before, "nothing written");
+    });
+
+    it("sync only inside its scope and only for what it shows; at most 4 sync waits at once", async () => {
+        const T = { Host: new URL(dash.url).host, "X-Dashboard-Token": new URL(dash.url).searchParams.get("token")!, "Content-Type": "application/json", "X-Requested-By": "platform-secrets-dashboard" };
+        const post = (target: string) => rawRequest(dash.url, "POST", "/api/sync", T, JSON.stringify({ target }));
+        // An unmanaged Secret the user may patch: not the dashboard's business.
+        await (await admin()).request("POST", `/api/v1/namespaces/${D}/secrets`, { body: { metadata: { name: "plain" }, stringData: { k: "v" } } });
+        const plain = await post(`${D}/plain`);
+        assert.equal(plain.code, 403);
+        assert.match(plain.text, /is not a derived secret, fan-out target or source shown by this dashboard/);
+        assert.equal((await getSecret(D, "plain")).metadata.annotations?.[ANNOTATION_SYNC_REQUESTED], undefined);
+        // The source in another namespace is shown (as not permitted) but outside `-n`.
+        const far = await post(`${other}/foreign`);
+        assert.equal(far.code, 403);
+        assert.match(far.text, /outside this dashboard's scope \(namespace /);
+        // With the reconciler stopped no sync is acknowledged, so each waits its full timeout: the fifth is turned away.
+        await rec.stop();
+        rec = undefined as unknown as Running;
+        const waits = [0, 1, 2, 3].map(() => post(`${D}/db-copy`));
+        await new Promise((r) => setTimeout(r, 1500));
+        const fifth = await post(`${D}/db-copy`);
+        assert.equal(fifth.code, 429);
+        assert.match(fifth.text, /4 syncs are already waiting/);
+        for (const w of await Promise.all(waits)) assert.equal(w.code, 200);
     });
 });
