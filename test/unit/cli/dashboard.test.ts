@@ -6,7 +6,7 @@ import type { StatusReport } from "../../../cli/model";
 const report = (groups: { source: string; targets: string[] }[]): StatusReport => ({
     generatedAt: "2026-12-03T00:00:00Z",
     scope: "",
-    groups: groups.map((g) => ({ source: g.source, sourceState: "present", syncPending: false, rows: g.targets.map((t) => ({ target: t, namespace: t.split("/")[0], name: t.split("/")[1], source: g.source, kind: "derived", state: "in-sync", message: "" })) })),
+    groups: groups.map((g) => ({ source: g.source, sourceState: "present", syncPending: false, rows: g.targets.map((t) => ({ target: t, namespace: t.split("/")[0], name: t.split("/")[1], source: g.source, kind: "derived", state: "in-sync", message: "", visible: true, syncPending: false })) })),
     totals: {} as StatusReport["totals"],
     notPermitted: [],
     problems: [],
