@@ -5,7 +5,7 @@ import { HookSpec } from "../reconciler/hookspec";
 import { hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../reconciler/policy";
 import { WORKLOAD_KINDS } from "../reconciler/workloads";
 import { workloadInfo } from "./collect";
-import { AccessError, describeError, DERIVED_SELECTOR, getSlimSecret, isForbidden, isNotFound, listSecrets, SlimSecret } from "./kube";
+import { AccessError, describeError, DERIVED_SELECTOR, getSlimSecret, isForbidden, isNotFound, listSecrets, printable, SlimSecret } from "./kube";
 import { FanOutStatusDoc, parseFanOutStatus, rowOf, StatusRow } from "./model";
 
 /** `explain NS/NAME`: one secret's recipe, source and grant, consumers, hooks, last events and what to do next. */
@@ -71,7 +71,7 @@ async function eventsOf(client: KubeClient, namespace: string, name: string): Pr
         client.request<{ items?: any[] }>("GET", `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: `involvedObject.kind=Secret,involvedObject.name=${name}` } }),
     );
     const items = (r.value?.items ?? [])
-        .map((e) => ({ time: String(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? ""), type: String(e.type ?? ""), reason: String(e.reason ?? ""), message: String(e.message ?? "").slice(0, 400) }))
+        .map((e) => ({ time: String(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? ""), type: String(e.type ?? ""), reason: printable(String(e.reason ?? "")), message: printable(String(e.message ?? "").slice(0, 400)) }))
         .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))
         .slice(0, 5);
     return { items, note: r.note };

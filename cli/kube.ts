@@ -95,12 +95,21 @@ export interface SlimSecret {
 export const key = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
 
 /** The one boundary: a Secret (or PartialObjectMetadata) from the apiserver → what the CLI keeps. Pure. */
+/**
+ * What a tenant wrote, made safe to print on a terminal (pure): C0/C1 control characters (ESC starts colour, cursor
+ * and OSC 52 clipboard sequences), DEL and the Unicode bidi overrides (which reorder what is shown) become visible
+ * `\u{..}` escapes. Applied at the kube boundary to every label and annotation value and Event text the CLI keeps.
+ */
+export function printable(s: string): string {
+    return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 export function slimSecret(raw: { metadata?: { namespace?: string; name?: string; uid?: string; resourceVersion?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> } }): SlimSecret {
     const m = raw.metadata ?? {};
     const labels: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.labels ?? {})) if (k === MANAGED_BY_LABEL || k.startsWith(PREFIX)) labels[k] = v;
+    for (const [k, v] of Object.entries(m.labels ?? {})) if (k === MANAGED_BY_LABEL || k.startsWith(PREFIX)) labels[k] = printable(v);
     const annotations: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.annotations ?? {})) if (k.startsWith(PREFIX) && k !== ANNOTATION_SOURCE_HASH) annotations[k] = v;
+    for (const [k, v] of Object.entries(m.annotations ?? {})) if (k.startsWith(PREFIX) && k !== ANNOTATION_SOURCE_HASH) annotations[k] = printable(v);
     return { namespace: m.namespace ?? "", name: m.name ?? "", uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp, labels, annotations };
 }
 

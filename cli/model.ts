@@ -11,7 +11,7 @@ import {
     SyncStatus,
 } from "../reconciler/keys";
 import type { ClusterView, SourceInfo, WorkloadInfo } from "./collect";
-import { key, SlimSecret } from "./kube";
+import { key, printable, SlimSecret } from "./kube";
 
 /** What `status`, `explain` and the dashboard report (pure functions over a ClusterView; names and states only). */
 
@@ -71,7 +71,12 @@ export function parseFanOutStatus(raw: string | undefined): FanOutStatusDoc | un
     try {
         const d = JSON.parse(raw);
         if (typeof d !== "object" || d === null || !Array.isArray(d.targets)) return undefined;
-        return { counts: typeof d.counts === "object" && d.counts ? d.counts : {}, targets: d.targets.filter((t: unknown) => typeof (t as { target?: unknown })?.target === "string"), truncated: Number(d.truncated) || 0 };
+        // JSON escapes (\u001b) decode to raw control characters: made printable again after the parse.
+        const targets = (d.targets as { target?: unknown; state?: unknown; reason?: unknown }[])
+            .filter((t) => typeof t?.target === "string")
+            .map((t) => ({ target: printable(String(t.target)), state: printable(String(t.state ?? "")), ...(t.reason !== undefined ? { reason: printable(String(t.reason)) } : {}) }));
+        const counts = typeof d.counts === "object" && d.counts ? Object.fromEntries(Object.entries(d.counts as Record<string, unknown>).map(([k, n]) => [printable(k), Number(n) || 0])) : {};
+        return { counts, targets, truncated: Number(d.truncated) || 0 };
     } catch {
         return undefined;
     }

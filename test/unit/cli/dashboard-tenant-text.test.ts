@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { sessionCookie, syncRefusal, tokenMatches } from "../../../cli/dashboard/server";
+import { printable, slimSecret } from "../../../cli/kube";
+import { parseFanOutStatus } from "../../../cli/model";
 import type { StatusReport } from "../../../cli/model";
 
 const report = (groups: { source: string; targets: string[] }[]): StatusReport => ({
@@ -37,5 +39,21 @@ describe("cli/dashboard: session token and sync scope", () => {
         assert.equal(syncRefusal({ namespace: "b", name: "foreign" }, { kind: "all" }, r), undefined);
         assert.match(syncRefusal({ namespace: "a", name: "plain" }, ns, r)!, /a\/plain is not a derived secret, fan-out target or source shown by this dashboard/);
         assert.match(syncRefusal({ namespace: "a", name: "db" }, ns, undefined)!, /not a derived secret/);
+    });
+});
+
+describe("cli: what a tenant wrote is printed without terminal control sequences", () => {
+    it("printable escapes C0/C1 controls, DEL and bidi overrides, and leaves everything else as it is", () => {
+        assert.equal(printable("ok: in sync with source"), "ok: in sync with source");
+        assert.equal(printable("\u001b]52;c;ZXZpbA==\u0007x"), "\\u{1b}]52;c;ZXZpbA==\\u{7}x");
+        assert.equal(printable("a\nb\u202ec\u009b"), "a\\u{a}b\\u{202e}c\\u{9b}");
+        fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(printable(s))));
+    });
+
+    it("the kube boundary and the fan-out status parse apply it (annotation text and JSON-escaped reasons)", () => {
+        const s = slimSecret({ metadata: { namespace: "a", name: "x", annotations: { "platform-secrets.io/status-message": "held \u001b[2J" } } });
+        assert.equal(s.annotations["platform-secrets.io/status-message"], "held \\u{1b}[2J");
+        const doc = parseFanOutStatus(JSON.stringify({ counts: { refused: 1 }, targets: [{ target: "b/y", state: "refused", reason: "\u001b[31mred" }], truncated: 0 }));
+        assert.equal(doc?.targets[0].reason, "\\u{1b}[31mred");
     });
 });
