@@ -12,8 +12,9 @@ import { DEFAULT_PG_TLS_MODE, PgTlsMode, PostgresHook } from "./hookspec";
  * - The new password is sent as a SCRAM-SHA-256 verifier computed client-side (`ALTER ROLE … PASSWORD
  *   'SCRAM-SHA-256$…'`, stored as is by PostgreSQL >= 10), so `log_statement`, pg_stat_statements and the server's
  *   error reports record the verifier (what pg_authid holds anyway), never the password.
- * - TLS per hook: `disable`, `require` (encrypted, server not verified; SCRAM's channel binding is used when the
- *   server offers it) or `verify-full` (the hook's CA and the host name checked).
+ * - TLS per hook: `disable`, `require` (encrypted, server not verified, so SCRAM's channel binding is REQUIRED:
+ *   a server reached over TLS that offers SCRAM-SHA-256 without -PLUS is refused before the first SASL message) or
+ *   `verify-full` (the hook's CA and the host name checked; channel binding required too).
  * - Errors name host:port, role, SQLSTATE and what to fix; any password or verifier is scrubbed from them.
  */
 
@@ -103,6 +104,8 @@ function connectError(hook: PostgresHook, mode: PgTlsMode, e: any, secrets: stri
  * sending anything derived from the password) a server that asks for cleartext or MD5 authentication, and one that
  * lets the role in without completing SCRAM-SHA-256. The caller must `end()` the client.
  */
+const CHANNEL_BINDING_MISSING = "scram-without-channel-binding";
+
 export async function pgConnect(hook: PostgresHook, password: string, opts: { timeoutMs?: number } = {}): Promise<PgClient> {
     // Loaded on first use: pg and its protocol parser cost RSS that reconcilers without postgres hooks never need.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -113,7 +116,13 @@ export async function pgConnect(hook: PostgresHook, password: string, opts: { ti
     let refused: string | undefined;
     let scramDone = false;
     const refusal = (method: string) =>
-        new PgHookError(
+        method === CHANNEL_BINDING_MISSING
+            ? new PgHookError(
+                  `PostgreSQL ${target(hook)}: the server offers SCRAM-SHA-256 over TLS without channel binding (no SCRAM-SHA-256-PLUS), as a TLS-terminating relay in front of it would; no password was sent ` +
+                      "(fix: connect to PostgreSQL itself with ssl on and a hostssl line in pg_hba.conf, or set the hook's tls.mode verify-full with tls.ca, which also checks whom you talk to)",
+                  "channel-binding-refused",
+              )
+            : new PgHookError(
             `PostgreSQL ${target(hook)}: the server asked for ${method} authentication; only SCRAM-SHA-256 is accepted, so no password was sent ` +
                 `(fix on the server: password_encryption = scram-sha-256, set the role's password again, scram-sha-256 in pg_hba.conf)`,
             "auth-method-refused",
@@ -150,6 +159,17 @@ export async function pgConnect(hook: PostgresHook, password: string, opts: { ti
         refused ??= "a non-SCRAM password";
         con.stream.destroy();
     };
+    // Layer 4, TLS on: channel binding is required, not merely preferred. A server reached over TLS that offers
+    // SCRAM-SHA-256 without -PLUS is what a TLS-terminating relay in front of a plaintext (`host`, not `hostssl`)
+    // server looks like: the relay would see the login proof and could stand in for us. With -PLUS the proof binds
+    // the certificate WE saw, which a relay cannot present to the real server. Refused before the first SASL message.
+    if (ssl !== false) {
+        con.prependListener("authenticationSASL", (msg: { mechanisms?: string[] }) => {
+            if ((msg.mechanisms ?? []).includes("SCRAM-SHA-256-PLUS")) return;
+            refused ??= CHANNEL_BINDING_MISSING;
+            con.emit("error", refusal(refused));
+        });
+    }
     con.on("authenticationSASLFinal", () => (scramDone = true));
     // After connect, errors (server restart, idle kill) surface on the next query; an unhandled 'error' must not crash us.
     client.on("error", () => undefined);

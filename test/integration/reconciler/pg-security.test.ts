@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import * as tls from "node:tls";
 import { Client } from "pg";
 import type { PostgresHook } from "../../../reconciler/hookspec";
 import { alterRolePassword, canLogin, pgConnect, PgHookError, scramSha256Verifier } from "../../../reconciler/postgres";
@@ -142,6 +145,54 @@ describe("reconciler/postgres against the real PostgreSQL", function () {
             assert.equal(await sslInUse(hookFor(role, { mode: "require" })), true);
             assert.equal(await sslInUse(hookFor(role, { mode: "verify-full", ca: caPem })), true);
             assert.equal(await sslInUse(hookFor(role, { mode: "disable" })), false);
+        });
+
+        it("require behind a TLS-terminating relay to the plaintext server (no SCRAM-PLUS offered) is refused before any proof is sent", async () => {
+            const { logPath, host, port } = getEnv().postgres;
+            // The server's own certificate (test/env/postgres.ts keeps it in <dir>/tls): the relay looks like it to a client that checks nothing.
+            const [cert, key] = await Promise.all(["server.crt", "server.key"].map((f) => fs.readFile(path.join(path.dirname(logPath), "tls", f))));
+            const relayed: Buffer[] = [];
+            // The relay answers the SSLRequest itself, terminates TLS and forwards the plaintext to the real server
+            // (which accepts non-TLS on loopback, so it offers SCRAM-SHA-256 only).
+            const relay = net.createServer((sock) => {
+                sock.once("data", (first) => {
+                    if (first.length !== 8 || first.readInt32BE(4) !== 80877103) {
+                        sock.destroy();
+                        return;
+                    }
+                    sock.write("S");
+                    const tlsSock = new tls.TLSSocket(sock, { isServer: true, cert, key });
+                    const upstream = net.connect(port, host);
+                    tlsSock.on("data", (d: Buffer) => (relayed.push(d), upstream.write(d)));
+                    upstream.on("data", (d) => tlsSock.write(d));
+                    const close = () => (tlsSock.destroy(), upstream.destroy());
+                    tlsSock.on("error", close).on("close", close);
+                    upstream.on("error", close).on("close", close);
+                });
+            });
+            await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+            try {
+                const relayHook = { ...hookFor(role, { mode: "require" }), port: (relay.address() as net.AddressInfo).port };
+                // Control: a client that does not insist on channel binding logs in through the relay (the relay works,
+                // and it saw the whole SCRAM exchange).
+                const plain = new Client({ host: "127.0.0.1", port: relayHook.port, user: role, password: pw, database: "postgres", ssl: { rejectUnauthorized: false } });
+                await withTimeout(plain.connect(), 15_000, "control through the relay");
+                await plain.end();
+                assert.ok(Buffer.concat(relayed).includes(Buffer.from("SCRAM-SHA-256")), "the control's SASL exchange passed the relay");
+                relayed.length = 0;
+                const e = await expectPgError(withTimeout(pgConnect(relayHook, pw), 15_000, "through the relay"));
+                assert.equal(e.code, "channel-binding-refused");
+                assert.match(e.message, /offers SCRAM-SHA-256 over TLS without channel binding \(no SCRAM-SHA-256-PLUS\).*no password was sent.*fix: .*hostssl.*verify-full/);
+                // What the relay saw: the startup message only, no SASL message ('p') at all.
+                const seen = Buffer.concat(relayed);
+                assert.ok(seen.length > 0, "the relay saw the startup message");
+                assert.ok(!seen.includes(Buffer.from("SCRAM-SHA-256")), "no SASLInitialResponse passed the relay");
+                assert.ok(!seen.includes(Buffer.from(pw)));
+                // Directly to the server over TLS it offers -PLUS, and the same hook logs in.
+                assert.equal(await sslInUse(hookFor(role, { mode: "require" })), true);
+            } finally {
+                await new Promise<void>((r) => relay.close(() => r()));
+            }
         });
 
         it("verify-full fails with a wrong CA and with a host name the certificate does not name", async () => {
