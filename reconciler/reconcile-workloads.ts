@@ -33,7 +33,7 @@ function settledInCache(ctx: ReconcileContext, kind: WorkloadKind, ns: string, n
         if (!meta || meta.deleting || hooksFor(ctx.policy(), src).length > 0) return false;
         contents[n] = `${meta.type}:${meta.contentHash}`;
     }
-    return restartDecision(secretsHash(contents, ctx.fingerprint), w.templateHash, w.baselineHash) === "none";
+    return restartDecision(secretsHash(contents, ctx.fingerprint, { kind, namespace: ns, name }), w.templateHash, w.baselineHash) === "none";
 }
 
 /**
@@ -83,7 +83,7 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         }
         contents[n] = `${meta.type}:${meta.contentHash}`;
     }
-    const hash = secretsHash(contents, ctx.fingerprint);
+    const hash = secretsHash(contents, ctx.fingerprint, { kind, namespace: ns, name });
     const decision = restartDecision(hash, wl.spec?.template?.metadata?.annotations?.[ANNOTATION_SECRETS_HASH], wl.metadata.annotations?.[ANNOTATION_SECRETS_HASH]);
     ctx.debouncer.clear(key);
     switch (decision) {

@@ -97,12 +97,27 @@ export function contentHash(secret: { type?: string; data?: Record<string, strin
     return createHash("sha256").update(canonicalJson({ type: secret.type ?? "Opaque", data: secret.data ?? {} })).digest("hex");
 }
 
+/** Which workload a secrets-hash is written on: part of the HMAC input. */
+export interface WorkloadRef {
+    kind: WorkloadKind;
+    namespace: string;
+    name: string;
+}
+
+/**
+ * The key-id suffix of hashes that bind the workload (issue 21 §3). A hash without it (written by an older version)
+ * counts as "another key" for restartDecision: the upgrade records new baselines instead of rolling every workload.
+ */
+export const SCOPED_HASH_MARK = "w";
+
 /**
  * Combined fingerprint of the consumed secrets' content hashes, by name (order-independent). Keyed (HMAC): it is
- * written on the workload, which the built-in `view` role can read.
+ * written on the workload, which the built-in `view` role can read. The namespace and workload are in the input:
+ * without them equal content gave an equal value in every namespace, so a tenant with `view` on namespace B could
+ * write guesses into its own Secret of the same name, opt a `replicas: 0` Deployment in and compare the hashes.
  */
-export function secretsHash(contents: Record<string, string>, fp: Fingerprinter): string {
-    return `${fp.keyId}.${fp.of(canonicalJson(contents))}`;
+export function secretsHash(contents: Record<string, string>, fp: Fingerprinter, workload: WorkloadRef): string {
+    return `${fp.keyId}${SCOPED_HASH_MARK}.${fp.of(canonicalJson({ workload: `${workload.kind}/${workload.namespace}/${workload.name}`, contents }))}`;
 }
 
 /** The key id part of a secrets-hash value ("" for values written before key ids existed). */

@@ -32,6 +32,7 @@ import {
     Secret,
 } from "../../../reconciler";
 import { Fingerprinter } from "../../../reconciler/fingerprint";
+import { WORKLOAD_KINDS } from "../../../reconciler/workloads";
 
 const fpKey = (byte: number) => Buffer.alloc(32, byte);
 
@@ -42,6 +43,9 @@ const podSpec = {
     initContainers: [{ env: [{ name: "C", valueFrom: { secretKeyRef: { name: "s-init", key: "k" } } }] }],
     volumes: [{ name: "v", secret: { secretName: "s-vol" } }, { name: "p", projected: { sources: [{ secret: { name: "s-proj" } }, { configMap: { name: "cm2" } }] } }],
 };
+
+/** The workload a hash is written on (part of the HMAC input). */
+const W = { kind: "deployments" as const, namespace: "team-a", name: "web" };
 
 describe("reconciler/workloads", () => {
     it("finds secrets referenced by env, envFrom, init containers, volumes and projected volumes", () => {
@@ -71,7 +75,7 @@ describe("reconciler/workloads", () => {
             fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 8 })), (m) => {
                 const reversed = Object.fromEntries(Object.entries(m).reverse());
                 const fp = new Fingerprinter(fpKey(7));
-                return secretsHash(m, fp) === secretsHash(reversed, fp);
+                return secretsHash(m, fp, W) === secretsHash(reversed, fp, W);
             }),
         );
     });
@@ -349,9 +353,29 @@ describe("reconciler/fingerprint", () => {
 
     it("secretsHash is keyed (the view role can read it on workloads)", () => {
         const contents = { "app-pw": contentHash({ type: "Opaque", data: { password: "aHVudGVyMg==" } }) };
-        const h1 = secretsHash(contents, new Fingerprinter(fpKey(1)));
-        assert.notEqual(h1, secretsHash(contents, new Fingerprinter(fpKey(2))));
-        assert.equal(h1, secretsHash({ ...contents }, new Fingerprinter(fpKey(1))));
+        const h1 = secretsHash(contents, new Fingerprinter(fpKey(1)), W);
+        assert.notEqual(h1, secretsHash(contents, new Fingerprinter(fpKey(2)), W));
+        assert.equal(h1, secretsHash({ ...contents }, new Fingerprinter(fpKey(1)), W));
         assert.notEqual(h1, createHash("sha256").update(JSON.stringify(contents)).digest("hex").slice(0, 32));
+    });
+
+    it("secretsHash is no cross-namespace oracle: the same content gives another value on every other workload (property)", () => {
+        const fp = new Fingerprinter(fpKey(3));
+        const ref = fc.record({ kind: fc.constantFrom(...WORKLOAD_KINDS), namespace: fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), name: fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/) });
+        fc.assert(
+            fc.property(ref, ref, fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 8 })), (a, b, m) => {
+                const same = a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
+                return (secretsHash(m, fp, a) === secretsHash(m, fp, b)) === same;
+            }),
+        );
+    });
+
+    it("upgrading from unscoped hashes records new baselines instead of rolling every workload", () => {
+        const fp = new Fingerprinter(fpKey(4));
+        const current = secretsHash({ "app-pw": "Opaque:abc" }, fp, W);
+        const oldFormat = `${fp.keyId}.${fp.of('{"app-pw":"Opaque:abc"}')}`;
+        assert.equal(restartDecision(current, oldFormat, undefined), "record-baseline");
+        assert.equal(restartDecision(current, oldFormat, current), "none");
+        assert.equal(restartDecision(current, current, undefined), "none");
     });
 });
