@@ -114,7 +114,16 @@ export class Reconciler {
                 this.claims.start();
                 this.claimsStarted = true;
             }
-            const c = new Controller({ ...this.o, claims: this.claims, metrics: this.metrics, recorder: this.recorder, fingerprint: this.fingerprint, vault: this.o.vault ? new VaultKv(this.o.vault) : undefined });
+            const elector = this.elector;
+            const c = new Controller({
+                ...this.o,
+                claims: this.claims,
+                metrics: this.metrics,
+                recorder: this.recorder,
+                fingerprint: this.fingerprint,
+                vault: this.o.vault ? new VaultKv(this.o.vault) : undefined,
+                ...(elector ? { confirmLeadership: () => elector.confirm() } : {}),
+            });
             this.controller = c;
             await c.start();
         });

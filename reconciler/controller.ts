@@ -58,6 +58,8 @@ export interface ControllerOptions {
     workloads?: boolean;
     /** Namespaces another reconciler instance claims (reconciler/claims.ts): refused, never acted in. */
     claims?: { refusal(namespace: string): string | undefined };
+    /** A fresh leadership check before a Job re-run (HookDeps.confirmLeadership); absent without leader election. */
+    confirmLeadership?: () => Promise<boolean>;
 }
 
 /**
@@ -85,7 +87,7 @@ export class Controller {
         this.clock = o.clock ?? realClock;
         this.policy = o.policy ?? EMPTY_POLICY;
         this.queue = new WorkQueue({ clock: this.clock, ratePerSec: o.ratePerSec, burst: o.burst, maxAttempts: o.maxAttempts, retryMaxMs: o.retryMaxMs });
-        const hooks = new HookRunner({ client: o.client, recorder: o.recorder, metrics: o.metrics, logger: o.logger, vault: o.vault, fingerprint: o.fingerprint, stateNamespace: o.ownNamespace });
+        const hooks = new HookRunner({ client: o.client, recorder: o.recorder, metrics: o.metrics, logger: o.logger, vault: o.vault, fingerprint: o.fingerprint, stateNamespace: o.ownNamespace, confirmLeadership: o.confirmLeadership });
         const namespaces = o.namespaces && o.namespaces.length > 0 ? new Set(o.namespaces) : undefined;
         this.ctx = {
             client: o.client,

@@ -43,7 +43,15 @@ export interface HookDeps {
     stateNamespace?: string;
     vault?: VaultKv;
     pg?: PgOps;
+    /**
+     * Confirms, right before a Job is deleted or created, that this replica still holds the Lease (a fresh read, not
+     * the cached flag): a replica whose event loop stalled past its lease may not know it lost it, and a second
+     * re-run of a bootstrap Job is not harmless. Absent: a single replica without leader election.
+     */
+    confirmLeadership?: () => Promise<boolean>;
 }
+
+const NOT_LEADING = "this replica no longer holds the reconciler's Lease; the Job re-run is left to the current leader";
 
 type Outcome = { applied: true; ran: boolean } | { applied: false; error: string };
 
@@ -266,6 +274,7 @@ export class HookRunner {
             if (cj.spec?.suspend !== true) return { applied: false, error: `CronJob ${ns}/${hook.cronJob} is not suspended; set spec.suspend: true (it only holds the bootstrap Job template)` };
             const name = `${hook.cronJob.slice(0, 52)}-${fp.slice(0, 10)}`;
             const job = jobFromCronJob(cj, name);
+            if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };
             job.metadata = { ...job.metadata, annotations: { ...(job.metadata?.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
             (job.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: "batch/v1", kind: "CronJob", name: hook.cronJob, uid: cj.metadata?.uid, controller: true }];
             try {
@@ -292,6 +301,7 @@ export class HookRunner {
         const stored = data[D_JOB_TEMPLATE(i)];
         if (!stored) return { applied: false, error: `job ${object} does not exist and no template was kept; create the Job once, or declare the hook with a suspended CronJob ("cronJob")` };
         const template = JSON.parse(Buffer.from(stored, "base64").toString("utf8"));
+        if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };
         if (live) {
             await this.d.client.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions: { uid: live.metadata.uid } }, object });
             const deadline = Date.now() + 30_000;

@@ -49,6 +49,24 @@ export class LeaderElector {
         return this.leading;
     }
 
+    /**
+     * A fresh check before an action that must not run twice: leading, renewed within the renew deadline by OUR
+     * clock (a stalled loop has not), and the Lease as the apiserver has it now names us with an unexpired renewal.
+     */
+    async confirm(): Promise<boolean> {
+        if (!this.leading || this.stopped) return false;
+        const now = this.clock.now();
+        if (now - this.lastRenew > this.renewDeadlineMs) return false;
+        try {
+            const lease = (await this.o.client.request("GET", this.path)) as { spec?: LeaseRecord };
+            const renewed = lease.spec?.renewTime ? Date.parse(String(lease.spec.renewTime)) : NaN;
+            return lease.spec?.holderIdentity === this.o.identity && Number.isFinite(renewed) && this.clock.now() - renewed < this.durationMs;
+        } catch (e) {
+            this.o.logger.warn({ lease: `${this.o.namespace}/${this.o.name}`, err: String(e) }, "cannot confirm leadership");
+            return false;
+        }
+    }
+
     private get path(): string {
         return `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases/${this.o.name}`;
     }
