@@ -76,7 +76,7 @@ const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("githubToken", "Leave unset (seed 001: no PATs). Only to declare AppInstallationRepositories, which GitHub allows only with a classic PAT (scope repo, admin on those repositories, short expiry): see stacks/README.md.", "", { secret: true }),
     b("reconcilerEnabled", "Deploy the in-cluster reconciler.", true),
     s("reconcilerImage", "Reconciler image (reconciler/Dockerfile); the default is what the release workflow publishes for this package version (docs/install.md).", DEFAULT_RECONCILER_IMAGE),
-    i("reconcilerReplicas", "Reconciler replicas (leader-elected).", 1),
+    i("reconcilerReplicas", "Reconciler replicas (leader-elected): the standby takes the Lease when the leader's Pod or node goes; 1 only where no second Pod fits.", 2),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
     b("reconcilerSkipAwait", "Do not wait for the reconciler Deployment to roll out (a sandbox without a kubelet).", false),

@@ -10,11 +10,18 @@
 //	serve PORT TEXT serves TEXT on :PORT (GET /), for probes and Pod-to-Pod checks
 //	http-get URL    prints the body of GET URL (exit 1 on a non-200): a Pod reaching a host service the node
 //	                exposes (TestNode.exposeHostPort)
+//	consume [--once] env:NAME|file:PATH...
+//	                a consumer as the product's users run them: reads each env var / file ONCE at start, prints
+//	                "<what> sha256:<first 16 hex>" per item (a digest, never the value: no secret reaches a Pod
+//	                log), then sleeps until SIGTERM (or exits 0 with --once, a bootstrap Job). A file that does not
+//	                exist yet is waited for (a sidecar writes it) for up to 60 s.
 package main
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,7 +39,7 @@ const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | alloc MIB | serve PORT TEXT | list-configmaps | http-get URL")
+		fmt.Fprintln(os.Stderr, "usage: ps-tiny pause | echo WORDS... | alloc MIB | serve PORT TEXT | list-configmaps | http-get URL | consume [--once] env:NAME|file:PATH...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -64,6 +71,19 @@ func main() {
 		if err := httpGet(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "http-get:", err)
 			os.Exit(1)
+		}
+	case "consume":
+		once := len(os.Args) > 2 && os.Args[2] == "--once"
+		items := os.Args[2:]
+		if once {
+			items = os.Args[3:]
+		}
+		if err := consume(items); err != nil {
+			fmt.Fprintln(os.Stderr, "consume:", err)
+			os.Exit(1)
+		}
+		if !once {
+			pause()
 		}
 	case "list-configmaps":
 		if err := listConfigMaps(); err != nil {
@@ -172,4 +192,41 @@ func alloc(mib int) {
 		held = append(held, b)
 	}
 	fmt.Printf("allocated %d MiB\n", len(held))
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])[:16]
+}
+
+func consume(items []string) error {
+	if len(items) == 0 {
+		return fmt.Errorf("usage: ps-tiny consume [--once] env:NAME|file:PATH...")
+	}
+	for _, it := range items {
+		kind, name, ok := strings.Cut(it, ":")
+		switch {
+		case ok && kind == "env":
+			v, set := os.LookupEnv(name)
+			if !set {
+				return fmt.Errorf("env %s is not set", name)
+			}
+			fmt.Printf("env:%s %s\n", name, digest([]byte(v)))
+		case ok && kind == "file":
+			var b []byte
+			var err error
+			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+				if b, err = os.ReadFile(name); err == nil || !os.IsNotExist(err) || time.Now().After(deadline) {
+					break
+				}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Printf("file:%s %s uid=%d\n", name, digest([]byte(strings.TrimSpace(string(b)))), os.Getuid())
+		default:
+			return fmt.Errorf("%q is neither env:NAME nor file:PATH", it)
+		}
+	}
+	return nil
 }
