@@ -84,9 +84,10 @@ function deployment(ns: string, d: number, secret: string): unknown {
 }
 
 /** Creates the namespace and every object, in parallel with bounded concurrency; returns the time of each part. */
-export async function createClusterContent(client: KubeClient, ns: string, s: Sizes): Promise<SetupTimes> {
+/** `namespaceExists`: the namespace is already there (e2e: the stack binds the reconciler's Role in it before). */
+export async function createClusterContent(client: KubeClient, ns: string, s: Sizes, o: { namespaceExists?: boolean } = {}): Promise<SetupTimes> {
     const t0 = performance.now();
-    await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: ns } } });
+    if (!o.namespaceExists) await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: ns } } });
     const path = `/api/v1/namespaces/${ns}/secrets`;
 
     log(`creating ${s.sources} sources (no label of ours) + ${s.sources} derived (deriveSecret + POST), concurrency ${s.concurrency}`);

@@ -6,6 +6,8 @@ import * as path from "node:path";
 import { AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, V1Container, V1Pod, V1Volume } from "@kubernetes/client-node";
 import { Client } from "pg";
 import * as YAML from "yaml";
+import { createClusterContent } from "../../bench/cluster";
+import { KubeClient } from "../../reconciler/kube";
 import { ROOT } from "../env/engine";
 import { buildImages, BuiltImages } from "../env/images";
 import { LocalStack, openLocalStack } from "../env/local-stack";
@@ -34,6 +36,9 @@ type Obj = Record<string, unknown>;
 
 const ENV = "pods";
 const NS = "app-pods";
+/** The benchmark's content (bench/cluster.ts) at a fraction of its size, in a namespace the reconciler watches. */
+const BENCH_NS = "bench-pods";
+const BENCH_SIZES = { sources: 1000, unrelated: 3000, unrelatedBytes: 16 * 1024, deployments: 0, concurrency: 16 };
 const WF = "workflows-pods";
 const RECONCILER_NS = "ps-pods";
 const LEASE = `platform-secrets-${ENV}-reconciler`;
@@ -80,7 +85,7 @@ function stackConfig(o: { image: string; vaultAddr: string; frontUrl: string; ca
         reconcilerVaultAuthMethod: "kubernetes",
         reconcilerVaultAuthMount: o.authMount,
         reconcilerVaultRole: `platform-secrets-${ENV}-reconciler`,
-        secretNamespaces: [NS],
+        secretNamespaces: [NS, BENCH_NS],
     };
 }
 
@@ -159,7 +164,7 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
 
         // What the operator has in place before the first `up` (docs/install.md §1): namespaces, ESO's Vault token,
         // the App's credentials in Vault, Vault's Kubernetes auth method with a token reviewer.
-        await ensureNamespaces(kc, new Map([[NS, {}], [WF, {}], ["external-secrets", {}]]));
+        await ensureNamespaces(kc, new Map([[NS, {}], [WF, {}], [BENCH_NS, {}], ["external-secrets", {}]]));
         await core().createNamespacedSecret({ namespace: "external-secrets", body: { metadata: { name: "vault-token" }, stringData: { token: env.vault.token } } }).catch(() => undefined);
         await vaultApi(env.vault, "POST", `secret/data/${APP_VAULT_PATH}`, { data: { appId: "31337", installationId: String(INSTALLATION.id), privateKey } });
         authMount = `kubernetes-${randomBytes(3).toString("hex")}`;
@@ -184,7 +189,7 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
     after(async () => {
         const { env } = getE2E();
         await stack?.destroy().catch((e: Error) => process.stderr.write(`[pods] destroy: ${e.message}\n`));
-        for (const ns of [NS, WF]) await core().deleteNamespace({ name: ns }).catch(() => undefined);
+        for (const ns of [NS, WF, BENCH_NS]) await core().deleteNamespace({ name: ns }).catch(() => undefined);
         await kc?.makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: "vault-token-reviewer" }).catch(() => undefined);
         if (authMount) await vaultApi(env.vault, "DELETE", `sys/auth/${authMount}`).catch(() => undefined);
         await standin?.stop();
@@ -302,6 +307,40 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
         await eventually(async () => ((await rolPassword()) !== role ? true : undefined), 120_000, "ALTER ROLE after the leader kill");
         timings["pods.leaderKillConverged"] = (Date.now() - t0) / 1000;
         await eventually(async () => ((await reconcilerPods()).filter(isRunningReady).length === 2 ? true : undefined), 90_000, "the Deployment is back to 2 ready Pods");
+    });
+
+    it("under its memory limit (the kubelet's), a new leader lists the benchmark's Secrets and keeps reconciling", async () => {
+        const { env } = getE2E();
+        const t0 = Date.now();
+        const setup = await createClusterContent(await KubeClient.create(kc), BENCH_NS, BENCH_SIZES, { namespaceExists: true });
+        timings["pods.benchContentS"] = Math.round(setup.totalMs / 100) / 10;
+        const limit = (await reconcilerPods())[0]!.spec!.containers[0]!.resources?.limits?.memory;
+        assert.equal(limit, "192Mi", "the Deployment's default memory limit");
+        // A standby holds no caches: the one that takes the Lease lists every Secret it watches, page by page.
+        const holder = (await lease())!;
+        await core().deleteNamespacedPod({ name: holder, namespace: RECONCILER_NS });
+        const next = await eventually(async () => {
+            const h = await lease();
+            return h && h !== holder ? h : undefined;
+        }, 90_000, "another Pod takes the Lease");
+        await eventually(async () => {
+            const p = await core().readNamespacedPod({ name: next, namespace: RECONCILER_NS }).catch(() => undefined);
+            return p && isRunningReady(p) ? p : undefined;
+        }, 120_000, `the new leader ${next} has listed everything and is ready (its caches synced)`);
+        timings["pods.relistReadyS"] = (Date.now() - t0) / 1000;
+        // While it works through the content: rotate db-1 and expect the new Pod, from a leader that did not die.
+        assert.equal((await stack!.cli(["config", "set", "--path", "platform-secrets:passwords[1].rotation", "3"])).code, 0);
+        assert.equal((await stack!.up()).summary.result, "succeeded");
+        await waitForSolePodLogging(kc, NS, webSelector(1), await digestLine(1), 180_000, "web-1 restarted by the leader that listed the benchmark's Secrets");
+        const p = await core().readNamespacedPod({ name: next, namespace: RECONCILER_NS });
+        const st = p.status?.containerStatuses?.[0];
+        assert.equal(st?.restartCount, 0, `${next} restarted: ${JSON.stringify(st?.lastState)}`);
+        assert.equal(await lease(), next, "the same leader throughout");
+        // The kubelet's own view of the container's memory (working set), for the closing note.
+        const summary = await kc.makeApiClient(CoreV1Api).connectGetNodeProxyWithPath({ name: env.node!.nodeName, path: "stats/summary" }).catch(() => undefined);
+        const pods = (typeof summary === "string" ? JSON.parse(summary) : summary) as { pods?: { podRef: { name: string }; containers?: { memory?: { workingSetBytes?: number } }[] }[] } | undefined;
+        const ws = pods?.pods?.find((x) => x.podRef.name === next)?.containers?.[0]?.memory?.workingSetBytes;
+        if (ws) timings["pods.leaderWorkingSetMiB"] = Math.round(ws / 1048576);
     });
 
     it("the token generator: init + sidecar write the installation token; a runner with another uid reads it", async () => {
