@@ -3,23 +3,22 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, V1Container, V1Pod, V1Volume } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, V1Container, V1Pod } from "@kubernetes/client-node";
 import { Client } from "pg";
 import * as YAML from "yaml";
 import { createClusterContent } from "../../bench/cluster";
 import { KubeClient } from "../../reconciler/kube";
 import { ROOT } from "../env/engine";
-import { buildImages, BuiltImages } from "../env/images";
+import { BuiltImages } from "../env/images";
 import { LocalStack, openLocalStack } from "../env/local-stack";
 import { ensureNamespaces } from "../env/local-seed";
-import { NODE_IP } from "../env/node-net";
 import { bootstrapHookRoles, readStackPolicy } from "../env/sandbox-reconciler";
-import { startTlsFront, TlsFront } from "../env/tls-front";
-import { eventually, withTimeout } from "../support";
+import { applyVaultAccess, consumerContainer, createConsumerDeployment, PodInstall, preparePodInstall, TOKEN_REVIEWER, vaultApi, VaultAccessOutputs } from "../env/pod-install";
+import { eventually } from "../support";
 import { GitHubStandIn } from "../support/github-standin";
 import { tokenGeneratorFragment } from "../../stacks/github/tokenGenerator";
 import { getE2E, timings } from "./fixture";
-import { consumeDigest, isRunningReady, podLog, podsOf, vaultApi, vaultValue, waitForSolePodLogging } from "./pods";
+import { consumeDigest, isRunningReady, podLog, podsOf, vaultValue, waitForSolePodLogging } from "../env/pod-checks";
 
 /**
  * Issue 19, "done when": the product installed as production installs it, on the environment's real node. `pulumi
@@ -97,27 +96,11 @@ async function project(dir: string, config: Obj): Promise<string> {
     return dir;
 }
 
-/** A consumer container: reads its password once at start, from env and from the mounted Secret. */
-function consumer(image: string, secret: string, once = false): { container: V1Container; volume: V1Volume } {
-    return {
-        container: {
-            name: "app",
-            image,
-            imagePullPolicy: "Never",
-            args: ["consume", ...(once ? ["--once"] : []), "env:DB_PASSWORD", "file:/etc/db/password"],
-            env: [{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: secret, key: "password" } } }],
-            volumeMounts: [{ name: "db", mountPath: "/etc/db", readOnly: true }],
-            securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, runAsNonRoot: true },
-        },
-        volume: { name: "db", secret: { secretName: secret } },
-    };
-}
-
 describe("e2e: installed as production installs it, on a real node (issue 19)", function () {
     let dir: string;
     let kc: KubeConfig;
     let images: BuiltImages;
-    let front: TlsFront | undefined;
+    let install: PodInstall | undefined;
     let standin: GitHubStandIn | undefined;
     let stack: LocalStack | undefined;
     let authMount: string;
@@ -147,53 +130,36 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
         tiny = node.images.tiny;
         dir = await fs.mkdtemp(path.join(tmpdir(), "ps-pods-"));
         const t0 = Date.now();
-        // THE image build (the release workflow's command), sandbox base; loaded into the node as a registry push would.
-        images = await withTimeout(buildImages({ base: "sandbox" }), 40 * 60_000, "building the images");
-        for (const i of Object.values(images)) assert.deepEqual(await node.loadImage(i.archive), [i.ref]);
-        timings["pods.images"] = (Date.now() - t0) / 1000;
-
-        // Vault as Pods see it: TLS with a private CA, at the node's address (a platform team's Vault behind TLS).
-        front = await startTlsFront(path.join(dir, "vault-tls"), Number(new URL(env.vault.addr).port), [NODE_IP]);
-        const vaultAt = await node.exposeHostPort(front.port);
-        const pgAt = await node.exposeHostPort(env.postgres.port);
+        // THE image build (the release workflow's command) loaded into the node; Vault over TLS with a private CA and
+        // PostgreSQL, as Pods reach them; Vault's Kubernetes auth method (docs/install.md §1).
+        authMount = `kubernetes-${randomBytes(3).toString("hex")}`;
+        install = await preparePodInstall(env, dir, { authMount });
+        images = install.images;
+        timings["pods.install"] = (Date.now() - t0) / 1000;
         // The GitHub API stand-in, reachable from Pods.
         const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs1", format: "pem" } });
         standin = new GitHubStandIn({ apps: [{ appId: "31337", publicKey }], installations: [{ id: INSTALLATION.id, appId: "31337", account: { login: INSTALLATION.login, type: "Organization" } }] });
-        const apiPort = Number(new URL(await standin.start()).port);
-        const apiAt = await node.exposeHostPort(apiPort);
+        const apiAt = await node.exposeHostPort(Number(new URL(await standin.start()).port));
+        apiUrl = `http://${apiAt.host}:${apiAt.port}`;
 
         // What the operator has in place before the first `up` (docs/install.md §1): namespaces, ESO's Vault token,
-        // the App's credentials in Vault, Vault's Kubernetes auth method with a token reviewer.
+        // the App's credentials in Vault.
         await ensureNamespaces(kc, new Map([[NS, {}], [WF, {}], [BENCH_NS, {}], ["external-secrets", {}]]));
         await core().createNamespacedSecret({ namespace: "external-secrets", body: { metadata: { name: "vault-token" }, stringData: { token: env.vault.token } } }).catch(() => undefined);
         await vaultApi(env.vault, "POST", `secret/data/${APP_VAULT_PATH}`, { data: { appId: "31337", installationId: String(INSTALLATION.id), privateKey } });
-        authMount = `kubernetes-${randomBytes(3).toString("hex")}`;
-        await vaultApi(env.vault, "POST", `sys/auth/${authMount}`, { type: "kubernetes" });
-        await core().createNamespacedServiceAccount({ namespace: "kube-system", body: { metadata: { name: "vault-token-reviewer" } } }).catch(() => undefined);
-        await kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
-            body: { metadata: { name: "vault-token-reviewer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" }, subjects: [{ kind: "ServiceAccount", name: "vault-token-reviewer", namespace: "kube-system" }] },
-        }).catch(() => undefined);
-        const reviewer = await core().createNamespacedServiceAccountToken({ name: "vault-token-reviewer", namespace: "kube-system", body: { spec: { audiences: [], expirationSeconds: 7200 } } });
-        await vaultApi(env.vault, "POST", `auth/${authMount}/config`, {
-            kubernetes_host: env.apiServerUrl,
-            kubernetes_ca_cert: Buffer.from(kc.getCurrentCluster()!.caData!, "base64").toString("utf8"),
-            token_reviewer_jwt: reviewer.status!.token,
-        });
 
-        const cfg = stackConfig({ image: images.reconciler.ref, vaultAddr: env.vault.addr, frontUrl: `https://${vaultAt.host}:${vaultAt.port}`, caPem: front.caPem, authMount, pg: pgAt });
+        const cfg = stackConfig({ image: images.reconciler.ref, vaultAddr: env.vault.addr, frontUrl: install.vaultUrl, caPem: install.vaultCaPem, authMount, pg: install.postgres });
         stack = await openLocalStack({ engine, kubeconfigPath: env.kubeconfigPath, vault: env.vault, stateDir: path.join(dir, "state"), workDir: await project(path.join(dir, ENV), cfg), stackName: ENV, noKubelet: false });
-        // The token generator's API, for the Pod the workflows team writes (the last case).
-        apiUrl = `http://${apiAt.host}:${apiAt.port}`;
     });
 
     after(async () => {
         const { env } = getE2E();
         await stack?.destroy().catch((e: Error) => process.stderr.write(`[pods] destroy: ${e.message}\n`));
         for (const ns of [NS, WF, BENCH_NS]) await core().deleteNamespace({ name: ns }).catch(() => undefined);
-        await kc?.makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: "vault-token-reviewer" }).catch(() => undefined);
+        await kc?.makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: TOKEN_REVIEWER.name }).catch(() => undefined);
         if (authMount) await vaultApi(env.vault, "DELETE", `sys/auth/${authMount}`).catch(() => undefined);
         await standin?.stop();
-        await front?.stop();
+        await install?.stop();
         if (dir) await fs.rm(dir, { recursive: true, force: true });
     });
 
@@ -216,16 +182,11 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
         const logs = await Promise.all(pods.map((p) => podLog(kc, RECONCILER_NS, p.metadata!.name!)));
         assert.ok(logs.every((l) => l.includes("reconciler running")), logs.join("\n---\n").slice(-3000));
         // What the operator does next (docs/install.md §6): policies and roles, exactly as the outputs give them.
-        const { env } = getE2E();
         const out = await stack!.stack.outputs();
-        for (const pol of Object.values(out.vaultPolicies.value as Record<string, { name: string; hcl: string }>)) {
-            await vaultApi(env.vault, "PUT", `sys/policies/acl/${pol.name}`, { policy: pol.hcl });
-        }
-        const roles = out.vaultKubernetesAuthRoles.value as Record<string, { mount: string; name: string; bound_service_account_names: string[]; bound_service_account_namespaces: string[]; token_policies: string[]; token_ttl: string; audience?: string }>;
-        assert.equal(roles.reconciler?.mount, authMount);
-        assert.equal(roles.reconciler?.audience, "vault");
-        const { mount, name, ...role } = roles.reconciler!;
-        await vaultApi(env.vault, "POST", `auth/${mount}/role/${name}`, role);
+        const access = { vaultPolicies: out.vaultPolicies.value, vaultKubernetesAuthRoles: out.vaultKubernetesAuthRoles.value } as VaultAccessOutputs;
+        assert.equal(access.vaultKubernetesAuthRoles.reconciler?.mount, authMount);
+        assert.equal(access.vaultKubernetesAuthRoles.reconciler?.audience, "vault");
+        await applyVaultAccess(getE2E().env.vault, access);
     });
 
     it("consumers are Pods: a rotation restarts them into NEW Pods reading the new value; the Job re-runs; ALTER ROLE from the Pod", async () => {
@@ -235,22 +196,12 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
         // and one Deployment per password that follows its Secret (restart-on: auto).
         for (const i of PASSWORDS) await eventually(async () => (await core().readNamespacedSecret({ name: `db-${i}`, namespace: NS }).catch(() => undefined))?.data?.password, 60_000, `ESO syncs ${NS}/db-${i}`);
         await bootstrapHookRoles(env, await readStackPolicy(kc, RECONCILER_NS));
-        const job = consumer(tiny, "db-0", true);
+        const job = consumerContainer(tiny, "db-0", "password", true);
         await kc.makeApiClient(BatchV1Api).createNamespacedJob({
             namespace: NS,
             body: { metadata: { name: "bootstrap" }, spec: { backoffLimit: 2, template: { spec: { restartPolicy: "Never", containers: [job.container], volumes: [job.volume] } } } },
         });
-        for (const i of PASSWORDS) {
-            const c = consumer(tiny, `db-${i}`);
-            const labels = { app: `web-${i}` };
-            await apps.createNamespacedDeployment({
-                namespace: NS,
-                body: {
-                    metadata: { name: `web-${i}`, annotations: { "platform-secrets.io/restart-on": "auto" } },
-                    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { terminationGracePeriodSeconds: 5, containers: [c.container], volumes: [c.volume] } } },
-                },
-            });
-        }
+        for (const i of PASSWORDS) await createConsumerDeployment(kc, NS, `web-${i}`, tiny, `db-${i}`);
         const before = { web: await Promise.all(PASSWORDS.map(digestLine)), role: await rolPassword() };
         for (const i of PASSWORDS) await waitForSolePodLogging(kc, NS, webSelector(i), before.web[i]!, 90_000, `web-${i} runs with the first value`);
         await eventually(async () => ((await kc.makeApiClient(BatchV1Api).readNamespacedJob({ name: "bootstrap", namespace: NS })).status?.succeeded === 1 ? true : undefined), 60_000, "the bootstrap Job completes");

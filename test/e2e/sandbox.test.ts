@@ -18,6 +18,7 @@ import { timings } from "./fixture";
  * environment (fixture.ts), which it does not touch.
  */
 const START_MS = 20 * 60_000;
+// The main job runs its own real node (the reconciler and a consumer as Pods): root, as the e2e fixture's node.
 
 /** Processes whose argv names one of `needles` (the sandbox's dirs and Vault's listen address), by pid. */
 function processesNaming(needles: string[]): { pid: number; cmd: string }[] {
@@ -124,21 +125,25 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         const vaultListen = `-dev-listen-address=${new URL(state.vault.addr).host}`;
         const needles = [envDir, state.dir, vaultListen, ...(pgDir ? [pgDir] : [])];
         const before = processesNaming(needles);
-        for (const what of ["etcd", "kube-apiserver", "kube-controller-manager", "vault", "postgres", "reconciler/main.ts"]) {
+        for (const what of ["etcd", "kube-apiserver", "kube-controller-manager", "vault", "postgres", "kubelet", "containerd"]) {
             assert.ok(before.some((p) => p.cmd.includes(what)), `no ${what} process found before Ctrl-C: ${JSON.stringify(before)}`);
         }
-        // The reconciler runs with the stack's ServiceAccount (a token file), not the admin client certificate.
-        const rec = before.find((p) => p.cmd.includes("reconciler/main.ts"))!;
-        const kubeconfigArg = /--kubeconfig=(\S+)/.exec(rec.cmd)![1];
-        const recKubeconfig = readFileSync(kubeconfigArg, "utf8");
-        assert.match(recKubeconfig, /tokenFile:/);
-        assert.doesNotMatch(recKubeconfig, /client-key-data/);
-        const recEnv = readFileSync(`/proc/${rec.pid}/environ`, "utf8").split("\0");
-        assert.ok(!recEnv.some((e) => e.startsWith("VAULT_TOKEN=")), "the root Vault token leaked into the reconciler's env");
-
         const kc = new KubeConfig();
         kc.loadFromFile(state.kubeconfigPath);
         const core = kc.makeApiClient(CoreV1Api);
+        // The reconciler runs as the stack deployed it: 2 Pods of its Deployment from the built image, processes of
+        // uid 65532 in containers (found by the POD_NAME the Deployment gives them), in-cluster config, no Vault token.
+        const recPods = (await core.listNamespacedPod({ namespace: state.reconciler.namespace, labelSelector: state.reconciler.selector })).items;
+        assert.equal(recPods.filter((p) => p.status?.phase === "Running").length, 2, JSON.stringify(recPods.map((p) => [p.metadata?.name, p.status?.phase])));
+        const recProcs = processesNaming(["/app/reconciler.js"]).filter((p) => recPods.some((pod) => readFileSync(`/proc/${p.pid}/environ`, "utf8").split("\0").includes(`POD_NAME=${pod.metadata!.name}`)));
+        assert.equal(recProcs.length, 2, `reconciler container processes: ${JSON.stringify(recProcs)}`);
+        for (const rec of recProcs) {
+            assert.match(readFileSync(`/proc/${rec.pid}/status`, "utf8"), /^Uid:\s+65532\s/m, `${rec.cmd} runs as 65532`);
+            const recEnv = readFileSync(`/proc/${rec.pid}/environ`, "utf8").split("\0");
+            assert.ok(!recEnv.some((e) => e.startsWith("VAULT_TOKEN=") || e.startsWith("KUBECONFIG=")), "a Vault token or a kubeconfig in the reconciler's env");
+            assert.ok(recEnv.includes("VAULT_AUTH_METHOD=kubernetes"), "the reconciler logs in to Vault with Kubernetes auth");
+        }
+        before.push(...recProcs);
         const vaultGet = async (p: string): Promise<any> => JSON.parse((await request(`${state.vault.addr}/v1/secret/${p}`, { headers: { "x-vault-token": state.vault.token } })).body);
         const v1 = (await vaultGet("data/local/sandbox/app-db")).data as { data: { password: string }; metadata: { version: number } };
         assert.equal(v1.metadata.version, 1);
@@ -158,6 +163,7 @@ describe("e2e: npm run sandbox (the main job), headless", function () {
         timings.sandboxRotate = (Date.now() - t1) / 1000;
         assert.equal(rot.code, 0, rot.out.slice(-4000));
         assert.match(rot.out, /Vault secret\/local\/sandbox\/app-db version 1 -> 2/);
+        assert.match(rot.out, /app\/app-db: restarted by the reconciler; its new Pod \S+ read the new value/);
 
         // Checked here independently of what the command reported.
         const meta = (await vaultGet("metadata/local/sandbox/app-db")).data;

@@ -6,7 +6,7 @@ import { Progress, stderrProgress } from "./build";
 import { Engine, prepareEngine } from "./engine";
 import { TestEnv } from "./env";
 import { installEsoCrds } from "./eso-crds";
-import { seedLocalStack } from "./local-seed";
+import { SeedTargets, seedLocalStack } from "./local-seed";
 import { LocalStack, openLocalStack } from "./local-stack";
 
 /**
@@ -38,6 +38,8 @@ export interface LocalSandboxOptions {
     onOutput?: (line: string) => void;
     /** Reuse an engine (one private PULUMI_HOME per test run). */
     engine?: Engine;
+    /** The reconciler as Pods on the real node (pod-install.ts; the main job): its Deployment's rollout is awaited. */
+    pods?: SeedTargets["pods"];
 }
 
 export async function startLocalSandbox(env: TestEnv, opts: LocalSandboxOptions = {}): Promise<LocalSandbox> {
@@ -53,10 +55,10 @@ export async function startLocalSandbox(env: TestEnv, opts: LocalSandboxOptions 
             progress(`installed ${n} ESO CRDs`);
         }
         const workDir = path.join(dir, "project");
-        await seedLocalStack({ kubeConfig: kc, vault: env.vault, postgres: { host: env.postgres.host, port: env.postgres.port } }, workDir);
+        await seedLocalStack({ kubeConfig: kc, vault: env.vault, postgres: { host: env.postgres.host, port: env.postgres.port }, pods: opts.pods }, workDir);
         if (!realEso) eso = new EsoStandIn({ kubeConfig: kc, log: progress }).start();
         const stateDir = path.join(dir, "state");
-        const stack = await openLocalStack({ engine, kubeconfigPath: env.kubeconfigPath, vault: env.vault, stateDir, workDir, onOutput: opts.onOutput });
+        const stack = await openLocalStack({ engine, kubeconfigPath: env.kubeconfigPath, vault: env.vault, stateDir, workDir, onOutput: opts.onOutput, noKubelet: opts.pods === undefined });
         const e = eso;
         return {
             engine,

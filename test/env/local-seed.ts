@@ -79,6 +79,11 @@ export interface SeedTargets {
     kubeConfig: KubeConfig;
     vault: { addr: string; token: string };
     postgres: { host: string; port: number };
+    /**
+     * The real node (pod-install.ts): the reconciler runs as the stack deploys it, so the workspace copy names the
+     * built image, 2 replicas awaited, Vault over TLS with its CA and Kubernetes auth, and PostgreSQL as Pods reach it.
+     */
+    pods?: { reconcilerImage: string; vaultUrl: string; vaultCaPem: string; authMount: string; postgres: { host: string; port: number } };
 }
 
 /**
@@ -101,14 +106,26 @@ export async function seedLocalStack(t: SeedTargets, workDir: string): Promise<O
     const file = path.join(workDir, `Pulumi.${LOCAL_STACK}.yaml`);
     const doc = YAML.parseDocument(await fs.readFile(file, "utf8"));
     doc.setIn(["config", `${NS}:vaultAddress`], t.vault.addr);
+    if (t.pods) {
+        const set = (k: string, v: unknown) => doc.setIn(["config", `${NS}:${k}`], v);
+        set("reconcilerImage", t.pods.reconcilerImage);
+        set("reconcilerReplicas", 2);
+        set("reconcilerSkipAwait", false);
+        set("reconcilerVaultAddress", t.pods.vaultUrl);
+        set("reconcilerVaultCaCert", t.pods.vaultCaPem);
+        set("reconcilerVaultAuthMethod", "kubernetes");
+        set("reconcilerVaultAuthMount", t.pods.authMount);
+        doc.deleteIn(["config", `${NS}:reconcilerVaultTokenSecretName`]);
+    }
+    const pg = t.pods?.postgres ?? t.postgres;
     const passwords = (cfg.passwords ?? []) as Obj[];
     passwords.forEach((p, i) =>
         (p.consumers ?? []).forEach((c: Obj, j: number) =>
             (c.hooks ?? []).forEach((h: Obj, k: number) => {
                 if (h.type !== "postgres") return;
                 const at = ["config", `${NS}:passwords`, i, "consumers", j, "hooks", k];
-                doc.setIn([...at, "host"], t.postgres.host);
-                doc.setIn([...at, "port"], t.postgres.port);
+                doc.setIn([...at, "host"], pg.host);
+                doc.setIn([...at, "port"], pg.port);
             }),
         ),
     );

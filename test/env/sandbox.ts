@@ -14,7 +14,9 @@ import { request } from "./http";
 import { startLocalSandbox, LocalSandbox } from "./local-sandbox";
 import { readStackConfig, stackNamespaces } from "./local-seed";
 import { LOCAL_PASSPHRASE, LOCAL_STACK, openLocalStack } from "./local-stack";
-import { bootstrapHookRoles, readStackPolicy, StackReconciler, startStackReconciler } from "./sandbox-reconciler";
+import { applyVaultAccess, createConsumerDeployment, followPodLogs, PodInstall, preparePodInstall, VaultAccessOutputs } from "./pod-install";
+import { consumeDigest, waitForSolePodLogging } from "./pod-checks";
+import { bootstrapHookRoles, readStackPolicy } from "./sandbox-reconciler";
 import { pidAlive, waitForSignal } from "./process";
 
 /**
@@ -53,7 +55,10 @@ export interface SandboxState {
     vault: { addr: string; token: string };
     postgres: { url: string; host: string; port: number };
     engine: Engine;
-    reconciler: { pid: number; metricsUrl: string; logFile: string; serviceAccount: string; vaultPolicy?: string };
+    /** The reconciler as the stack deployed it: Pods of `deployment` on the real node, electing over `lease`. */
+    reconciler: { namespace: string; deployment: string; lease: string; image: string; selector: string };
+    /** Consumer Deployments the sandbox runs (as an application team would) per consumer Secret `<ns>/<name>`. */
+    consumerPods: Record<string, { namespace: string; deployment: string }>;
 }
 
 
@@ -138,7 +143,7 @@ export function rotateCommands(cfg: Obj): { name: string; index: number; rotatio
     };
 }
 
-function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[], stateFile: string): string {
+function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[], access: string[], stateFile: string): string {
     const rot = rotateCommands(cfg);
     const pw = rot ? (cfg.passwords as Obj[])[rot.index] : undefined;
     const consumer = pw?.consumers?.[0] as Obj | undefined;
@@ -155,10 +160,11 @@ function instructions(s: SandboxState, inv: Inventory, cfg: Obj, roles: string[]
         ...inv.derived.map((d) => `    ${d}`),
         `  other Secrets: ${inv.other.join(", ") || "none"}`,
         "",
-        `Reconciler: a local process (pid ${s.reconciler.pid}) run as the stack's Deployment runs it: ServiceAccount ${s.reconciler.serviceAccount} (its RBAC applies),`,
-        `  Vault token limited to policy ${s.reconciler.vaultPolicy ?? "(none: no postgres hook)"} (read of ${inv.vaultPaths.length ? "the hooked passwords only" : "nothing"}), postgres hook role(s) bootstrapped: ${roles.join(", ") || "none"}`,
-        `  log: tail -f ${s.reconciler.logFile}`,
-        `  metrics: curl -s ${s.reconciler.metricsUrl} | grep ^platform_secrets`,
+        `Reconciler: deployment/${s.reconciler.deployment} in ${s.reconciler.namespace}, Pods on the node from ${s.reconciler.image}, leader elected over Lease ${s.reconciler.lease};`,
+        `  ServiceAccount ${s.reconciler.namespace}/platform-secrets-reconciler (its RBAC applies); Vault: Kubernetes auth with an audience-vault token over TLS;`,
+        `  ${access.join(", ") || "no Vault policy or role"} (from the stack outputs); postgres hook role(s) bootstrapped: ${roles.join(", ") || "none"}`,
+        `  logs: kubectl -n ${s.reconciler.namespace} logs -f -l ${s.reconciler.selector} (also shown below, prefixed "reconciler")`,
+        ...Object.entries(s.consumerPods).map(([secret, d]) => `  consumer of ${secret}: kubectl -n ${d.namespace} logs deployment/${d.deployment} (it logs a digest of what it read, never the value)`),
         "",
         "Look at it (these are throwaway dev credentials):",
         `  export KUBECONFIG=${s.kubeconfigPath}`,
@@ -234,16 +240,21 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<number> 
     const t0 = Date.now();
     const since = (t: number): number => Math.round((Date.now() - t) / 100) / 10;
     const timings: Record<string, number> = {};
-    const env = await startTestEnv({ progress });
+    // The real node: the reconciler runs as the stack deploys it (issue 19), consumers are Pods.
+    const env = await startTestEnv({ progress, node: true });
     timings.servers = since(t0);
     let sb: LocalSandbox | undefined;
-    let rec: StackReconciler | undefined;
+    let install: PodInstall | undefined;
+    let logs: { stop(): void } | undefined;
     let wroteState = false;
+    const podDir = await fs.mkdtemp(path.join(tmpdir(), "ps-sandbox-pods-"));
     const teardown = async (): Promise<void> => {
         progress("stopping the reconciler, then the servers");
-        await rec?.stop().catch((e) => progress(`reconciler stop: ${String(e)}`));
+        logs?.stop();
         await sb?.stop().catch((e) => progress(`sandbox stop: ${String(e)}`));
         await env.stop();
+        await install?.stop().catch(() => undefined);
+        await fs.rm(podDir, { recursive: true, force: true });
         // Only if the file is still ours (a stale-file sweep or another sandbox may have replaced it).
         if (wroteState && stateOwner(readIfExists(stateFile)) === process.pid) await fs.rm(stateFile, { force: true });
         progress("stopped; temp dirs removed");
@@ -253,7 +264,12 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<number> 
             if (interrupted) throw new Error("interrupted during start-up");
         };
         let t = Date.now();
-        sb = await startLocalSandbox(env, { progress });
+        install = await preparePodInstall(env, podDir, { progress });
+        timings.images = since(t);
+        check();
+        t = Date.now();
+        const pods = { reconcilerImage: install.images.reconciler.ref, vaultUrl: install.vaultUrl, vaultCaPem: install.vaultCaPem, authMount: install.authMount, postgres: install.postgres };
+        sb = await startLocalSandbox(env, { progress, pods });
         timings.stackPrepared = since(t);
         check();
         progress("pulumi up of the local stack (the engine's own progress follows)");
@@ -269,13 +285,19 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<number> 
         if (!deployment) throw new Error("the local stack has no reconciler Deployment (reconcilerEnabled: false?)");
         const recNs = deployment.outputs.metadata.namespace as string;
         t = Date.now();
+        // docs/install.md §6, then what the application team has: the hooked role, a consumer Pod per Secret.
+        const access = await applyVaultAccess(env.vault, { vaultPolicies: up.outputs.vaultPolicies.value, vaultKubernetesAuthRoles: up.outputs.vaultKubernetesAuthRoles.value } as VaultAccessOutputs);
         const roles = await bootstrapHookRoles(env, await readStackPolicy(kc, recNs));
-        rec = await startStackReconciler(env, {
-            namespace: recNs,
-            deployment: deployment.outputs.metadata.name as string,
-            vaultReadPaths: (up.outputs.reconcilerVaultReadPaths?.value ?? []) as string[],
-            onLine: (l) => out(`  reconciler | ${compactLog(l)}`),
-        });
+        const consumerPods: SandboxState["consumerPods"] = {};
+        const first = ((cfg.passwords ?? []) as Obj[])[0]?.consumers?.[0] as Obj | undefined;
+        if (first) {
+            await createConsumerDeployment(kc, first.namespace, first.secretName, env.node!.images.tiny, first.secretName, first.secretKey ?? "password");
+            consumerPods[`${first.namespace}/${first.secretName}`] = { namespace: first.namespace, deployment: first.secretName };
+        }
+        const container = (deployment.outputs.spec.template.spec.containers as Obj[])[0]!;
+        const lease = ((container.env ?? []) as Obj[]).find((e) => e.name === "RECONCILER_LEASE_NAME")?.value as string;
+        const selector = Object.entries(deployment.outputs.spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(",");
+        logs = followPodLogs(kc, recNs, selector, container.name as string, (pod, l) => out(`  reconciler ${pod.slice(-5)} | ${compactLog(l)}`));
         timings.reconciler = since(t);
         check();
         const state: SandboxState = {
@@ -290,12 +312,13 @@ export async function runSandbox(opts: RunSandboxOptions = {}): Promise<number> 
             vault: env.vault,
             postgres: { url: env.postgres.url, host: env.postgres.host, port: env.postgres.port },
             engine: sb.engine,
-            reconciler: { pid: rec.pid, metricsUrl: rec.metricsUrl, logFile: rec.logFile, serviceAccount: rec.serviceAccount, vaultPolicy: rec.vaultPolicy },
+            reconciler: { namespace: recNs, deployment: deployment.outputs.metadata.name as string, lease, image: install.images.reconciler.ref, selector },
+            consumerPods,
         };
         await fs.writeFile(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
         wroteState = true;
         const inv = await inventory(sb, kc, up.outputs, cfg);
-        out(instructions(state, inv, cfg, roles, stateFile));
+        out(instructions(state, inv, cfg, roles, access, stateFile));
         timings.total = since(t0);
         out(`${READY_LINE} in ${timings.total} s (${JSON.stringify(timings)}); state: ${stateFile}`);
     } catch (e) {
@@ -491,9 +514,9 @@ export async function runnerRotate(name: string | undefined, out: Out, stateFile
         out(synced ? `  ${c.namespace}/${c.secretName}: re-synced by ESO (${since(t0)} s after the config change, the up included)` : `  ${c.namespace}/${c.secretName}: NOT re-synced after ${waitMs / 1000} s`);
         ok &&= synced === true;
         for (const h of ((c.hooks ?? []) as Obj[]).filter((x) => x.type === "postgres")) {
-            // The workspace copy carries the running server's host and port (local-seed.ts).
-            const host = h.host as string;
-            const port = (h.port as number | undefined) ?? 5432;
+            // The hook names PostgreSQL as Pods reach it (the node's address); this terminal reaches the same server
+            // on loopback.
+            const { host, port } = s.postgres;
             const logs = await until(waitMs, async () => {
                 const cl = new Client({ host, port, user: h.user, password: value, database: h.database ?? "postgres", ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 3000 });
                 try {
@@ -503,8 +526,16 @@ export async function runnerRotate(name: string | undefined, out: Out, stateFile
                     await cl.end().catch(() => undefined);
                 }
             });
-            out(logs ? `  PostgreSQL role ${h.user} logs in with the new password: the reconciler's postgres hook ran ALTER ROLE (${since(t0)} s)` : `  PostgreSQL role ${h.user}: the new password does not log in after ${waitMs / 1000} s; see the reconciler log ${s.reconciler.logFile}`);
+            out(logs ? `  PostgreSQL role ${h.user} logs in with the new password: the reconciler's postgres hook ran ALTER ROLE (${since(t0)} s)` : `  PostgreSQL role ${h.user}: the new password does not log in after ${waitMs / 1000} s; see kubectl -n ${s.reconciler.namespace} logs -l ${s.reconciler.selector}`);
             ok &&= logs === true;
+        }
+        const pods = s.consumerPods?.[`${c.namespace}/${c.secretName}`];
+        if (pods) {
+            // The consumer read its value once, at start: only a NEW Pod can have the new one.
+            const line = `env:DB_PASSWORD ${consumeDigest(value!)}`;
+            const pod = await waitForSolePodLogging(kc, pods.namespace, `app=${pods.deployment}`, line, waitMs, `${pods.namespace}/${pods.deployment} restarted`).catch(() => undefined);
+            out(pod ? `  ${pods.namespace}/${pods.deployment}: restarted by the reconciler; its new Pod ${pod.metadata!.name} read the new value (log: ${line}); the old Pod is gone (${since(t0)} s)` : `  ${pods.namespace}/${pods.deployment}: no single new Pod with the new value after ${waitMs / 1000} s`);
+            ok &&= pod !== undefined;
         }
     }
     return ok ? 0 : 1;

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { CoreV1Api, KubeConfig, V1Pod } from "@kubernetes/client-node";
-import { request } from "../env/http";
+import { vaultApi } from "./pod-install";
 import { eventually } from "../support";
 
 /**
- * Helpers of the real-node e2e suite (reconciler-pods.test.ts): what a platform engineer checks with
+ * Checks on the real node (the e2e suite reconciler-pods.test.ts and the main job's rotate command): what a platform engineer checks with
  * `kubectl get pods`, `kubectl logs` and `vault`.
  */
 
@@ -41,12 +41,6 @@ export async function waitForSolePodLogging(kc: KubeConfig, namespace: string, s
         what,
         500,
     );
-}
-
-export async function vaultApi(v: { addr: string; token: string }, method: string, p: string, body?: unknown): Promise<any> {
-    const r = await request(`${v.addr}/v1/${p}`, { method, headers: { "x-vault-token": v.token, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    if (r.status >= 300) throw new Error(`vault ${method} ${p}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
-    return r.body ? JSON.parse(r.body) : undefined;
 }
 
 /** The current value of a KV v2 key (`<mount>/data/<path>`). */
