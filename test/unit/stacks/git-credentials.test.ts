@@ -126,3 +126,19 @@ describe("stacks program: git credentials from the dev stack file (mocks)", func
         assert.deepEqual(byName("git-platform-repo-kargo-1").options, { credType: "git", repoURL: "https://github.com/example-org/docs.git", repoURLIsRegex: false });
     });
 });
+
+describe("stacks/program: git credentials do not wait for the reconciler's rollout (issue 19 §3)", () => {
+    it("no git resource depends on the ReconcilerDeployment component or its Deployment, only on its Namespace", async () => {
+        const run = await runStack("dev");
+        const rec = run.resources.find((r) => r.type === "platform-secrets:reconciler:ReconcilerDeployment");
+        const dep = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.meta.urn?.includes("ReconcilerDeployment"));
+        const ns = run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.meta.urn?.includes("ReconcilerDeployment"));
+        assert.ok(rec?.meta.urn && dep?.meta.urn && ns?.meta.urn, "the dev stack deploys the reconciler");
+        const git = run.resources.filter((r) => r.meta.urn?.includes("GitCredentials"));
+        assert.ok(git.length > 0, "the dev stack has git credentials");
+        for (const r of git) {
+            for (const d of [rec.meta.urn, dep.meta.urn]) assert.ok(!r.meta.dependencies.includes(d), `${r.type} ${r.name} waits for ${d}: a first up whose image cannot be pulled would create no git credentials`);
+        }
+        assert.ok(git.some((r) => r.meta.dependencies.includes(ns.meta.urn!)), "the git sources wait for the reconciler's Namespace (they land in it)");
+    });
+});
