@@ -182,10 +182,10 @@ export class Informer<T extends KubeObject> {
         let cont: string | undefined;
         let rv = "";
         do {
-            const page = await this.o.client.request("GET", this.o.path, { query: { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 500, continue: cont } });
-            for (const it of page.items ?? []) items.push(this.transform(it));
-            cont = page.metadata?.continue || undefined;
-            rv = page.metadata?.resourceVersion ?? rv;
+            // Each item slimmed as it is parsed: a page of big tenant Secrets is never held whole (KubeClient.list).
+            const meta = await this.o.client.list(this.o.path, { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 500, continue: cont }, (it) => items.push(this.transform(it)));
+            cont = meta.continue || undefined;
+            rv = meta.resourceVersion ?? rv;
         } while (cont && !this.stopped);
         this.stats.lists++;
         this.markSuccess();

@@ -37,6 +37,7 @@ const ENV = "pods";
 const NS = "app-pods";
 /** The benchmark's content (bench/cluster.ts) at a fraction of its size, in a namespace the reconciler watches. */
 const BENCH_NS = "bench-pods";
+const BIG_SECRETS = 80;
 const BENCH_SIZES = { sources: 1000, unrelated: 3000, unrelatedBytes: 16 * 1024, deployments: 0, concurrency: 16 };
 const WF = "workflows-pods";
 const RECONCILER_NS = "ps-pods";
@@ -260,11 +261,16 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
         await eventually(async () => ((await reconcilerPods()).filter(isRunningReady).length === 2 ? true : undefined), 90_000, "the Deployment is back to 2 ready Pods");
     });
 
-    it("under its memory limit (the kubelet's), a new leader lists the benchmark's Secrets and keeps reconciling", async () => {
+    it("under its memory limit (the kubelet's), a new leader lists the benchmark's Secrets and 80 big ones, and keeps reconciling", async () => {
         const { env } = getE2E();
         const t0 = Date.now();
-        const setup = await createClusterContent(await KubeClient.create(kc), BENCH_NS, BENCH_SIZES, { namespaceExists: true });
+        const client = await KubeClient.create(kc);
+        const setup = await createClusterContent(client, BENCH_NS, BENCH_SIZES, { namespaceExists: true });
         timings["pods.benchContentS"] = Math.round(setup.totalMs / 100) / 10;
+        // And what any tenant with `edit` in its namespace may create: 80 Secrets of ~700 KiB (issue 21: one list page
+        // of them held whole is ~3 x 75 MB, past the limit; each is parsed and slimmed on its own now).
+        const big = Buffer.alloc(700 * 1024, 7).toString("base64");
+        for (let i = 0; i < BIG_SECRETS; i++) await client.request("POST", `/api/v1/namespaces/${BENCH_NS}/secrets`, { body: { metadata: { name: `big-${i}` }, data: { blob: big } } });
         const limit = (await reconcilerPods())[0]!.spec!.containers[0]!.resources?.limits?.memory;
         assert.equal(limit, "192Mi", "the Deployment's default memory limit");
         // A standby holds no caches: the one that takes the Lease lists every Secret it watches, page by page.
@@ -282,7 +288,10 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
         // While it works through the content: rotate db-1 and expect the new Pod, from a leader that did not die.
         assert.equal((await stack!.cli(["config", "set", "--path", "platform-secrets:passwords[1].rotation", "3"])).code, 0);
         assert.equal((await stack!.up()).summary.result, "succeeded");
-        await waitForSolePodLogging(kc, NS, webSelector(1), await digestLine(1), 180_000, "web-1 restarted by the leader that listed the benchmark's Secrets");
+        await waitForSolePodLogging(kc, NS, webSelector(1), await digestLine(1), 180_000, "web-1 restarted by the leader that listed the benchmark's Secrets").catch(async (e: Error) => {
+            const pods = await reconcilerPods();
+            throw new Error(`${e.message}; reconciler containers: ${JSON.stringify(pods.map((x) => [x.metadata?.name, x.status?.containerStatuses?.[0]?.restartCount, x.status?.containerStatuses?.[0]?.lastState]))}`);
+        });
         const p = await core().readNamespacedPod({ name: next, namespace: RECONCILER_NS });
         const st = p.status?.containerStatuses?.[0];
         assert.equal(st?.restartCount, 0, `${next} restarted: ${JSON.stringify(st?.lastState)}`);

@@ -8,10 +8,12 @@ class FakeApi {
     lists: any[][] = [];
     listCalls = 0;
     watches: { query: any; emit: (e: Ev) => void; close: () => void; aborted: boolean; activity: () => void }[] = [];
-    async request(_m: string, _p: string, _o: any) {
+    /** KubeClient.list's contract: items handed over one by one, the page's list metadata returned. */
+    async list(_p: string, _q: any, onItem: (it: unknown) => void) {
         const items = this.lists[Math.min(this.listCalls, this.lists.length - 1)];
         this.listCalls++;
-        return { metadata: { resourceVersion: String(100 + this.listCalls) }, items };
+        for (const it of items) onItem(it);
+        return { resourceVersion: String(100 + this.listCalls) };
     }
     async watch(_p: string, query: any, onEvent: (e: any) => void, onActivity: () => void) {
         let close!: () => void;
@@ -93,10 +95,10 @@ describe("reconciler/informer runner (fake apiserver, fake clock)", () => {
     it("keeps going after list errors (unlike ListWatch), with growing backoff", async () => {
         const api = new FakeApi();
         let fail = 3;
-        const real = api.request.bind(api);
-        api.request = async (m: string, p: string, o: any) => {
+        const real = api.list.bind(api);
+        api.list = async (p: string, q: any, onItem: (it: unknown) => void) => {
             if (fail-- > 0) throw new Error("connection refused");
-            return real(m, p, o);
+            return real(p, q, onItem);
         };
         api.lists = [[sec("a", "1")]];
         const clock = new FakeClock();
