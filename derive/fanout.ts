@@ -17,6 +17,13 @@ export interface FanOutSpec {
     options?: Record<string, unknown>;
 }
 
+/**
+ * What one source's fan-out annotation may ask for (issue 21 §2). Why caps: the plan is rebuilt on every change of the
+ * source, its dependants, namespaces and policy; a tenant's 229 KB selector or ten thousand entries would stall the
+ * event loop past the Lease for every namespace. Past a cap the source is refused, naming the cap and the fix.
+ */
+export const FAN_OUT_LIMITS = { annotationBytes: 16 * 1024, entries: 32, namespacesPerEntry: 256, selectorChars: 1024, targets: 512 } as const;
+
 type Requirement =
     | { op: "in" | "notin"; key: string; values: string[] }
     | { op: "exists" | "!exists"; key: string };
@@ -26,6 +33,8 @@ const VALUE = "([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
 
 /** Parses a label selector ("a=b,c!=d,e in (x,y),!f"). Throws Error naming the offending term. */
 export function parseLabelSelector(selector: string): Requirement[] {
+    // Kubernetes keys and values are at most 317 and 63 characters; a longer selector is an attack on the parser.
+    if (selector.length > FAN_OUT_LIMITS.selectorChars) throw new Error(`selector is ${selector.length} characters, more than ${FAN_OUT_LIMITS.selectorChars}`);
     const terms: string[] = [];
     let depth = 0;
     let cur = "";
@@ -57,9 +66,18 @@ export function parseLabelSelector(selector: string): Requirement[] {
 
 /** Whether `labels` match `selector` (same semantics as the apiserver; "" matches everything). */
 export function matchesLabelSelector(labels: Record<string, string> | undefined, selector: string): boolean {
-    if (selector.trim() === "") return true;
-    const l = labels ?? {};
-    return parseLabelSelector(selector).every((r) => {
+    return compileLabelSelector(selector)(labels);
+}
+
+/** `selector` parsed once, for matching many label sets (a plan over every namespace). Throws like parseLabelSelector. */
+export function compileLabelSelector(selector: string): (labels: Record<string, string> | undefined) => boolean {
+    if (selector.trim() === "") return () => true;
+    const reqs = parseLabelSelector(selector);
+    return (labels) => matchRequirements(labels ?? {}, reqs);
+}
+
+function matchRequirements(l: Record<string, string>, reqs: Requirement[]): boolean {
+    return reqs.every((r) => {
         const has = Object.prototype.hasOwnProperty.call(l, r.key);
         switch (r.op) {
             case "exists":
@@ -86,6 +104,10 @@ export function fanOutFromSource(source: SecretLike): FanOutSpec[] {
     const bad = (problem: string): never => {
         throw new DerivationError({ object, key: `annotations.${ANNOTATION_FAN_OUT}`, code: "invalid-json", problem, fix: 'set it to a JSON array like [{"format":"mirror","namespaceSelector":"team=a"}]' });
     };
+    const tooLarge = (problem: string): never => {
+        throw new DerivationError({ object, key: `annotations.${ANNOTATION_FAN_OUT}`, code: "too-large", problem, fix: "select the target namespaces with one namespaceSelector (a label the administrator sets) instead of listing them, or split the source" });
+    };
+    if (raw.length > FAN_OUT_LIMITS.annotationBytes) tooLarge(`the annotation is ${raw.length} bytes, more than ${FAN_OUT_LIMITS.annotationBytes}`);
     let parsed: unknown;
     try {
         parsed = JSON.parse(raw);
@@ -93,13 +115,16 @@ export function fanOutFromSource(source: SecretLike): FanOutSpec[] {
         return bad("the annotation is not valid JSON");
     }
     if (!Array.isArray(parsed)) return bad("the annotation is not a JSON array");
+    if (parsed.length > FAN_OUT_LIMITS.entries) tooLarge(`the annotation has ${parsed.length} entries, more than ${FAN_OUT_LIMITS.entries}`);
     return parsed.map((e, i) => {
         if (typeof e !== "object" || e === null) return bad(`entry ${i} is not an object`);
         const s = e as Record<string, unknown>;
         if (!(FORMATS as readonly unknown[]).includes(s.format)) return bad(`entry ${i} has an unknown format`);
         if (s.namespaces !== undefined && (!Array.isArray(s.namespaces) || s.namespaces.some((n) => typeof n !== "string"))) return bad(`entry ${i}: namespaces must be an array of names`);
+        if (Array.isArray(s.namespaces) && s.namespaces.length > FAN_OUT_LIMITS.namespacesPerEntry) tooLarge(`entry ${i} lists ${s.namespaces.length} namespaces, more than ${FAN_OUT_LIMITS.namespacesPerEntry}`);
         if (s.namespaceSelector !== undefined) {
             if (typeof s.namespaceSelector !== "string") return bad(`entry ${i}: namespaceSelector must be a string`);
+            if (s.namespaceSelector.length > FAN_OUT_LIMITS.selectorChars) tooLarge(`entry ${i}: namespaceSelector is ${s.namespaceSelector.length} characters, more than ${FAN_OUT_LIMITS.selectorChars}`);
             try {
                 parseLabelSelector(s.namespaceSelector);
             } catch {

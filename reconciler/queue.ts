@@ -17,17 +17,53 @@ export interface WorkQueueOptions {
     /** Token bucket burst; default 1000. */
     burst?: number;
     rand?: () => number;
+    /** The share a key belongs to; default its namespace ("ns/name" or "<kind>:ns/name"; "" for other keys). */
+    shardOf?: (key: string) => string;
+}
+
+/** The namespace of a queue key ("ns/name", "<kind>:ns/name"); "" when it has none. */
+export function namespaceShard(key: string): string {
+    const rest = key.slice(key.indexOf(":") + 1);
+    const slash = rest.indexOf("/");
+    return slash > 0 ? rest.slice(0, slash) : "";
+}
+
+/** A FIFO of one share (array + head: O(1) take, compacted as it drains). */
+class Fifo {
+    private items: string[] = [];
+    private head = 0;
+    get size(): number {
+        return this.items.length - this.head;
+    }
+    push(k: string): void {
+        this.items.push(k);
+    }
+    take(): string {
+        const k = this.items[this.head++]!;
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+            this.items = this.items.slice(this.head);
+            this.head = 0;
+        }
+        return k;
+    }
 }
 
 /**
  * A de-duplicating queue of keys (client-go semantics): a key is queued at most once; a key added while it is
  * being processed is re-queued once when `done` is called; failed keys are retried with per-key exponential
  * backoff (unbounded attempts by default, capped delay); `get` is paced by a global token bucket.
+ * Fair across namespaces (issue 21): each namespace has its own FIFO and `get` takes from them in turn, so one
+ * namespace's ten thousand queued keys delay another namespace's key by at most one turn of the active namespaces,
+ * not by ten thousand reconciles.
  */
 export class WorkQueue {
     private readonly clock: Clock;
-    private readonly queue: string[] = [];
-    private head = 0;
+    private readonly shards = new Map<string, Fifo>();
+    /** Shards with queued keys, in turn order; `turn` is the next one to take from. */
+    private readonly ring: string[] = [];
+    private turn = 0;
+    private queued = 0;
+    private readonly shardOf: (key: string) => string;
     private readonly dirty = new Set<string>();
     private readonly processing = new Set<string>();
     private readonly failures = new Map<string, number>();
@@ -36,10 +72,11 @@ export class WorkQueue {
     private readonly drainWaiters: (() => void)[] = [];
     private readonly bucket: TokenBucket;
     private shuttingDown = false;
-    readonly opts: Required<Omit<WorkQueueOptions, "clock" | "rand">> & { rand: () => number };
+    readonly opts: Required<Omit<WorkQueueOptions, "clock" | "rand" | "shardOf">> & { rand: () => number };
 
     constructor(opts: WorkQueueOptions = {}) {
         this.clock = opts.clock ?? realClock;
+        this.shardOf = opts.shardOf ?? namespaceShard;
         this.opts = {
             retryBaseMs: opts.retryBaseMs ?? 50,
             retryMaxMs: opts.retryMaxMs ?? 300_000,
@@ -55,7 +92,7 @@ export class WorkQueue {
 
     /** Keys waiting (not counting delayed retries or keys in flight). */
     get length(): number {
-        return this.queue.length - this.head;
+        return this.queued;
     }
     get inFlight(): number {
         return this.processing.size;
@@ -77,8 +114,35 @@ export class WorkQueue {
         }
         this.dirty.add(key);
         if (this.processing.has(key)) return;
-        this.queue.push(key);
+        this.enqueue(key);
+    }
+
+    private enqueue(key: string): void {
+        const shard = this.shardOf(key);
+        let f = this.shards.get(shard);
+        if (!f) {
+            f = new Fifo();
+            this.shards.set(shard, f);
+            this.ring.push(shard);
+        }
+        f.push(key);
+        this.queued++;
         this.waiters.shift()?.();
+    }
+
+    /** The next key, round-robin over the shards that have one. */
+    private dequeue(): string {
+        if (this.turn >= this.ring.length) this.turn = 0;
+        const shard = this.ring[this.turn]!;
+        const f = this.shards.get(shard)!;
+        const key = f.take();
+        this.queued--;
+        if (f.size === 0) {
+            // Emptied: out of the ring (and the map), so idle namespaces cost nothing; the next shard moves into this slot.
+            this.shards.delete(shard);
+            this.ring.splice(this.turn, 1);
+        } else this.turn++;
+        return key;
     }
 
     /** Adds `key` after `ms`; an earlier pending delayed add of the same key wins. */
@@ -127,11 +191,7 @@ export class WorkQueue {
             if (this.length > 0) break;
             await new Promise<void>((r) => this.waiters.push(r));
         }
-        const key = this.queue[this.head++];
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-            this.queue.splice(0, this.head);
-            this.head = 0;
-        }
+        const key = this.dequeue();
         this.dirty.delete(key);
         this.processing.add(key);
         const wait = this.bucket.take(this.clock.now());
@@ -142,10 +202,7 @@ export class WorkQueue {
     /** Marks `key` processed; if it was re-added meanwhile it goes back on the queue (once). */
     done(key: string): void {
         this.processing.delete(key);
-        if (this.dirty.has(key) && !this.shuttingDown) {
-            this.queue.push(key);
-            this.waiters.shift()?.();
-        }
+        if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
         if (this.processing.size === 0) for (const w of this.drainWaiters.splice(0)) w();
     }
 

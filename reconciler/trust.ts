@@ -1,4 +1,4 @@
-import { canonicalJson, fanOutFromSource, grantFix, matchesLabelSelector, Recipe, recipesForFanOut, sourceGrants } from "../derive";
+import { ANNOTATION_FAN_OUT, canonicalJson, compileLabelSelector, DerivationError, FAN_OUT_LIMITS, fanOutFromSource, grantFix, Recipe, recipesForFanOut, sourceGrants } from "../derive";
 import { RefusalReason } from "./keys";
 import { Secret, SecretMeta, SlimNamespace } from "./model";
 import { fanOutAllowed, ReconcilerPolicy } from "./policy";
@@ -27,9 +27,24 @@ export function planFanOut(source: Secret, namespaces: ReadonlyMap<string, SlimN
     const plan: FanOutPlan = { allowed: new Map(), refused: new Map() };
     const srcNs = source.metadata.namespace ?? "";
     const srcKey = `${srcNs}/${source.metadata.name}`;
+    let targets = 0;
     for (const spec of fanOutFromSource(source)) {
         const wanted = new Set<string>(spec.namespaces ?? []);
-        if (spec.namespaceSelector !== undefined) for (const n of namespaces.values()) if (matchesLabelSelector(n.metadata.labels, spec.namespaceSelector)) wanted.add(n.metadata.name!);
+        if (spec.namespaceSelector !== undefined) {
+            // Parsed once per entry, not once per namespace (fanOutFromSource has capped its length).
+            const matches = compileLabelSelector(spec.namespaceSelector);
+            for (const n of namespaces.values()) if (matches(n.metadata.labels)) wanted.add(n.metadata.name!);
+        }
+        targets += wanted.size;
+        if (targets > FAN_OUT_LIMITS.targets) {
+            throw new DerivationError({
+                object: srcKey,
+                key: `annotations.${ANNOTATION_FAN_OUT}`,
+                code: "too-large",
+                problem: `the fan-out asks for more than ${FAN_OUT_LIMITS.targets} target namespaces`,
+                fix: "narrow the namespaceSelector, or split the source; nothing was written or pruned",
+            });
+        }
         const ok: string[] = [];
         for (const ns of wanted) {
             if (!inScope(ns) || !namespaces.has(ns)) continue;

@@ -811,9 +811,11 @@ function isManaged(secret) {
 }
 
 // derive/fanout.ts
+var FAN_OUT_LIMITS = { annotationBytes: 16 * 1024, entries: 32, namespacesPerEntry: 256, selectorChars: 1024, targets: 512 };
 var KEY = "[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?";
 var VALUE = "([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
 function parseLabelSelector(selector) {
+  if (selector.length > FAN_OUT_LIMITS.selectorChars) throw new Error(`selector is ${selector.length} characters, more than ${FAN_OUT_LIMITS.selectorChars}`);
   const terms = [];
   let depth = 0;
   let cur = "";
@@ -843,9 +845,15 @@ function parseLabelSelector(selector) {
   });
 }
 function matchesLabelSelector(labels, selector) {
-  if (selector.trim() === "") return true;
-  const l = labels ?? {};
-  return parseLabelSelector(selector).every((r) => {
+  return compileLabelSelector(selector)(labels);
+}
+function compileLabelSelector(selector) {
+  if (selector.trim() === "") return () => true;
+  const reqs = parseLabelSelector(selector);
+  return (labels) => matchRequirements(labels ?? {}, reqs);
+}
+function matchRequirements(l, reqs) {
+  return reqs.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
     switch (r.op) {
       case "exists":

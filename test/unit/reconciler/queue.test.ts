@@ -206,3 +206,49 @@ describe("reconciler/queue", () => {
         );
     });
 });
+
+describe("reconciler/queue: fair across namespaces (issue 21)", () => {
+    it("a namespace with 10,000 queued keys delays another namespace's key by one turn, not by 10,000", async () => {
+        const q = new WorkQueue({ clock: new FakeClock(), ratePerSec: 1e9, burst: 1e9 });
+        for (let i = 0; i < 10_000; i++) q.add(`flood/s-${i}`);
+        q.add("quiet/canary");
+        q.add("deployments:other/web");
+        const first = [await q.get(), await q.get(), await q.get()];
+        assert.deepEqual(first.sort(), ["deployments:other/web", "flood/s-0", "quiet/canary"]);
+        assert.equal(q.length, 9_999);
+    });
+
+    it("property: every key comes out exactly once; within a namespace in FIFO order; no namespace waits more than one turn", async () => {
+        const keys = fc.array(fc.tuple(fc.constantFrom("a", "b", "c", "d"), fc.nat(30)), { maxLength: 80 });
+        await fc.assert(
+            fc.asyncProperty(keys, async (ks) => {
+                const q = new WorkQueue({ clock: new FakeClock(), ratePerSec: 1e9, burst: 1e9 });
+                const added: string[] = [];
+                for (const [ns, n] of ks) {
+                    const k = `${ns}/k${n}`;
+                    if (!added.includes(k)) added.push(k);
+                    q.add(k);
+                }
+                const out: string[] = [];
+                while (q.length > 0) {
+                    const k = (await q.get())!;
+                    out.push(k);
+                    q.done(k);
+                }
+                assert.deepEqual([...out].sort(), [...added].sort());
+                for (const ns of ["a", "b", "c", "d"]) assert.deepEqual(out.filter((k) => k.startsWith(`${ns}/`)), added.filter((k) => k.startsWith(`${ns}/`)));
+                // Between two keys of one namespace, every other namespace that still had keys got at most one.
+                const pending = new Map(["a", "b", "c", "d"].map((ns) => [ns, added.filter((k) => k.startsWith(`${ns}/`)).length]));
+                const since = new Map<string, number>();
+                for (const k of out) {
+                    const ns = k.split("/")[0]!;
+                    for (const [other] of pending) if (other !== ns && (pending.get(other) ?? 0) > 0) since.set(other, (since.get(other) ?? 0) + 1);
+                    assert.ok((since.get(ns) ?? 0) <= 3, `namespace ${ns} waited ${since.get(ns)} turns`);
+                    since.set(ns, 0);
+                    pending.set(ns, pending.get(ns)! - 1);
+                }
+            }),
+            { numRuns: 200 },
+        );
+    });
+});

@@ -198,3 +198,44 @@ describe("reconciler/trust: authorizeDerivation", () => {
         );
     });
 });
+
+describe("reconciler/trust: fan-out caps (issue 21 §2: a hostile annotation cannot stall the event loop)", () => {
+    const open = policyOf({ fanOut: [{ sourceNamespace: "t", namespaceSelector: "kubernetes.io/metadata.name" }] });
+    const refusal = (fn: () => unknown): DerivationError => {
+        try {
+            fn();
+        } catch (e) {
+            assert.ok(e instanceof DerivationError, String(e));
+            return e;
+        }
+        assert.fail("no refusal");
+    };
+
+    it("a 229 KB selector, 10,000 entries or 5,000 listed namespaces are refused at once, naming the cap and the fix", () => {
+        for (const ann of [
+            JSON.stringify([{ format: "mirror", namespaceSelector: Array.from({ length: 20_000 }, (_, i) => `k${i}`).join(",") }]),
+            JSON.stringify(Array.from({ length: 10_000 }, () => ({ format: "mirror", namespaces: ["a"] }))),
+            JSON.stringify([{ format: "mirror", namespaces: Array.from({ length: 5000 }, (_, i) => `n-${i}`) }]),
+            JSON.stringify([{ format: "mirror", namespaceSelector: "a".repeat(2000) }]),
+        ]) {
+            const e = refusal(() => planFanOut(source("t", "s", { [ANNOTATION_FAN_OUT]: ann }), namespaces({ a: {} }), open, everywhere));
+            assert.equal(e.code, "too-large");
+            assert.match(e.message, /t\/s key "annotations\.platform-secrets\.io\/fan-out": .*more than \d+.*Fix:/);
+        }
+    });
+
+    it("a selector matching more than 512 namespaces is refused (nothing planned); 512 is planned", () => {
+        const many = namespaces(Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`ns-${i}`, { team: "x" }])));
+        const e = refusal(() => planFanOut(source("t", "s", { [ANNOTATION_FAN_OUT]: JSON.stringify([{ format: "mirror", namespaceSelector: "team=x" }]) }), many, open, everywhere));
+        assert.match(e.message, /more than 512 target namespaces/);
+        const fits = namespaces(Object.fromEntries(Array.from({ length: 512 }, (_, i) => [`ns-${i}`, { team: "x" }])));
+        const plan = planFanOut(source("t", "s", { [ANNOTATION_FAN_OUT]: JSON.stringify([{ format: "mirror", namespaceSelector: "team=x" }]) }), fits, open, everywhere);
+        assert.equal(plan.allowed.size, 512);
+    });
+
+    it("a 1,000-character selector (the cap) over 5,000 namespaces: compiled once, matched against each, refused past 512 targets", () => {
+        const sel = Array.from({ length: 100 }, (_, i) => `k${i}!=v`).join(",").slice(0, 1000).replace(/,[^,]*$/, "");
+        const nss = namespaces(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`ns-${i}`, { team: "x" }])));
+        assert.throws(() => planFanOut(source("t", "s", { [ANNOTATION_FAN_OUT]: JSON.stringify([{ format: "mirror", namespaceSelector: sel }]) }), nss, open, everywhere), /more than 512/);
+    });
+});
