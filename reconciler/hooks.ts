@@ -133,7 +133,9 @@ export class HookRunner {
             try {
                 outcome = await this.runOne(source, hook, i, annotations[A_APPLIED(i)] === undefined, data);
             } catch (e) {
-                outcome = { applied: false, error: scrub(String((e as Error).message ?? e), [source.data?.[(hook as PostgresHook).passwordKey ?? "password"]]) };
+                // Both forms: the Secret holds base64, but an error (a driver's, a server's) quotes the plaintext.
+                const b64 = source.data?.[(hook as PostgresHook).passwordKey ?? "password"];
+                outcome = { applied: false, error: scrub(String((e as Error).message ?? e), [b64, b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8")]) };
             }
             this.d.metrics.hookRuns.inc({ hook: hook.type, result: outcome.applied ? "ok" : "error" });
             if (outcome.applied) {

@@ -242,3 +242,6 @@ export class DependencyIndex {
         return { sources: this.derived.size, derived: this.sourceOfDerived.size, consumedSecrets: this.workloads.size, workloads: this.consumesOfWorkload.size };
     }
 }
+
+/** Entries kept at most by the "said once" memos (refusal Events, ignored hooks annotations, fingerprint takeovers). */
+export const BOUNDED_MEMO_ENTRIES = 10_000;

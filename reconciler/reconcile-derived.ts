@@ -1,7 +1,8 @@
 import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../derive";
 import { inScope, ReconcileContext } from "./context";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_SYNCED, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
-import { hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
+import { LRUCache } from "lru-cache";
+import { BOUNDED_MEMO_ENTRIES, hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
 import { fanOutAllowed } from "./policy";
 import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "./trust";
@@ -103,8 +104,11 @@ async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Rec
     return undefined;
 }
 
-/** When this process last took over another key's synced fingerprint, per secret (bounds a two-key ping-pong). */
-const foreignTakeovers = new Map<string, number>();
+/**
+ * When this process last took over another key's synced fingerprint, per secret (bounds a two-key ping-pong).
+ * Bounded (issue 21: maps that only grow): forgetting an old entry at most allows one more takeover of that secret.
+ */
+const foreignTakeovers = new LRUCache<string, number>({ max: BOUNDED_MEMO_ENTRIES });
 
 /** The synced fingerprint of a (source content hash, derived content hash) pair: keyed, so it tells nothing else. */
 export function syncedFingerprint(ctx: Pick<ReconcileContext, "fingerprint">, sourceContent: string, derivedContent: string): string {

@@ -1,9 +1,10 @@
+import { LRUCache } from "lru-cache";
 import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../derive";
 import { forEachLimit, ReconcileContext, splitKey } from "./context";
 import { HookError } from "./hooks";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED, RefusalReason } from "./keys";
 import { renderFanOutStatus, TargetStatus } from "./status";
-import { hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
+import { BOUNDED_MEMO_ENTRIES, hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
 import { hooksFor } from "./policy";
 import { secretRef } from "./recorder";
 import { fanOutPlanOf, inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
@@ -17,7 +18,7 @@ export function isSourceKey(ctx: ReconcileContext, key: string, meta: SecretMeta
 }
 
 /** Warned-about hooks annotations (key → resourceVersion), so one annotation yields one Warning, not one per resync. */
-const warnedHooks = new WeakMap<ReconcileContext, Map<string, string>>();
+const warnedHooks = new WeakMap<ReconcileContext, LRUCache<string, string>>();
 
 /**
  * Reconciles a source: administrator-declared init-time hooks first (consumers restart only after they succeed),
@@ -112,7 +113,7 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
 
 function warnAboutHooksAnnotation(ctx: ReconcileContext, key: string, live: Secret): void {
     let seen = warnedHooks.get(ctx);
-    if (!seen) warnedHooks.set(ctx, (seen = new Map()));
+    if (!seen) warnedHooks.set(ctx, (seen = new LRUCache({ max: BOUNDED_MEMO_ENTRIES })));
     if (!hasHooksAnnotation({ metadata: live.metadata })) {
         seen.delete(key);
         return;
@@ -173,10 +174,11 @@ async function patchSourceAnnotations(ctx: ReconcileContext, live: Secret, annot
 }
 
 /** One Event per source version and target: a refused target has no object of its own to carry a status. */
-const reported = new WeakMap<ReconcileContext, Map<string, string>>();
+const reported = new WeakMap<ReconcileContext, LRUCache<string, string>>();
 function reportOnce(ctx: ReconcileContext, srcKey: string, live: Secret, what: string, reason: RefusalReason, eventReason: string, message: string): void {
     let seen = reported.get(ctx);
-    if (!seen) reported.set(ctx, (seen = new Map()));
+    // Bounded: a forgotten entry costs one repeated Event, never memory that grows with what tenants create.
+    if (!seen) reported.set(ctx, (seen = new LRUCache({ max: BOUNDED_MEMO_ENTRIES })));
     const id = `${srcKey}>${what}`;
     if (seen.get(id) === live.metadata.resourceVersion) return;
     seen.set(id, live.metadata.resourceVersion ?? "");

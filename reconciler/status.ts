@@ -41,7 +41,16 @@ export function inSyncAnnotations(message: string, now: Date): Record<string, st
 /** Replaces every occurrence of the given values in `text`: error texts from drivers may echo input. */
 export function scrub(text: string, values: readonly (string | undefined)[]): string {
     let out = text;
-    for (const v of values) if (v && v.length >= 4) out = out.split(v).join("[redacted]");
+    for (const v of values) {
+        if (!v) continue;
+        // A value of 1-3 characters cannot be cut out without mangling every word that contains it, and letting it
+        // through would leak it: withhold the whole text instead (it still says where to look).
+        if (v.length < 4) {
+            if (out.includes(v)) return "[message withheld: it may contain a secret value; see the reconciler's audit log for the object and the step]";
+            continue;
+        }
+        out = out.split(v).join("[redacted]");
+    }
     return out;
 }
 
