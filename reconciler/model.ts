@@ -83,12 +83,36 @@ export function looksDerived(labels: Record<string, string> | undefined): boolea
     return labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels?.[LABEL_DERIVED] === "true";
 }
 
+/**
+ * What the cache keeps of one Secret's annotations at most (issue 21: the cache must not grow with what tenants
+ * write; the apiserver allows 256 KiB of annotations per object, on every forged derived secret). A value past
+ * MAX_CACHED_VALUE is kept as "" (fail closed: an empty grant grants nothing, an empty recipe part is refused);
+ * keys past MAX_CACHED_ANNOTATIONS total (in key order) are not kept. Real ones are far below both.
+ */
+export const MAX_CACHED_VALUE = 8 * 1024;
+export const MAX_CACHED_ANNOTATIONS = 16 * 1024;
+/** Data key names kept for a derived secret (a merge patch nulls keys the derivation no longer writes). */
+export const MAX_CACHED_DATA_KEYS = 256;
+
+function capped(m: Record<string, string> | undefined): Record<string, string> | undefined {
+    if (!m) return undefined;
+    let total = 0;
+    let out: Record<string, string> | undefined;
+    for (const k of Object.keys(m).sort()) {
+        const v = m[k]!.length > MAX_CACHED_VALUE ? "" : m[k]!;
+        total += k.length + v.length;
+        if (total > MAX_CACHED_ANNOTATIONS) break;
+        (out ??= {})[k] = v;
+    }
+    return out;
+}
+
 export function slimSecret(o: Secret): SecretMeta {
     const derived = looksDerived(o.metadata?.labels);
     const ann = o.metadata?.annotations;
     // Derived secrets keep every annotation we own or compare (recipe, status, tekton.dev/*); other secrets keep
     // only our keys, and the fan-out JSON only as a presence marker (it is read live when the source reconciles).
-    let annotations = derived ? pick(ann, (k) => k.startsWith(PREFIX) || isOwnedAnnotation(k)) : pick(ann, (k) => KEPT_ON_SOURCES.has(k));
+    let annotations = capped(derived ? pick(ann, (k) => k.startsWith(PREFIX) || isOwnedAnnotation(k)) : pick(ann, (k) => KEPT_ON_SOURCES.has(k)));
     if (!derived) for (const k of [ANNOTATION_FAN_OUT, ANNOTATION_HOOKS]) if (ann?.[k] !== undefined) annotations = { ...(annotations ?? {}), [k]: "" };
     return {
         metadata: {
@@ -103,7 +127,7 @@ export function slimSecret(o: Secret): SecretMeta {
         contentHash: contentHash(o).slice(0, 32),
         immutable: o.immutable === true,
         deleting: o.metadata?.deletionTimestamp !== undefined,
-        ...(derived ? { dataKeys: Object.keys(o.data ?? {}).sort() } : {}),
+        ...(derived ? { dataKeys: Object.keys(o.data ?? {}).sort().slice(0, MAX_CACHED_DATA_KEYS) } : {}),
     };
 }
 

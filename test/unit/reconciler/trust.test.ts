@@ -239,3 +239,35 @@ describe("reconciler/trust: fan-out caps (issue 21 §2: a hostile annotation can
         assert.throws(() => planFanOut(source("t", "s", { [ANNOTATION_FAN_OUT]: JSON.stringify([{ format: "mirror", namespaceSelector: sel }]) }), nss, open, everywhere), /more than 512/);
     });
 });
+
+describe("reconciler/model: the cache keeps a bounded amount of what a tenant writes (issue 21 §1)", () => {
+    it("a forged derived secret with 256 KiB of our annotations and 10,000 data keys is cached in under 20 KiB; a huge grant grants nothing", () => {
+        const recipe = mirror({ namespace: "victim", name: "src" }, { namespace: "t", name: "forged" });
+        const forged = deriveSecret(source("victim", "src"), recipe);
+        const annotations: Record<string, string> = { ...forged.metadata.annotations };
+        for (let i = 0; i < 30; i++) annotations[`platform-secrets.io/junk-${i}`] = "x".repeat(8000);
+        annotations["platform-secrets.io/status-message"] = "y".repeat(200_000);
+        const data = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, b64("v")]));
+        const slim = slimSecret({ ...forged, metadata: { ...forged.metadata, annotations, resourceVersion: "1" }, data });
+        const size = JSON.stringify(slim).length;
+        assert.ok(size < 20 * 1024, `cached form is ${size} bytes`);
+        assert.equal(slim.dataKeys?.length, 256);
+        assert.ok(!slim.metadata.annotations?.["platform-secrets.io/status-message"], "a 200 KB status message is not cached");
+        // A source whose grant is longer than the cache keeps grants nothing (fail closed), not a truncated list.
+        const grant = source("src", "s", { [ANNOTATION_ALLOW_NAMESPACES]: ["t", ...Array.from({ length: 2000 }, (_, i) => `ns-${i}`)].join(",") });
+        assert.equal(slimSecret(grant).metadata.annotations?.[ANNOTATION_ALLOW_NAMESPACES], "");
+        assert.equal(authorizeDerivation(derivedMeta(grant, mirror({ namespace: "src", name: "s" }, { namespace: "t", name: "c" })), mirror({ namespace: "src", name: "s" }, { namespace: "t", name: "c" }), slimSecret(grant), namespaces({ t: {} }), undefined).allowed, false);
+    });
+
+    it("property: the cached annotations never exceed the cap, whatever the tenant writes", () => {
+        fc.assert(
+            fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 30 }).map((k) => `platform-secrets.io/${k}`), fc.string({ maxLength: 12_000 }), { maxKeys: 40 }), (ann) => {
+                const forged = deriveSecret(source("victim", "src"), mirror({ namespace: "victim", name: "src" }, { namespace: "t", name: "f" }));
+                const slim = slimSecret({ ...forged, metadata: { ...forged.metadata, annotations: { ...forged.metadata.annotations, ...ann } } });
+                const total = Object.entries(slim.metadata.annotations ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0);
+                assert.ok(total <= 16 * 1024, `${total}`);
+            }),
+            { numRuns: 100 },
+        );
+    });
+});
