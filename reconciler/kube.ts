@@ -165,7 +165,8 @@ export class KubeClient {
                 let parser: JSONParser | undefined;
                 let meta: { continue?: string; resourceVersion?: string } = {};
                 let failed: Error | undefined;
-                const bad = (e: unknown): KubeApiError => new KubeApiError(code, "BadResponse", `LIST ${path}: unparsable response (${e instanceof Error ? e.message : String(e)})`);
+                // Not the parser's message: JSON.parse quotes a stretch of the body, which is Secret data.
+                const bad = (_e: unknown): KubeApiError => new KubeApiError(code, "BadResponse", `LIST ${path}: unparsable response`);
                 const stream = (): JSONParser => {
                     const p = new JSONParser({ paths: ["$.metadata", "$.items.*"], keepStack: false });
                     p.onValue = ({ value, key }) => {

@@ -64,6 +64,7 @@ describe("reconciler/kube: list pages parsed at once or item by item", () => {
         for (const bufferBytes of [undefined, 16]) {
             const err = await client.list("/api/v1/secrets", {}, () => undefined, { bufferBytes }).then(() => undefined, (e: unknown) => e);
             assert.ok(isKubeError(err) && err.reason === "BadResponse", `bufferBytes ${bufferBytes}: ${String(err)}`);
+            assert.ok(!err.message.includes("xxxx"), "the error quotes the body (Secret data)");
         }
         status = 410;
         body = JSON.stringify({ kind: "Status", status: "Failure", reason: "Expired", code: 410, message: "too old resource version" });
