@@ -13,11 +13,41 @@ import { scrub } from "./status";
 import { VaultKv } from "./vault";
 import { contentHash } from "./workloads";
 
-const A_APPLIED = (i: number) => `${PREFIX}hook-${i}-applied`;
+/**
+ * Hook state is keyed by a slot: the hook's identity (what it acts on), not its position, so reordering or inserting
+ * hooks in the policy does not hand one hook's applied fingerprint or last password to another (issue 21 §6).
+ * State written by earlier versions under the position ("0", "1", ...) is moved to the slot at the next run.
+ */
+export function hookSlot(hook: HookSpec): string {
+    const identity =
+        hook.type === "postgres"
+            ? { type: hook.type, host: hook.host, port: hook.port ?? 5432, database: hook.database ?? "postgres", user: hook.user }
+            : { type: hook.type, job: hook.job ?? null, cronJob: hook.cronJob ?? null };
+    // "h" + hex: never all digits, so a slot cannot be read as a legacy position.
+    return `h${createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 12)}`;
+}
+
+const A_APPLIED = (slot: string) => `${PREFIX}hook-${slot}-applied`;
 const A_STATUS = `${PREFIX}hook-status`;
 const A_MESSAGE = `${PREFIX}hook-message`;
-const D_PG_LAST = (i: number) => `pg-${i}-last`;
-const D_JOB_TEMPLATE = (i: number) => `job-${i}-template`;
+const D_PG_LAST = (slot: string) => `pg-${slot}-last`;
+const D_JOB_TEMPLATE = (slot: string) => `job-${slot}-template`;
+
+/** Moves state kept under hook positions (earlier versions) to the hooks' slots, in place; true when anything moved. */
+export function migrateHookState(hooks: readonly HookSpec[], annotations: Record<string, string>, data: Record<string, string>): boolean {
+    let moved = false;
+    hooks.forEach((h, i) => {
+        const slot = hookSlot(h);
+        for (const [m, key] of [[annotations, A_APPLIED], [data, D_PG_LAST], [data, D_JOB_TEMPLATE]] as const) {
+            const old = key(String(i));
+            if (m[old] === undefined) continue;
+            if (m[key(slot)] === undefined) m[key(slot)] = m[old]!;
+            delete m[old];
+            moved = true;
+        }
+    });
+    return moved;
+}
 
 export class HookError extends Error {
     constructor(readonly object: string, message: string) {
@@ -107,7 +137,9 @@ export class HookRunner {
     /** Whether every hook is applied for the source's current content: consumers restart only then. */
     async applied(source: Secret, hooks: readonly HookSpec[]): Promise<boolean> {
         const state = await this.getState(`${source.metadata.namespace}/${source.metadata.name}`);
-        return hooks.every((h, i) => state?.metadata.annotations?.[A_APPLIED(i)] === this.inputFingerprint(source, h));
+        const annotations = { ...(state?.metadata.annotations ?? {}) };
+        migrateHookState(hooks, annotations, {});
+        return hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h));
     }
 
     /** Runs pending hooks. Throws HookError (the queue retries with backoff) on failure. */
@@ -122,16 +154,18 @@ export class HookRunner {
         }
         const annotations: Record<string, string> = { ...(state?.metadata.annotations ?? {}) };
         const data: Record<string, string> = { ...(state?.data ?? {}) };
-        if (hooks.every((h, i) => annotations[A_APPLIED(i)] === this.inputFingerprint(source, h))) return { ranAny: false };
+        const migrated = migrateHookState(hooks, annotations, data);
+        if (!migrated && hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h))) return { ranAny: false };
         let failure: string | undefined;
         let ranAny = false;
         for (let i = 0; i < hooks.length; i++) {
             const hook = hooks[i];
             const fp = this.inputFingerprint(source, hook);
-            if (annotations[A_APPLIED(i)] === fp) continue;
+            const slot = hookSlot(hook);
+            if (annotations[A_APPLIED(slot)] === fp) continue;
             let outcome: Outcome;
             try {
-                outcome = await this.runOne(source, hook, i, annotations[A_APPLIED(i)] === undefined, data);
+                outcome = await this.runOne(source, hook, slot, annotations[A_APPLIED(slot)] === undefined, data);
             } catch (e) {
                 // Both forms: the Secret holds base64, but an error (a driver's, a server's) quotes the plaintext.
                 const b64 = source.data?.[(hook as PostgresHook).passwordKey ?? "password"];
@@ -139,7 +173,7 @@ export class HookRunner {
             }
             this.d.metrics.hookRuns.inc({ hook: hook.type, result: outcome.applied ? "ok" : "error" });
             if (outcome.applied) {
-                annotations[A_APPLIED(i)] = fp;
+                annotations[A_APPLIED(slot)] = fp;
                 ranAny ||= outcome.ran;
                 this.d.recorder.audit("hook", srcKey, outcome.ran ? `${hook.type} hook applied` : `${hook.type} hook baseline recorded`, { hook: hook.type, fingerprint: fp });
             } else {
@@ -171,12 +205,12 @@ export class HookRunner {
         else await this.d.client.request("POST", this.statePath(), { body, object: srcKey });
     }
 
-    private async runOne(source: Secret, hook: HookSpec, i: number, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
+    private async runOne(source: Secret, hook: HookSpec, slot: string, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
         switch (hook.type) {
             case "postgres":
-                return this.postgres(source, hook, i, data);
+                return this.postgres(source, hook, slot, data);
             case "job-rerun":
-                return this.jobRerun(source, hook, i, firstSight, data);
+                return this.jobRerun(source, hook, slot, firstSight, data);
             default: {
                 const never: never = hook;
                 throw new Error(`unknown hook ${JSON.stringify(never)}`);
@@ -189,7 +223,7 @@ export class HookRunner {
      * the previous value (Vault KV v2 version current-1 of the hook's own path, or the value applied last) and
      * ALTER ROLE with a client-side SCRAM verifier. Only SCRAM authentication is ever answered (postgres.ts).
      */
-    private async postgres(source: Secret, hook: PostgresHook, i: number, data: Record<string, string>): Promise<Outcome> {
+    private async postgres(source: Secret, hook: PostgresHook, slot: string, data: Record<string, string>): Promise<Outcome> {
         const key = hook.passwordKey ?? "password";
         const b64 = source.data?.[key];
         if (!b64) return { applied: false, error: `source has no "${key}" key for the postgres hook (role ${hook.user})` };
@@ -198,7 +232,7 @@ export class HookRunner {
         const now = await this.pg.canLogin(hook, next);
         if (now === "error") return { applied: false, error: `cannot reach PostgreSQL at ${where} as ${hook.user} (or it refused SCRAM authentication); see the reconciler log` };
         if (now === true) {
-            data[D_PG_LAST(i)] = b64;
+            data[D_PG_LAST(slot)] = b64;
             return { applied: true, ran: false };
         }
         const candidates: { from: string; value: string }[] = [];
@@ -230,7 +264,7 @@ export class HookRunner {
         } else {
             notes.push("no Vault path for this hook. Fix: give the reconciler Vault access to the password's path (reconcilerVault* settings)");
         }
-        if (data[D_PG_LAST(i)]) candidates.push({ from: "last applied value", value: Buffer.from(data[D_PG_LAST(i)], "base64").toString("utf8") });
+        if (data[D_PG_LAST(slot)]) candidates.push({ from: "last applied value", value: Buffer.from(data[D_PG_LAST(slot)], "base64").toString("utf8") });
         const tried: string[] = [];
         for (const c of candidates) {
             if (c.value === next) continue;
@@ -249,7 +283,7 @@ export class HookRunner {
                 await client.end().catch(() => undefined);
             }
             if ((await this.pg.canLogin(hook, next)) !== true) return { applied: false, error: `ALTER ROLE ${hook.user} ran but the new password does not log in` };
-            data[D_PG_LAST(i)] = b64;
+            data[D_PG_LAST(slot)] = b64;
             return { applied: true, ran: true };
         }
         return { applied: false, error: `cannot log in as ${hook.user} at ${where} with the new password nor any previous one (tried: ${tried.join(", ") || "nothing"})${notes.length ? `; ${notes.join("; ")}` : ""}` };
@@ -260,7 +294,7 @@ export class HookRunner {
      * content fingerprint (idempotent). Otherwise the named Job is deleted and created again from the template kept
      * (in our state) at its first sighting — Jobs are immutable and are often removed after completion.
      */
-    private async jobRerun(source: Secret, hook: JobRerunHook, i: number, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
+    private async jobRerun(source: Secret, hook: JobRerunHook, slot: string, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
         const ns = source.metadata.namespace!;
         const fp = this.inputFingerprint(source, hook);
         if (hook.cronJob) {
@@ -298,9 +332,9 @@ export class HookRunner {
         }
         if (live && live.metadata.annotations?.[ANNOTATION_HOOK_SOURCE_HASH] === fp) return { applied: true, ran: false };
         // The template is the Job as first seen (before any re-run of ours); later Jobs never replace it.
-        if (live && data[D_JOB_TEMPLATE(i)] === undefined) data[D_JOB_TEMPLATE(i)] = Buffer.from(JSON.stringify(jobTemplateFrom(live))).toString("base64");
+        if (live && data[D_JOB_TEMPLATE(slot)] === undefined) data[D_JOB_TEMPLATE(slot)] = Buffer.from(JSON.stringify(jobTemplateFrom(live))).toString("base64");
         if (firstSight && live) return { applied: true, ran: false };
-        const stored = data[D_JOB_TEMPLATE(i)];
+        const stored = data[D_JOB_TEMPLATE(slot)];
         if (!stored) return { applied: false, error: `job ${object} does not exist and no template was kept; create the Job once, or declare the hook with a suspended CronJob ("cronJob")` };
         const template = JSON.parse(Buffer.from(stored, "base64").toString("utf8"));
         if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };

@@ -8,6 +8,8 @@ import {
     HookDeps,
     HookError,
     hookStateName,
+    hookSlot,
+    migrateHookState,
     HookRunner,
     HookSpec,
     jobFromCronJob,
@@ -209,6 +211,28 @@ describe("reconciler/hooks (pure)", () => {
         const otherSource = state({ "platform-secrets.io/hook-source": "tenant/x", "platform-secrets.io/hook-0-applied": probe.inputFingerprint(source("one"), h) });
         await assert.rejects(runner(fp, otherSource).runner.applied(source("one"), [h]), HookError);
         await assert.rejects(runner(fp, good, null).runner.applied(source("one"), [h]), /own namespace/);
+    });
+
+    it("hook state is keyed by the hook's identity: reordering the policy's hooks keeps each one's state; positions migrate", async () => {
+        const fp = new Fingerprinter(fpKey(4));
+        const a: HookSpec = { type: "postgres", host: "db", user: "app" };
+        const b: HookSpec = { type: "job-rerun", job: "bootstrap" };
+        assert.notEqual(hookSlot(a), hookSlot(b));
+        assert.notEqual(hookSlot(a), hookSlot({ ...a, user: "other" }));
+        assert.equal(hookSlot(a), hookSlot({ ...a, port: 5432 }), "defaults are part of the identity, not its spelling");
+        assert.match(hookSlot(a), /^h[0-9a-f]{12}$/);
+        const probe = runner(fp).runner;
+        const ann = { "platform-secrets.io/hook-source": "db/app-pw", [`platform-secrets.io/hook-${hookSlot(a)}-applied`]: probe.inputFingerprint(source("one"), a), [`platform-secrets.io/hook-${hookSlot(b)}-applied`]: probe.inputFingerprint(source("one"), b) };
+        const st: Secret = { metadata: { namespace: "ps-system", name: hookStateName("db/app-pw"), labels: { "app.kubernetes.io/managed-by": "platform-secrets" }, annotations: ann } };
+        assert.equal(await runner(fp, st).runner.applied(source("one"), [a, b]), true);
+        assert.equal(await runner(fp, st).runner.applied(source("one"), [b, a]), true, "reordered: still applied");
+        // State of an earlier version, keyed by position, moves to the slots (in place; the next save writes it).
+        const legacyAnn: Record<string, string> = { "platform-secrets.io/hook-0-applied": "fp-a", "platform-secrets.io/hook-1-applied": "fp-b" };
+        const legacyData: Record<string, string> = { "pg-0-last": "bGFzdA==", "job-1-template": "e30=" };
+        assert.equal(migrateHookState([a, b], legacyAnn, legacyData), true);
+        assert.deepEqual(legacyAnn, { [`platform-secrets.io/hook-${hookSlot(a)}-applied`]: "fp-a", [`platform-secrets.io/hook-${hookSlot(b)}-applied`]: "fp-b" });
+        assert.deepEqual(legacyData, { [`pg-${hookSlot(a)}-last`]: "bGFzdA==", [`job-${hookSlot(b)}-template`]: "e30=" });
+        assert.equal(migrateHookState([a, b], legacyAnn, legacyData), false, "nothing left to move");
     });
 
     it("hook state names are a hash of the source key (reveal nothing, fit any ns/name)", () => {
