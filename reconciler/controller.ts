@@ -4,6 +4,7 @@ import { ReconcileContext } from "./context";
 import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks";
 import { Change, Informer, KubeObject } from "./informer";
+import { PersistentTombstones } from "./tombstones";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
 import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
@@ -109,7 +110,7 @@ export class Controller {
             },
             index: new DependencyIndex(),
             policy: () => this.policy,
-            tombstones: new Map(),
+            tombstones: o.ownNamespace ? new PersistentTombstones(o.client, o.ownNamespace, o.logger) : new Map(),
             deleteGraceMs: o.deleteGraceMs ?? 30_000,
             ownWrites: new OwnWrites((k) => this.queue.add(k), (k) => this.ctx.secrets.get(k)?.metadata.resourceVersion),
             fanOutConcurrency: 16,
@@ -282,8 +283,11 @@ export class Controller {
     async start(): Promise<void> {
         for (const inf of this.informers) inf.start();
         await Promise.all(this.informers.map((i) => i.waitForSync()));
+        // Deletions witnessed by an earlier process: their grace runs on from when they were seen, not from now.
+        const tombstones = this.ctx.tombstones instanceof PersistentTombstones ? await this.ctx.tombstones.load().catch((e: unknown) => (this.o.logger.warn({ err: String(e) }, "persisted tombstones not read"), [] as string[])) : [];
         this.started = true;
         const queued = this.resyncAll();
+        for (const k of tombstones) this.queue.add(k);
         const n = this.o.workers ?? 8;
         for (let i = 0; i < n; i++) this.workers.push(this.work());
         this.scheduleResync();

@@ -13,7 +13,8 @@ export interface PolicyRule {
  *   cluster-wide or per namespace when the deployment is namespace-scoped;
  * - `own`: in its own namespace only: its Lease, read access to the administrator's policy ConfigMap (hooks and
  *   fan-out grants come from there, never from tenant annotations), and the Secrets only it writes there (hook
- *   state, the fingerprint key) — also when secret access elsewhere is limited to a namespace list.
+ *   state, the fingerprint key, deletion tombstones: listed at start, deleted once handled) — also when secret
+ *   access elsewhere is limited to a namespace list.
  */
 export function reconcilerRbacRules(): { cluster: PolicyRule[]; secrets: PolicyRule[]; own: PolicyRule[] } {
     return {
@@ -30,7 +31,7 @@ export function reconcilerRbacRules(): { cluster: PolicyRule[]; secrets: PolicyR
         own: [
             { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
             { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
-            { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "update"] },
+            { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "update", "delete"] },
         ],
     };
 }
