@@ -29,7 +29,11 @@ export async function mochaGlobalSetup(): Promise<void> {
 export async function mochaGlobalTeardown(): Promise<void> {
     const e = env;
     env = undefined;
-    await e?.stop();
+    // Bounded: a teardown that hangs must not hang the run; what is left is killed by the process-exit hooks.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), 180_000)));
+    if ((await Promise.race([e?.stop(), late])) === "late") process.stderr.write("[e2e] environment teardown did not finish within 180 s; the exit hooks kill what is left\n");
+    clearTimeout(timer);
     if (home) await fs.rm(home, { recursive: true, force: true });
     if (Object.keys(timings).length) process.stderr.write(`[e2e] timings (s): ${JSON.stringify(timings)}\n`);
 }
