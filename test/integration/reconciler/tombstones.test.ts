@@ -34,6 +34,8 @@ describe("reconciler: the deletion grace survives a restart (issue 21)", functio
         const tomb = await eventually(async () => (await getSecret(own, tombstoneName(`${ns}/src`))) ?? undefined, 10_000, "the tombstone is persisted in the reconciler's namespace");
         assert.equal(tomb.metadata.labels[LABEL_TOMBSTONE], "true");
         assert.equal(JSON.stringify(tomb).includes("password\":\""), false, "the tombstone holds metadata, never the source's data");
+        const kept = JSON.parse(Buffer.from(tomb.data.meta, "base64").toString("utf8"));
+        assert.equal(kept.contentHash, "", "nor an unkeyed digest of that data (a guess oracle to readers of the namespace)");
         await first.stop();
         assert.ok(await getSecret(ns, "copy"), "still there: the grace has not ended");
 
