@@ -8,6 +8,7 @@ import { GatewayConfig } from "./netns-gateway";
 import { NETNS_FILE } from "./node-runtime";
 import { KUBERNETES_SERVICE_IP } from "./pki";
 import { ManagedProcess } from "./process";
+import { Relays } from "./relay";
 
 /**
  * The test node's network: one network namespace the environment creates and removes, holding everything with an
@@ -65,23 +66,12 @@ function ip(args: string[]): void {
 
 /** Forwards each connection on a unix socket to a host loopback port (`port()` read per connection: restarts). */
 function unixToLoopback(socketPath: string, port: () => number): Promise<net.Server> {
-    const open = new Set<net.Socket>();
-    const server = net.createServer((c) => {
-        const up = net.connect({ host: "127.0.0.1", port: port() });
-        for (const s of [c, up]) {
-            open.add(s);
-            s.once("close", () => open.delete(s));
-        }
-        c.on("error", () => up.destroy());
-        up.on("error", () => c.destroy());
-        c.pipe(up);
-        up.pipe(c);
-    });
-    // close() waits for every connection to end: a watch or a database session half-closed by the namespace's
-    // teardown would hold it (and the environment's stop) forever, so stopping destroys them first.
+    const relays = new Relays();
+    const server = net.createServer((c) => relays.join(c, net.connect({ host: "127.0.0.1", port: port() })));
+    // Stopping ends the open connections first (see Relays): a half-closed one would hold close() forever.
     const close = server.close.bind(server);
     server.close = ((cb?: (err?: Error) => void) => {
-        for (const s of open) s.destroy();
+        relays.destroyAll();
         return close(cb);
     }) as typeof server.close;
     return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { issue, openssl } from "./pki";
+import { Relays } from "./relay";
 
 /**
  * A TLS listener on the host's loopback in front of a plain-http loopback service (the Vault dev server), with a
@@ -28,18 +29,8 @@ export async function startTlsFront(dir: string, upstreamPort: number, ipSans: s
     const leaf = await issue(dir, { name: "front", commonName: "platform-secrets-test-tls-front", usage: "server", ipSans });
     await fs.rm(path.join(dir, "ca.key"));
     const [caPem, cert, key] = await Promise.all([path.join(dir, "ca.crt"), leaf.cert, leaf.key].map((f) => fs.readFile(f, "utf8")));
-    const sockets = new Set<net.Socket>();
-    const server = tls.createServer({ cert, key, minVersion: "TLSv1.2" }, (c) => {
-        const up = net.connect({ host: "127.0.0.1", port: upstreamPort });
-        for (const s of [c, up]) {
-            sockets.add(s);
-            s.once("close", () => sockets.delete(s));
-        }
-        c.on("error", () => up.destroy());
-        up.on("error", () => c.destroy());
-        c.pipe(up);
-        up.pipe(c);
-    });
+    const relays = new Relays();
+    const server = tls.createServer({ cert, key, minVersion: "TLSv1.2" }, (c) => relays.join(c, net.connect({ host: "127.0.0.1", port: upstreamPort })));
     // A failed handshake (a client that does not trust the CA) is the client's business, not a crash of the test.
     server.on("tlsClientError", () => undefined);
     const port = await new Promise<number>((resolve, reject) => {
@@ -51,7 +42,7 @@ export async function startTlsFront(dir: string, upstreamPort: number, ipSans: s
         caPem: caPem!,
         stop: () =>
             new Promise((resolve) => {
-                for (const s of sockets) s.destroy();
+                relays.destroyAll();
                 server.close(() => resolve());
             }),
     };
