@@ -8,6 +8,7 @@ import { OwnWrites } from "./ownwrites";
 import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";
 import { ReconcilerPolicy } from "./policy";
 import { WorkQueue } from "./queue";
+import { SourcePrefetch } from "./prefetch";
 import { Recorder } from "./recorder";
 import { Debouncer, WorkloadKind } from "./workloads";
 
@@ -47,6 +48,8 @@ export interface ReconcileContext {
     ownWrites: OwnWrites;
     /** Parallel writes inside one source's reconcile. */
     fanOutConcurrency: number;
+    /** Sources read by one LIST at start-up (prefetch.ts), used once each at the cached resourceVersion. */
+    prefetch?: SourcePrefetch;
 }
 
 export function inScope(ctx: Pick<ReconcileContext, "namespaces">, namespace: string): boolean {
@@ -74,4 +77,37 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (t
     };
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
     return errors;
+}
+
+/** Read-only view over several maps (one per namespace-scoped informer). */
+export function unionView<T>(maps: Map<string, T>[]): ReadonlyMap<string, T> {
+    const view = {
+        get: (k: string) => {
+            for (const m of maps) {
+                const v = m.get(k);
+                if (v !== undefined) return v;
+            }
+            return undefined;
+        },
+        has: (k: string) => maps.some((m) => m.has(k)),
+        get size() {
+            return maps.reduce((n, m) => n + m.size, 0);
+        },
+        *entries() {
+            for (const m of maps) yield* m.entries();
+        },
+        *keys() {
+            for (const m of maps) yield* m.keys();
+        },
+        *values() {
+            for (const m of maps) yield* m.values();
+        },
+        forEach(fn: (v: T, k: string, map: ReadonlyMap<string, T>) => void) {
+            for (const m of maps) m.forEach((v, k) => fn(v, k, view as unknown as ReadonlyMap<string, T>));
+        },
+        [Symbol.iterator]() {
+            return view.entries();
+        },
+    };
+    return view as unknown as ReadonlyMap<string, T>;
 }

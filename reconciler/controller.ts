@@ -1,10 +1,11 @@
 import { Logger } from "../lib/log";
 import { Clock, realClock } from "./clock";
-import { ReconcileContext } from "./context";
+import { ReconcileContext, unionView } from "./context";
 import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks";
 import { Change, Informer, KubeObject } from "./informer";
 import { PersistentTombstones } from "./tombstones";
+import { SourcePrefetch } from "./prefetch";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
 import { KubeClient } from "./kube";
 import { ReconcilerMetrics } from "./metrics";
@@ -61,6 +62,8 @@ export interface ControllerOptions {
     claims?: { refusal(namespace: string): string | undefined };
     /** A fresh leadership check before a Job re-run (HookDeps.confirmLeadership); absent without leader election. */
     confirmLeadership?: () => Promise<boolean>;
+    /** false: no start-up prefetch of sources (prefetch.ts); every source reconcile reads its source live. */
+    prefetch?: boolean;
 }
 
 /**
@@ -114,6 +117,7 @@ export class Controller {
             deleteGraceMs: o.deleteGraceMs ?? 30_000,
             ownWrites: new OwnWrites((k) => this.queue.add(k), (k) => this.ctx.secrets.get(k)?.metadata.resourceVersion),
             fanOutConcurrency: 16,
+            prefetch: o.prefetch === false ? undefined : new SourcePrefetch({ client: o.client, logger: o.logger, clock: this.clock }),
         };
         o.metrics.statusCounts = () => this.statusCounts();
         this.build(namespaces);
@@ -237,13 +241,15 @@ export class Controller {
      * is not cached (a cached source's reconcile covers its dependants: one GET per source, not per dependant),
      * opted-in workloads.
      */
-    resyncAll(): number {
+    resyncAll(sources?: Set<string>): number {
         let n = 0;
         for (const [k, s] of this.ctx.secrets) {
             const src = looksDerived(s.metadata.labels) ? sourceKeyOf(s) : undefined;
             const derivedAlone = looksDerived(s.metadata.labels) && (src === undefined || !this.ctx.secrets.has(src));
-            if (derivedAlone || (isSourceKey(this.ctx, k, s) && !this.allFresh(k, s))) {
+            const source = isSourceKey(this.ctx, k, s) && !this.allFresh(k, s);
+            if (derivedAlone || source) {
                 this.queue.add(k);
+                if (source) sources?.add(k);
                 n++;
             }
         }
@@ -286,12 +292,23 @@ export class Controller {
         // Deletions witnessed by an earlier process: their grace runs on from when they were seen, not from now.
         const tombstones = this.ctx.tombstones instanceof PersistentTombstones ? await this.ctx.tombstones.load().catch((e: unknown) => (this.o.logger.warn({ err: String(e) }, "persisted tombstones not read"), [] as string[])) : [];
         this.started = true;
-        const queued = this.resyncAll();
+        const sources = new Set<string>();
+        const queued = this.resyncAll(sources);
         for (const k of tombstones) this.queue.add(k);
+        await this.prefetchSources(sources);
         const n = this.o.workers ?? 8;
         for (let i = 0; i < n; i++) this.workers.push(this.work());
         this.scheduleResync();
         this.o.logger.info({ informers: this.informers.length, workers: n, queued, index: this.ctx.index.stats }, "controller started");
+    }
+
+    /** One LIST per namespace dense with queued sources instead of one GET per source (prefetch.ts), before the workers. */
+    private async prefetchSources(sources: Set<string>): Promise<void> {
+        if (!this.ctx.prefetch || sources.size === 0) return;
+        const perNamespace = new Map<string, number>();
+        for (const s of this.ctx.secrets.values()) perNamespace.set(s.metadata.namespace!, (perNamespace.get(s.metadata.namespace!) ?? 0) + 1);
+        const r = await this.ctx.prefetch.fill(sources, (ns) => perNamespace.get(ns) ?? 0, (k) => this.ctx.secrets.get(k)?.metadata.resourceVersion);
+        if (r.namespaces > 0) this.o.logger.info({ ...r, sources: sources.size }, "start-up prefetch of sources");
     }
 
     get synced(): boolean {
@@ -379,37 +396,4 @@ export class Controller {
         await this.queue.shutDown();
         await Promise.all(this.workers);
     }
-}
-
-/** Read-only view over several maps (one per namespace-scoped informer). */
-function unionView<T>(maps: Map<string, T>[]): ReadonlyMap<string, T> {
-    const view = {
-        get: (k: string) => {
-            for (const m of maps) {
-                const v = m.get(k);
-                if (v !== undefined) return v;
-            }
-            return undefined;
-        },
-        has: (k: string) => maps.some((m) => m.has(k)),
-        get size() {
-            return maps.reduce((n, m) => n + m.size, 0);
-        },
-        *entries() {
-            for (const m of maps) yield* m.entries();
-        },
-        *keys() {
-            for (const m of maps) yield* m.keys();
-        },
-        *values() {
-            for (const m of maps) yield* m.values();
-        },
-        forEach(fn: (v: T, k: string, map: ReadonlyMap<string, T>) => void) {
-            for (const m of maps) m.forEach((v, k) => fn(v, k, view as unknown as ReadonlyMap<string, T>));
-        },
-        [Symbol.iterator]() {
-            return view.entries();
-        },
-    };
-    return view as unknown as ReadonlyMap<string, T>;
 }

@@ -22,12 +22,13 @@ const warnedHooks = new WeakMap<ReconcileContext, LRUCache<string, string>>();
 
 /**
  * Reconciles a source: administrator-declared init-time hooks first (consumers restart only after they succeed),
- * then every derived secret naming it and every fan-out target it asks for. One live GET of the source; each
- * dependant is compared against the cache and written only when it differs.
+ * then every derived secret naming it and every fan-out target it asks for. One live GET of the source (none at a
+ * start-up that prefetched it: prefetch.ts); each dependant is compared against the cache and written only when it
+ * differs.
  */
 export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
-    const live = (await getSecret(ctx, namespace, name)) ?? null;
+    const live = ctx.prefetch?.take(key, ctx.secrets.get(key)?.metadata.resourceVersion) ?? (await getSecret(ctx, namespace, name)) ?? null;
     if (live === null) return sourceGone(ctx, key);
     ctx.tombstones.delete(key);
     warnAboutHooksAnnotation(ctx, key, live);
