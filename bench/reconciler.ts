@@ -15,7 +15,10 @@
  *   --concurrency=N      parallel creates during set-up (default 32)
  *   --node-flags="..."   V8 flags for the reconciler (default: those of reconciler/Dockerfile's ENTRYPOINT)
  *   --reconciler-args="..." extra reconciler flags, e.g. "--rate=5000 --burst=5000 --workers=8" (default none:
- *                        the deployed defaults, rate 500/s, burst 1000, 4 workers)
+ *                        the deployed defaults, rate 500/s, burst 1000, 8 workers)
+ *   --hostile-big=N      run C: tenant Secrets of --hostile-big-bytes nobody depends on (default 200; 0 skips run C)
+ *   --hostile-big-bytes=N  (default 716800, ~700 KiB)
+ *   --hostile-forged=N   run C: forged derived secrets naming the plain namespace's sources (default 500)
  *   --kubeconfig=PATH    use that cluster instead of starting test/env (objects go to a fresh namespace, deleted
  *                        at the end unless --keep)
  *   --help
@@ -28,7 +31,9 @@
  *   run A, direct to the apiserver, --debounce-ms=0: cold start-up (list, first full reconcile), rotation latency
  *          and the raw PUT→watch floor, restart latency, then RSS after settling;
  *   run B, through a counting proxy (bench/proxy.ts), default --debounce-ms=2000: warm start-up, apiserver
- *          requests per rotation, restart latency at the default debounce.
+ *          requests per rotation, restart latency at the default debounce;
+ *   run C, direct, --debounce-ms=0, after a hostile tenant's mix is added (bench/hostile.ts): the same figures as
+ *          run A side by side (start-up, rotation and restart latency of the plain namespace, RSS).
  * The reconciler's log (warn and above) goes to a file named at the end.
  */
 import { execFileSync } from "node:child_process";
@@ -44,6 +49,7 @@ import { flag, intFlag, log, ms, pct, Sample, secs, sleep, sumOf, table, triple 
 import { split, templateHashOf, Watcher } from "./observe";
 import { countRequests, floorSample, restartSample, rotationSample } from "./phases";
 import { describeCounts, startCountingProxy } from "./proxy";
+import { createHostileContent } from "./hostile";
 
 if (process.argv.includes("--help")) {
     const text = fs.readFileSync(__filename, "utf8");
@@ -184,6 +190,30 @@ async function main(): Promise<void> {
         await b.settle();
         const memB = b.rss();
         const logB = b.logLines();
+        await b.stop();
+
+        // ---- run C: direct, debounce 0, with a hostile tenant's mix added ----
+        const hostile = { big: intFlag("hostile-big", 200), bigBytes: intFlag("hostile-big-bytes", 716_800), forged: intFlag("hostile-forged", 500) };
+        let runC: { synced: number; full: number; rot: ReturnType<typeof split>; rst: ReturnType<typeof split>; mem: { rss: number; hwm: number }; peakStart: number; log: number; setupMs: number; objects: number } | undefined;
+        if (hostile.big > 0) {
+            const tenantNs = `${ns}-tenant`;
+            if (flag("kubeconfig", "") && !keep) cleanup.unshift(async () => void (await client.request("DELETE", `/api/v1/namespaces/${tenantNs}`).catch(() => undefined)));
+            const h = await createHostileContent(client, tenantNs, ns, sizes.sources, hostile, sizes.concurrency);
+            log(`run C: the hostile tenant's ${h.objects} objects added in ${secs(h.ms)} s; reconciler direct, --debounce-ms=0`);
+            const cProc = await ReconcilerProcess.start({ kubeconfig: kubeconfigPath, debounceMs: 0, nodeFlags, extraArgs: args, logFile: path.join(work, "reconciler-c.log") });
+            cleanup.unshift(() => cProc.stop());
+            const synced = await cProc.waitReady();
+            const full = await cProc.waitFirstFullReconcile(expect);
+            const peakC = cProc.rss().hwm;
+            await cProc.settle();
+            log(`  ${sample} rotations and ${sample} restarts of the plain namespace next to the tenant...`);
+            const rotC = split(await rotationSample(c, sample));
+            const rstC = split(await restartSample(c, sample, false));
+            await cProc.settle();
+            await sleep(5000);
+            runC = { synced, full: full.ms, rot: rotC, rst: rstC, mem: cProc.rss(), peakStart: peakC, log: cProc.logLines(), setupMs: h.ms, objects: h.objects };
+            await cProc.stop();
+        }
 
         // ---- the table ----
         const miss = (x: { missed: number }) => (x.missed ? `, ${x.missed} timed out` : "");
@@ -206,13 +236,26 @@ async function main(): Promise<void> {
             ["figure", "measured", "target", "pass"],
             rows.map((r) => [r.figure, r.measured, r.target, r.pass === undefined ? "" : r.pass ? "PASS" : "FAIL"]),
         );
+        const side = runC
+            ? table(
+                  ["figure (plain namespace)", "run A: plain", "run C: + hostile tenant", "target (run C)", "pass"],
+                  [
+                      ["start-up: caches synced / first full reconcile", `${secs(listMs)} / ${secs(cold.ms)} s`, `${secs(runC.synced)} / ${secs(runC.full)} s`, "(info: C is a warm start)", ""],
+                      ["source rotation → derived rewritten, p50/p95/p99", triple(rot.ok) + miss(rot), triple(runC.rot.ok) + miss(runC.rot), "p50 ≤ 50, p99 ≤ 250 ms", runC.rot.missed === 0 && pct(runC.rot.ok, 50) <= 50 && pct(runC.rot.ok, 99) <= 250 ? "PASS" : "FAIL"],
+                      ["secret change → pod template changed, debounce 0", triple(rst.ok) + miss(rst), triple(runC.rst.ok) + miss(runC.rst), "p50 ≤ 100 ms", runC.rst.missed === 0 && pct(runC.rst.ok, 50) <= 100 ? "PASS" : "FAIL"],
+                      ["RSS after settling / peak", `${memA.rss.toFixed(1)} / ${memA.hwm.toFixed(1)} MiB`, `${runC.mem.rss.toFixed(1)} / ${runC.mem.hwm.toFixed(1)} MiB`, "peak ≤ 150 MiB", runC.mem.hwm <= 150 ? "PASS" : "FAIL"],
+                      ["peak RSS until the first full reconcile", `${peakStart.toFixed(1)} MiB`, `${runC.peakStart.toFixed(1)} MiB`, "(info)", ""],
+                  ],
+              )
+            : "";
         const lines = [
             "",
             `reconciler benchmark: ${sizes.sources} sources + ${sizes.sources} derived, ${sizes.unrelated} unrelated Secrets (${sizes.unrelatedBytes} B data), ${sizes.deployments} restart-on Deployments; node ${process.version}, ${os.cpus().length} CPUs`,
-            `reconciler: node ${nodeFlags.join(" ")} dist/reconciler/main.js ${args.join(" ")}${extraArgs.length ? "" : " (deployed defaults: --rate=500 --burst=1000 --workers=4)"}`,
+            `reconciler: node ${nodeFlags.join(" ")} dist/reconciler/main.js ${args.join(" ")}${extraArgs.length ? "" : " (deployed defaults: --rate=500 --burst=1000 --workers=8)"}`,
             "",
             out,
             "",
+            ...(runC ? [`side by side: run C adds a hostile tenant's ${hostile.big} × ${Math.round(hostile.bigBytes / 1024)} KiB Secrets nobody depends on, a fan-out annotation at the caps and ${hostile.forged} forged derived secrets (bench/hostile.ts; created in ${secs(runC.setupMs)} s)`, "", side, ""] : []),
             `set-up: ${setup.objects} objects in ${secs(setup.totalMs)} s (sources+derived ${secs(setup.sourcesMs)} s, unrelated ${secs(setup.unrelatedMs)} s, deployments ${secs(setup.deploymentsMs)} s; concurrency ${sizes.concurrency})` +
                 (timings.env !== undefined ? `; test env start ${secs(timings.env)} s` : "") +
                 `; build:dist ${secs(timings.build)} s`,
@@ -222,7 +265,7 @@ async function main(): Promise<void> {
             `requests at the warm start-up (run B): ${describeCounts(startCounts)}`,
             `latencies: PUT sent → the bench's own watch sees the state (floor and rotation ms p50 ${ms(pct(floor.ok, 50))} vs ${ms(pct(rot.ok, 50))})`,
             ...(buildWarning ? [`NOTE: ${buildWarning}`] : []),
-            `reconciler logs (warn+): run A ${logA} lines ${path.join(work, "reconciler-a.log")}; run B ${logB} lines ${path.join(work, "reconciler-b.log")}`,
+            `reconciler logs (warn+): run A ${logA} lines ${path.join(work, "reconciler-a.log")}; run B ${logB} lines ${path.join(work, "reconciler-b.log")}${runC ? `; run C ${runC.log} lines ${path.join(work, "reconciler-c.log")}` : ""}`,
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
     } finally {
