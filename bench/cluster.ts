@@ -8,8 +8,8 @@
  *   odd d → `dst-<d>` (a derived secret: source rotation → derived rewritten → consumer rolled).
  */
 import { randomBytes } from "node:crypto";
-import { deriveSecret, Recipe } from "../derive";
-import { KubeClient } from "../reconciler/kube";
+import { deriveSecret, Recipe, SecretLike } from "../derive";
+import { KubeClient } from "../lib/kube";
 import { ANNOTATION_RESTART_ON } from "../reconciler/keys";
 import { b64, log, pool, retry } from "./lib";
 
@@ -96,7 +96,7 @@ export async function createClusterContent(client: KubeClient, ns: string, s: Si
     const ts = performance.now();
     await pool([...Array(s.sources).keys()], s.concurrency, async (i) => {
         const src = { apiVersion: "v1", kind: "Secret", metadata: { name: srcName(i), namespace: ns }, type: "Opaque", data: { username: b64(`svc-${i}`), password: b64(`v0-${i}`) } };
-        const created = await retry(() => client.request("POST", path, { body: src }));
+        const created = await retry(() => client.request<SecretLike>("POST", path, { body: src }));
         const desired = deriveSecret(created, mirrorRecipe(ns, i));
         await retry(() => client.request("POST", path, { body: { apiVersion: "v1", kind: "Secret", ...desired } }));
         report(++done);
@@ -129,7 +129,7 @@ export async function createClusterContent(client: KubeClient, ns: string, s: Si
 
 /** Replaces a secret's `password` (GET outside the timing, then PUT); resolves with the moment the PUT was sent. */
 export async function putPassword(client: KubeClient, ns: string, name: string, value: string): Promise<number> {
-    const s = await client.request("GET", `/api/v1/namespaces/${ns}/secrets/${name}`);
+    const s = await client.request<{ data?: Record<string, string> }>("GET", `/api/v1/namespaces/${ns}/secrets/${name}`);
     s.data = { ...(s.data ?? {}), password: b64(value) };
     const t = performance.now();
     await client.request("PUT", `/api/v1/namespaces/${ns}/secrets/${name}`, { body: s });

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { ANNOTATION_FAN_OUT, deriveSecret, FAN_OUT_LIMITS, validateRecipe } from "../derive";
-import { KubeClient } from "../reconciler/kube";
+import { KubeClient } from "../lib/kube";
 import { srcName } from "./cluster";
 import { b64, log, pool, retry } from "./lib";
 

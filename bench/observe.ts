@@ -2,7 +2,7 @@
  * Observers: a watch of the bench's own (separate from the reconciler's) that timestamps, on arrival, the event in
  * which an object first satisfies a predicate. Latency = that moment − the moment the triggering PUT was sent.
  */
-import { WatchHandle, KubeClient } from "../reconciler/kube";
+import { KubeClient, WatchEvent, WatchHandle } from "../lib/kube";
 import { ANNOTATION_SECRETS_HASH } from "../reconciler/keys";
 import { b64 } from "./lib";
 
@@ -38,7 +38,7 @@ export class Watcher {
         let rv = "";
         let cont: string | undefined;
         do {
-            const page = await this.client.request("GET", this.path, { query: { labelSelector: this.labelSelector, limit: this.keep ? 500 : 1, continue: cont } });
+            const page = await this.client.request<{ items?: any[]; metadata?: { resourceVersion?: string; continue?: string } }>("GET", this.path, { query: { labelSelector: this.labelSelector, limit: this.keep ? 500 : 1, continue: cont } });
             if (this.keep) for (const o of page.items ?? []) this.objects.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
             rv = page.metadata?.resourceVersion ?? rv;
             cont = this.keep ? page.metadata?.continue || undefined : undefined;
@@ -55,10 +55,10 @@ export class Watcher {
         );
     }
 
-    private onEvent(ev: { type?: string; object?: any }): void {
+    private onEvent(ev: WatchEvent): void {
         const t = performance.now();
         if (ev.type !== "ADDED" && ev.type !== "MODIFIED") return;
-        const o = ev.object;
+        const o = ev.object as any; // bench: fields read loosely, asserted by the waiters
         const key = `${o?.metadata?.namespace}/${o?.metadata?.name}`;
         if (this.keep) this.objects.set(key, o);
         for (const w of this.waiters) {

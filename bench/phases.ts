@@ -2,7 +2,7 @@
  * The measured phases. Every trigger is one PUT of a Secret (GET before it, outside the timing); every latency is
  * PUT sent → the bench's own watch sees the expected state. Rotations run one at a time (latency, not throughput).
  */
-import { KubeClient } from "../reconciler/kube";
+import { KubeClient } from "../lib/kube";
 import { appName, consumedBy, dstName, putPassword, Sizes, srcName, unrelatedName } from "./cluster";
 import { log, sleep } from "./lib";
 import { CountingProxy, requestTotal } from "./proxy";

@@ -9,7 +9,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { loadKubeconfigFile } from "../reconciler/kubeconfig";
+import { loadKubeconfigFile } from "../lib/kube";
 
 export interface CountingProxy {
     /** A kubeconfig for the reconciler that routes through the proxy. */

@@ -1,8 +1,6 @@
 import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_NAME, ANNOTATION_SOURCE_NAMESPACE, isDerived } from "../derive";
-import { KubeClient } from "../reconciler/kube";
-import { ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_REQUESTED } from "../reconciler/keys";
-import { consumedSecrets, parseRestartOn, PodSpec, WORKLOAD_KINDS, WorkloadKind } from "../reconciler/workloads";
-import { ANNOTATION_RESTART_ON } from "../reconciler/keys";
+import { KubeClient } from "../lib/kube";
+import { ANNOTATION_FAN_OUT_STATUS, ANNOTATION_RESTART_ON, ANNOTATION_SYNC_REQUESTED, consumedSecrets, parseRestartOn, PodSpec, WORKLOAD_KINDS, WorkloadKind } from "../reconciler/api";
 import { describeError, getSlimSecret, isForbidden, key, listSecrets, SlimSecret } from "./kube";
 
 /**
@@ -147,7 +145,7 @@ export async function collect(client: KubeClient, scope: Scope, opts: CollectOpt
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-interface RawWorkload {
+export interface RawWorkload {
     metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
     spec?: { template?: { spec?: PodSpec } };
 }

@@ -1,10 +1,7 @@
 import { ANNOTATION_ALLOW_NAMESPACE_SELECTOR, ANNOTATION_ALLOW_NAMESPACES, ANNOTATION_FAN_OUT, ANNOTATION_OPTIONS, fanOutFromSource, grantedNamespaces, grantFix, isDerived, recipeFromSecret, sourceGrants } from "../derive";
-import { KubeClient } from "../reconciler/kube";
-import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_REQUESTED } from "../reconciler/keys";
-import { HookSpec } from "../reconciler/hookspec";
-import { hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../reconciler/policy";
-import { WORKLOAD_KINDS } from "../reconciler/workloads";
-import { workloadInfo } from "./collect";
+import { KubeClient } from "../lib/kube";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_REQUESTED, hooksFor, HookSpec, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, WORKLOAD_KINDS } from "../reconciler/api";
+import { RawWorkload, workloadInfo } from "./collect";
 import { AccessError, describeError, DERIVED_SELECTOR, getSlimSecret, isForbidden, isNotFound, listSecrets, printable, SlimSecret } from "./kube";
 import { FanOutStatusDoc, parseFanOutStatus, rowOf, StatusRow } from "./model";
 
@@ -55,7 +52,7 @@ async function consumersOf(client: KubeClient, namespace: string, name: string):
     const items: string[] = [];
     const notes: string[] = [];
     for (const kind of WORKLOAD_KINDS) {
-        const r = await readOr(`listing ${kind} in namespace ${namespace}`, () => client.request<{ items?: any[] }>("GET", `/apis/apps/v1/namespaces/${namespace}/${kind}`));
+        const r = await readOr(`listing ${kind} in namespace ${namespace}`, () => client.request<{ items?: RawWorkload[] }>("GET", `/apis/apps/v1/namespaces/${namespace}/${kind}`));
         if (r.note) notes.push(r.note);
         for (const w of r.value?.items ?? []) {
             const info = workloadInfo(kind, w);
@@ -66,9 +63,19 @@ async function consumersOf(client: KubeClient, namespace: string, name: string):
     return { items, note: notes.length ? notes.join("; ") : undefined };
 }
 
+/** The fields of an Event that are shown (each coerced to a string and made printable). */
+interface RawEvent {
+    lastTimestamp?: unknown;
+    eventTime?: unknown;
+    metadata?: { creationTimestamp?: unknown };
+    type?: unknown;
+    reason?: unknown;
+    message?: unknown;
+}
+
 async function eventsOf(client: KubeClient, namespace: string, name: string): Promise<Explanation["events"]> {
     const r = await readOr(`reading events in namespace ${namespace}`, () =>
-        client.request<{ items?: any[] }>("GET", `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: `involvedObject.kind=Secret,involvedObject.name=${name}` } }),
+        client.request<{ items?: RawEvent[] }>("GET", `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: `involvedObject.kind=Secret,involvedObject.name=${name}` } }),
     );
     const items = (r.value?.items ?? [])
         .map((e) => ({ time: String(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? ""), type: String(e.type ?? ""), reason: printable(String(e.reason ?? "")), message: printable(String(e.message ?? "").slice(0, 400)) }))

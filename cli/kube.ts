@@ -1,6 +1,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { LABEL_DERIVED, MANAGED_BY_LABEL, PREFIX, ANNOTATION_SOURCE_HASH } from "../derive";
-import { isKubeError, KubeApiError, KubeClient, RequestOptions } from "../reconciler/kube";
+import { isKubeError, KubeApiError, KubeClient, RequestOptions } from "../lib/kube";
 
 /**
  * The CLI's access to the cluster: the USER's kubeconfig and context (so Kubernetes RBAC decides what each person

@@ -1,5 +1,5 @@
 import { ANNOTATION_OPTIONS, isDerived, SecretLike } from "../derive";
-import { KubeApiError } from "../reconciler/kube";
+import { KubeApiError } from "../lib/kube";
 import { COMMANDS, commandHelp, parseArgs, parseDuration, Parsed, topHelp, UsageError } from "./args";
 import { collect, Scope } from "./collect";
 import { startDashboard } from "./dashboard/server";

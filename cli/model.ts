@@ -9,7 +9,7 @@ import {
     ANNOTATION_SYNC_REQUESTED,
     SYNC_STATUSES,
     SyncStatus,
-} from "../reconciler/keys";
+} from "../reconciler/api";
 import type { ClusterView, SourceInfo, WorkloadInfo } from "./collect";
 import { key, printable, SlimSecret } from "./kube";
 

@@ -1,6 +1,6 @@
 import { isDerived } from "../derive";
-import { KubeClient } from "../reconciler/kube";
-import { ANNOTATION_FAN_OUT_STATUS, ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../reconciler/keys";
+import { KubeClient } from "../lib/kube";
+import { ANNOTATION_FAN_OUT_STATUS, ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../reconciler/api";
 import { AccessError, getSlimSecret, isForbidden, SlimSecret } from "./kube";
 import { parseFanOutStatus } from "./model";
 

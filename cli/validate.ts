@@ -65,7 +65,7 @@ export function checkDerivedRecipe(secret: SecretLike): CheckResult & { sourceRe
     const a = secret.metadata.annotations ?? {};
     const target = `${secret.metadata.namespace}/${secret.metadata.name}`;
     const base = { source: `${a[ANNOTATION_SOURCE_NAMESPACE] ?? "?"}/${a[ANNOTATION_SOURCE_NAME] ?? "?"}`, target, format: a[ANNOTATION_FORMAT] ?? "?" };
-    let options: unknown = {};
+    let options: unknown;
     try {
         options = JSON.parse(a[ANNOTATION_OPTIONS] ?? "{}");
     } catch {
@@ -102,6 +102,9 @@ export function checkFormat(format: string): void {
  * Secrets in a manifest file (YAML or JSON, multi-document), normalized the way the apiserver stores them:
  * `stringData` entries are base64-encoded into `data` and win over `data`. A missing namespace takes `defaultNs`.
  */
+/** A manifest document as parsed (every field checked before use). */
+type ManifestSecret = Record<string, unknown> & { kind?: unknown; items?: unknown; metadata?: unknown; data?: unknown; stringData?: unknown; type?: unknown };
+
 export function secretsFromManifest(text: string, defaultNs: string): SecretLike[] {
     let docs: unknown[];
     try {
@@ -113,16 +116,23 @@ export function secretsFromManifest(text: string, defaultNs: string): SecretLike
         if (e instanceof ValidateUsageError) throw e;
         throw new ValidateUsageError(`the file is not valid YAML: ${String((e as Error).message).split("\n")[0]}`);
     }
-    const items = docs.flatMap((d: any) => (d?.kind === "List" && Array.isArray(d.items) ? d.items : [d])).filter((d: any) => d && typeof d === "object");
-    const secrets = items.filter((d: any) => (d.kind ?? "Secret") === "Secret");
+    const isObject = (v: unknown): v is ManifestSecret => typeof v === "object" && v !== null && !Array.isArray(v);
+    const items = docs.flatMap((d) => (isObject(d) && d.kind === "List" && Array.isArray(d.items) ? (d.items as unknown[]) : [d])).filter(isObject);
+    const secrets = items.filter((d) => (d.kind ?? "Secret") === "Secret");
     if (secrets.length === 0) throw new ValidateUsageError("the file holds no Secret");
-    return secrets.map((d: any) => {
-        if (!d.metadata?.name) throw new ValidateUsageError("a Secret in the file has no metadata.name");
-        const data: Record<string, string> = { ...(d.data ?? {}) };
-        for (const [k, v] of Object.entries(d.stringData ?? {})) data[k] = Buffer.from(String(v)).toString("base64");
+    return secrets.map((d) => {
+        const m = isObject(d.metadata) ? d.metadata : {};
+        if (typeof m.name !== "string" || !m.name) throw new ValidateUsageError("a Secret in the file has no metadata.name");
+        const strings = (v: unknown, what: string): Record<string, string> => {
+            if (v === undefined || v === null) return {};
+            if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) throw new ValidateUsageError(`Secret ${m.name}: ${what} must map names to strings`);
+            return v as Record<string, string>;
+        };
+        const data: Record<string, string> = { ...strings(d.data, "data") };
+        for (const [k, v] of Object.entries(isObject(d.stringData) ? d.stringData : {})) data[k] = Buffer.from(String(v)).toString("base64");
         return {
-            metadata: { namespace: d.metadata.namespace ?? defaultNs, name: d.metadata.name, labels: d.metadata.labels ?? {}, annotations: d.metadata.annotations ?? {} },
-            type: d.type ?? "Opaque",
+            metadata: { namespace: typeof m.namespace === "string" ? m.namespace : defaultNs, name: m.name, labels: strings(m.labels, "metadata.labels"), annotations: strings(m.annotations, "metadata.annotations") },
+            type: typeof d.type === "string" ? d.type : "Opaque",
             data,
         };
     });

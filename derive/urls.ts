@@ -24,7 +24,6 @@ const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 // scp-like syntax: [user@]host:path — no scheme, and the path must not start with "//".
 const SCP = /^(?:([^@/:\s]+)@)?([a-zA-Z0-9._-]+|\[[0-9a-fA-F:.]+\]):(?!\/\/)(.*)$/;
 const HOSTNAME = /^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*$|^\[[0-9a-f:.]+\]$/;
-// eslint-disable-next-line no-control-regex
 const CONTROL_OR_SPACE = /[\s\u0000-\u001f\u007f]/;
 
 function checkHostname(hostname: string): string {

@@ -3,7 +3,7 @@ import { AddressInfo } from "node:net";
 import { Logger } from "../lib/log";
 import { Controller, ControllerOptions } from "./controller";
 import { Fingerprinter, loadFingerprinter } from "./fingerprint";
-import { KubeClient } from "./kube";
+import { KubeClient } from "../lib/kube";
 import { LeaderElector } from "./leader";
 import { ReconcilerMetrics } from "./metrics";
 import { Recorder } from "./recorder";

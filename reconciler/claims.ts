@@ -1,5 +1,5 @@
 import { Logger } from "../lib/log";
-import { KubeClient } from "./kube";
+import { KubeClient } from "../lib/kube";
 import type { OwnWrites } from "./ownwrites";
 
 /**

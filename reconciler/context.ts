@@ -2,7 +2,7 @@ import { Logger } from "../lib/log";
 import { Clock } from "./clock";
 import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks";
-import { KubeClient } from "./kube";
+import { KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./metrics";
 import { OwnWrites } from "./ownwrites";
 import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";

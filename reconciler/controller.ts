@@ -7,7 +7,7 @@ import { Change, Informer, KubeObject } from "./informer";
 import { PersistentTombstones } from "./tombstones";
 import { SourcePrefetch } from "./prefetch";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
-import { KubeClient } from "./kube";
+import { KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./metrics";
 import { DependencyIndex, hasFanOut, looksDerived, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
 import { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./policy";
@@ -129,7 +129,7 @@ export class Controller {
             client: this.o.client,
             path,
             fieldSelector,
-            transform: transform as (o: unknown) => T,
+            transform: transform as (o: KubeObject) => T,
             onChange,
             onWatchEnd: (end) => {
                 if (end !== "closed") this.o.metrics.watchRestarts.inc({ informer: name, reason: end });
@@ -343,7 +343,11 @@ export class Controller {
     /** Queues every cached secret in `namespaces` (their claim changed: status and work follow at once). */
     requeueNamespaces(namespaces: (ns: string) => boolean): number {
         let n = 0;
-        for (const [k, s] of this.ctx.secrets) if (namespaces(s.metadata.namespace ?? "")) (this.queue.add(k), n++);
+        for (const [k, s] of this.ctx.secrets) {
+            if (!namespaces(s.metadata.namespace ?? "")) continue;
+            this.queue.add(k);
+            n++;
+        }
         return n;
     }
 

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { canonicalJson, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../derive";
-import { isKubeError, KubeClient } from "./kube";
+import { isKubeError, KubeClient } from "../lib/kube";
 
 /**
  * Keyed fingerprints of secret content. Anything that leaves a Secret (a workload's secrets-hash annotation that
@@ -40,7 +40,7 @@ export async function loadFingerprinter(client: KubeClient, namespace: string, n
     const path = `/api/v1/namespaces/${namespace}/secrets`;
     for (let attempt = 0; attempt < 3; attempt++) {
         try {
-            const s = await client.request("GET", `${path}/${name}`, { object: `${namespace}/${name}` });
+            const s = await client.request<{ data?: Record<string, string> }>("GET", `${path}/${name}`, { object: `${namespace}/${name}` });
             const b64 = s?.data?.key;
             if (typeof b64 !== "string") throw new Error(`secret ${namespace}/${name} has no "key"; delete it and the reconciler creates a new one`);
             return new Fingerprinter(Buffer.from(b64, "base64"));

@@ -4,7 +4,7 @@ import { Logger } from "../lib/log";
 import { Fingerprinter } from "./fingerprint";
 import { HookSpec, JobRerunHook, jobFromCronJob, jobTemplateFrom, PostgresHook } from "./hookspec";
 import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "./keys";
-import { isKubeError, KubeClient } from "./kube";
+import { isKubeError, KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./metrics";
 import { Secret } from "./model";
 import { alterRolePassword, canLogin, pgConnect } from "./postgres";

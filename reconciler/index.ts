@@ -7,8 +7,6 @@ export * from "./hooks";
 export * from "./hookspec";
 export * from "./informer";
 export * from "./keys";
-export * from "./kube";
-export * from "./kubeconfig";
 export * from "./lease";
 export * from "./leader";
 export * from "./metrics";

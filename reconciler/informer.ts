@@ -1,11 +1,26 @@
 import { Logger } from "../lib/log";
 import { backoffDelay } from "./backoff";
 import { Clock, realClock, WakeableSleep } from "./clock";
-import { isKubeError, KubeClient, WatchHandle } from "./kube";
+import { isKubeError, KubeClient, WatchEvent, WatchHandle } from "../lib/kube";
 
 /** Minimal object shape the informer keys and versions on. */
 export interface KubeObject {
     metadata: { namespace?: string; name?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+/** What the apiserver sent, checked just enough to key and version it: an object whose metadata.name is a string. */
+export function asKubeObject(o: unknown): KubeObject | undefined {
+    if (typeof o !== "object" || o === null) return undefined;
+    const m: unknown = (o as { metadata?: unknown }).metadata;
+    if (typeof m !== "object" || m === null || typeof (m as { name?: unknown }).name !== "string") return undefined;
+    return o as KubeObject;
+}
+
+/** A string field of an unchecked object, else undefined. */
+function field(o: unknown, ...path: string[]): unknown {
+    let cur: unknown = o;
+    for (const p of path) cur = typeof cur === "object" && cur !== null ? (cur as Record<string, unknown>)[p] : undefined;
+    return cur;
 }
 
 export function keyOf(o: KubeObject): string {
@@ -37,12 +52,12 @@ export type WatchStep<T> =
     | { kind: "ignore" };
 
 /** Interprets one watch event against the cache (pure). A 410 in an ERROR event means: relist. */
-export function interpretWatchEvent<T extends KubeObject>(cache: ReadonlyMap<string, T>, ev: { type?: string; object?: any }, transform: (o: any) => T): WatchStep<T> {
-    const o = ev.object;
+export function interpretWatchEvent<T extends KubeObject>(cache: ReadonlyMap<string, T>, ev: WatchEvent, transform: (o: KubeObject) => T): WatchStep<T> {
+    const o = asKubeObject(ev.object);
     switch (ev.type) {
         case "ADDED":
         case "MODIFIED": {
-            if (!o?.metadata?.name) return { kind: "ignore" };
+            if (!o?.metadata.name) return { kind: "ignore" };
             const obj = transform(o);
             const key = keyOf(obj);
             const old = cache.get(key);
@@ -50,16 +65,22 @@ export function interpretWatchEvent<T extends KubeObject>(cache: ReadonlyMap<str
             return { kind: "change", change, resourceVersion: o.metadata.resourceVersion };
         }
         case "DELETED": {
-            if (!o?.metadata?.name) return { kind: "ignore" };
+            if (!o?.metadata.name) return { kind: "ignore" };
             const key = keyOf(o);
             const old = cache.get(key) ?? transform(o);
             return { kind: "change", change: { type: "delete", key, old }, resourceVersion: o.metadata.resourceVersion };
         }
-        case "BOOKMARK":
-            return { kind: "bookmark", resourceVersion: o?.metadata?.resourceVersion };
-        case "ERROR":
-            if (o?.code === 410) return { kind: "gone" };
-            return { kind: "error", message: `${o?.code ?? "?"} ${o?.reason ?? ""}`.trim() };
+        case "BOOKMARK": {
+            // A bookmark's object carries only metadata.resourceVersion (no name).
+            const rv = field(ev.object, "metadata", "resourceVersion");
+            return { kind: "bookmark", resourceVersion: typeof rv === "string" ? rv : undefined };
+        }
+        case "ERROR": {
+            const code = field(ev.object, "code");
+            const reason = field(ev.object, "reason");
+            if (code === 410) return { kind: "gone" };
+            return { kind: "error", message: `${typeof code === "number" ? code : "?"} ${typeof reason === "string" ? reason : ""}`.trim() };
+        }
         default:
             return { kind: "ignore" };
     }
@@ -99,7 +120,7 @@ export interface InformerOptions<T extends KubeObject> {
     /** e.g. "metadata.name=x" (the policy ConfigMap informer watches one object). */
     fieldSelector?: string;
     /** Slims each object before it is cached (drop managedFields, hash data): keeps RSS low at 10k objects. */
-    transform?: (o: any) => T;
+    transform?: (o: KubeObject) => T;
     onChange: (c: Change<T>) => void;
     /** Called after each watch ends (metrics: watch restarts by reason). */
     onWatchEnd?: (end: WatchEnd) => void;
@@ -131,7 +152,7 @@ export class Informer<T extends KubeObject> {
     /** When the current run of failed lists/watches began (undefined while healthy): /healthz reads it. */
     private failingSinceMs?: number;
     private readonly clock: Clock;
-    private readonly transform: (o: any) => T;
+    private readonly transform: (o: KubeObject) => T;
 
     constructor(private readonly o: InformerOptions<T>) {
         this.clock = o.clock ?? realClock;
@@ -183,7 +204,10 @@ export class Informer<T extends KubeObject> {
         let rv = "";
         do {
             // Each item slimmed as it is parsed: a page of big tenant Secrets is never held whole (KubeClient.list).
-            const meta = await this.o.client.list(this.o.path, { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 500, continue: cont }, (it) => items.push(this.transform(it)));
+            const meta = await this.o.client.list(this.o.path, { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 500, continue: cont }, (it) => {
+                const o = asKubeObject(it);
+                if (o) items.push(this.transform(o));
+            });
             cont = meta.continue || undefined;
             rv = meta.resourceVersion ?? rv;
         } while (cont && !this.stopped);

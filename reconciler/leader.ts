@@ -1,6 +1,6 @@
 import { Logger } from "../lib/log";
 import { Clock, realClock, WakeableSleep } from "./clock";
-import { isKubeError, KubeClient } from "./kube";
+import { isKubeError, KubeClient } from "../lib/kube";
 import { LeaseRecord, leaseDecision, microTime, nextLease } from "./lease";
 
 export interface LeaderElectorOptions {
@@ -78,7 +78,7 @@ export class LeaderElector {
     /** One acquire/renew attempt; true when we hold the lease afterwards. */
     async tryOnce(): Promise<boolean> {
         const now = this.clock.now();
-        let lease: any;
+        let lease: { metadata: { resourceVersion?: string }; spec?: LeaseRecord } | undefined;
         try {
             lease = await this.o.client.request("GET", this.path);
         } catch (e) {
@@ -145,7 +145,7 @@ export class LeaderElector {
         await this.loop;
         if (this.leading && release) {
             try {
-                const lease = await this.o.client.request("GET", this.path);
+                const lease = await this.o.client.request<{ spec?: LeaseRecord }>("GET", this.path);
                 if (lease.spec?.holderIdentity === this.o.identity) {
                     lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(this.clock.now()) };
                     await this.o.client.request("PUT", this.path, { body: lease });

@@ -3,8 +3,8 @@ import { Reconciler } from "./app";
 import { readFileSync } from "node:fs";
 import { ConfigError, parseConfig, ReconcilerConfig, usage } from "./config";
 import { VaultAuth, VaultConfig } from "./vault";
-import { KubeClient } from "./kube";
-import { ClientConfig, inClusterConfig, loadKubeconfigFile } from "./kubeconfig";
+import { KubeClient } from "../lib/kube";
+import { ClientConfig, inClusterConfig, loadKubeconfigFile } from "../lib/kube";
 
 /** The Vault client configuration from validated flags (pure; parseConfig already checked the combination). */
 export function vaultConfig(cfg: ReconcilerConfig): VaultConfig | undefined {

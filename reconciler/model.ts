@@ -149,7 +149,7 @@ export function hasHooksAnnotation(s: KubeObject): boolean {
     return s.metadata.annotations?.[ANNOTATION_HOOKS] !== undefined;
 }
 
-export interface SlimNamespace extends KubeObject {}
+export type SlimNamespace = KubeObject;
 
 export function slimNamespace(o: Namespace): SlimNamespace {
     return { metadata: { name: o.metadata?.name, resourceVersion: o.metadata?.resourceVersion, uid: o.metadata?.uid, labels: o.metadata?.labels ?? {} } };

@@ -83,11 +83,16 @@ function tlsOptions(hook: PostgresHook, mode: PgTlsMode): ClientConfig["ssl"] {
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
+/** The message and code of whatever a driver threw (pg errors carry a SQLSTATE `code`, node errors an errno code). */
+function errorParts(e: unknown): { msg: string; code: string } {
+    const o = typeof e === "object" && e !== null ? (e as { message?: unknown; code?: unknown }) : {};
+    return { msg: String(o.message ?? e), code: typeof o.code === "string" ? o.code : "" };
+}
+
 /** A connect/login failure as a PgHookError naming host:port, role and the fix; never a value. */
-function connectError(hook: PostgresHook, mode: PgTlsMode, e: any, secrets: string[]): PgHookError {
+function connectError(hook: PostgresHook, mode: PgTlsMode, e: unknown, secrets: string[]): PgHookError {
     const where = `PostgreSQL ${target(hook)}`;
-    const msg = String(e?.message ?? e);
-    const code = typeof e?.code === "string" ? e.code : "";
+    const { msg, code } = errorParts(e);
     if (SQLSTATE.test(code)) return new PgHookError(scrub(`${where}: login failed: SQLSTATE ${code}: ${msg}`, secrets), code);
     if (/does not support SSL/i.test(msg)) {
         return new PgHookError(`${where}: the server does not offer TLS but the hook's tls mode is ${mode}; enable ssl on the server (or, on loopback only, set tls.mode disable)`, "tls-unavailable");
@@ -108,7 +113,7 @@ const CHANNEL_BINDING_MISSING = "scram-without-channel-binding";
 
 export async function pgConnect(hook: PostgresHook, password: string, opts: { timeoutMs?: number } = {}): Promise<PgClient> {
     // Loaded on first use: pg and its protocol parser cost RSS that reconcilers without postgres hooks never need.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Client } = require("pg") as typeof import("pg");
     const mode = hook.tls?.mode ?? DEFAULT_PG_TLS_MODE;
     const ssl = tlsOptions(hook, mode);
@@ -220,8 +225,9 @@ export async function alterRolePassword(client: PgClient, user: string, newPassw
     const verifier = scramSha256Verifier(newPassword);
     try {
         await client.query(`ALTER ROLE ${client.escapeIdentifier(user)} PASSWORD ${client.escapeLiteral(verifier)}`);
-    } catch (e: any) {
-        const code = typeof e?.code === "string" && SQLSTATE.test(e.code) ? e.code : "unknown";
-        throw new PgHookError(scrub(`ALTER ROLE ${user} failed: SQLSTATE ${code}: ${String(e?.message ?? e)}`, [newPassword, verifier]), code);
+    } catch (e) {
+        const parts = errorParts(e);
+        const code = SQLSTATE.test(parts.code) ? parts.code : "unknown";
+        throw new PgHookError(scrub(`ALTER ROLE ${user} failed: SQLSTATE ${code}: ${parts.msg}`, [newPassword, verifier]), code);
     }
 }

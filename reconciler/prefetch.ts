@@ -1,6 +1,6 @@
 import { Logger } from "../lib/log";
 import { Clock } from "./clock";
-import { KubeClient } from "./kube";
+import { KubeClient } from "../lib/kube";
 import { Secret } from "./model";
 
 /**

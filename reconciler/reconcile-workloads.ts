@@ -1,6 +1,6 @@
 import { ReconcileContext } from "./context";
 import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "./keys";
-import { isKubeError } from "./kube";
+import { isKubeError } from "../lib/kube";
 import { Workload } from "./model";
 import { hooksFor } from "./policy";
 import { getSecret } from "./writes";

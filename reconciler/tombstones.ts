@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../derive";
 import { Logger } from "../lib/log";
 import { Tombstone } from "./context";
-import { isKubeError, KubeClient } from "./kube";
+import { isKubeError, KubeClient } from "../lib/kube";
 import { SecretMeta } from "./model";
 
 /** Label of the reconciler's tombstone Secrets (in its own namespace, next to hook state). */
@@ -65,7 +65,7 @@ export class PersistentTombstones extends Map<string, Tombstone> {
 
     /** Reads the persisted tombstones into the map (without writing them again); returns their source keys. */
     async load(): Promise<string[]> {
-        const list = await this.client.request("GET", this.path(), { query: { labelSelector: `${LABEL_TOMBSTONE}=true` } });
+        const list = await this.client.request<{ items?: unknown[] }>("GET", this.path(), { query: { labelSelector: `${LABEL_TOMBSTONE}=true` } });
         const keys: string[] = [];
         for (const s of (list.items ?? []) as { metadata: { name: string; annotations?: Record<string, string> }; data?: Record<string, string> }[]) {
             const key = s.metadata.annotations?.[A_SOURCE];

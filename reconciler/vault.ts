@@ -117,7 +117,7 @@ export class VaultKv {
     }
 
     /** GET with the current token; on 403 the token is refreshed (file re-read / new login) and the request retried once. */
-    private async get(path: string): Promise<any | undefined> {
+    private async get(path: string): Promise<VaultBody | undefined> {
         const what = `vault GET ${path.split("?")[0]}`;
         let token = await this.token(false);
         let r = await this.send("GET", path, what, token.value);
@@ -212,12 +212,24 @@ async function readSecretFile(path: string, what: string): Promise<string> {
     }
 }
 
-function parse(body: Buffer, what: string): any {
+/**
+ * The parts of Vault's JSON answers that are read (KV v2 metadata and data, a login's auth); every field is still
+ * type-checked where it is used.
+ */
+interface VaultBody {
+    data?: { current_version?: unknown; data?: Record<string, unknown> };
+    auth?: { client_token?: unknown; lease_duration?: unknown };
+}
+
+function parse(body: Buffer, what: string): VaultBody {
+    let v: unknown;
     try {
-        return JSON.parse(body.toString("utf8"));
+        v = JSON.parse(body.toString("utf8"));
     } catch {
         throw new VaultError(`${what}: unparsable response`);
     }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new VaultError(`${what}: the response is not a JSON object`);
+    return v as VaultBody;
 }
 
 /** 127.0.0.0/8, ::1 and `localhost`: the only hosts plain http may reach (URL.hostname keeps IPv6 brackets). */

@@ -1,6 +1,6 @@
 import { DesiredSecret, isOwnedAnnotation, isOwnedLabel, mergeForUpdate } from "../derive";
 import { ReconcileContext } from "./context";
-import { isKubeError } from "./kube";
+import { isKubeError } from "../lib/kube";
 import { Secret, SecretMeta } from "./model";
 import { secretRef } from "./recorder";
 import { ANNOTATION_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";

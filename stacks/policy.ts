@@ -1,5 +1,4 @@
-import type { HookSpec } from "../reconciler/hookspec";
-import type { HookBinding, ReconcilerPolicy } from "../reconciler/policy";
+import type { HookBinding, HookSpec, ReconcilerPolicy } from "../reconciler/api";
 import type { PasswordConsumer, PasswordSpec, StackConfig } from "./config/types";
 
 /**

@@ -1,9 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { reconcilerRbacRules } from "../reconciler/rbac";
-import { EMPTY_POLICY, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, parsePolicy, renderPolicy } from "../reconciler/policy";
+import { claimMetadata, EMPTY_POLICY, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, reconcilerRbacRules, renderPolicy } from "../reconciler/api";
 import { AlertOptions, prometheusRule } from "../alerts";
-import { claimMetadata } from "../reconciler/claims";
 
 /** Where a token-file Vault token is mounted (read-only, from a Secret in the reconciler's namespace). */
 export const VAULT_TOKEN_DIR = "/var/run/secrets/platform-secrets/vault";

@@ -26,7 +26,7 @@ export function loadPrivateKey(pem: string, source: "PRIVATE_KEY" | "PRIVATE_KEY
     // A flipped byte inside the modulus or a prime still parses as valid DER; a sign/verify round trip
     // against the public half derived from it catches that here instead of as a 401 from GitHub later.
     const probe = Buffer.from("tokengen key self-check");
-    let ok = false;
+    let ok: boolean;
     try {
         ok = verify("sha256", probe, createPublicKey(key), sign("sha256", probe, key));
     } catch {

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeClient } from "../../reconciler/kube";
+import { KubeClient } from "../../lib/kube";
 import { collect, Scope } from "../collect";
 import { AccessError, describeError, parseRef, RefError } from "../kube";
 import { buildGraph, buildStatus, StatusReport } from "../model";

@@ -1,6 +1,5 @@
 import { parseLabelSelector } from "../../derive/fanout";
-import { HookSpec, parseHookList } from "../../reconciler/hookspec";
-import type { FanOutGrant } from "../../reconciler/policy";
+import { type FanOutGrant, HookSpec, parseHookList } from "../../reconciler/api";
 import {
     Obj, asArray, asObject, bool, dnsLabel, dnsSubdomain, duration, fail, int, labelSelector, onlyFields, optStr, refreshPolicy, str, strList,
     vaultPath,
@@ -156,7 +155,7 @@ export function dockerRegistry(v: unknown, path: string, defInterval: string): D
         namespaceSelectors: selectors(o, "namespaceSelectors", path, DEFAULT_DOCKER_SELECTOR),
         refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
     };
-    if (!/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._\/-]+)?$/.test(r.server)) fail(`${path}.server`, `"${r.server}" is not a registry host`, 'write the host as in image names, e.g. "ghcr.io"');
+    if (!/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]+)?$/.test(r.server)) fail(`${path}.server`, `"${r.server}" is not a registry host`, 'write the host as in image names, e.g. "ghcr.io"');
     if (o.kargo !== undefined) {
         const kp = `${path}.kargo`;
         const k = asObject(o.kargo, kp);

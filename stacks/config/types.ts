@@ -1,7 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { PasswordPolicy } from "../../providers/password-policy-guard";
-import type { HookSpec } from "../../reconciler/hookspec";
-import type { FanOutGrant } from "../../reconciler/policy";
+import type { FanOutGrant, HookSpec } from "../../reconciler/api";
 
 /** ESO ExternalSecret.spec.refreshPolicy (external-secrets.io/v1). */
 export type RefreshPolicy = "CreatedOnce" | "Periodic" | "OnChange";

@@ -19,7 +19,7 @@ interface RunResult {
     seconds?: number;
     error?: string;
     tooling?: { typescript: string; tsNode: string };
-    result?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    result?: any;
 }
 
 /**

@@ -7,7 +7,7 @@ import { AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAu
 import { Client } from "pg";
 import * as YAML from "yaml";
 import { createClusterContent } from "../../bench/cluster";
-import { KubeClient } from "../../reconciler/kube";
+import { KubeClient } from "../../lib/kube";
 import { ROOT } from "../env/engine";
 import { BuiltImages } from "../env/images";
 import { LocalStack, openLocalStack } from "../env/local-stack";

@@ -28,6 +28,7 @@ export function debianMirror(env: NodeJS.ProcessEnv = process.env): string {
     if (env.PLATFORM_SECRETS_DEBIAN_MIRROR) return env.PLATFORM_SECRETS_DEBIAN_MIRROR;
     let out = "";
     try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         out = require("node:child_process").execFileSync("apt-get", ["indextargets", "--format", "$(REPO_URI) $(RELEASE) $(CODENAME) $(ORIGIN)"], { encoding: "utf8" }) as string;
     } catch {
         /* reported below */

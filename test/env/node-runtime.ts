@@ -202,7 +202,7 @@ export function cleanupRuntime(p: RuntimePaths): void {
     // The shim runs runc with --root <Root>/<containerd namespace>: k8s.io for every CRI container.
     const roots = existsSync(p.runcRoot) ? readdirSync(p.runcRoot).map((ns) => path.join(p.runcRoot, ns)) : [];
     for (const root of roots) {
-        let list: { id: string; pid: number }[] = [];
+        let list: { id: string; pid: number }[];
         try {
             list = JSON.parse(quiet("runc", ["--root", root, "list", "--format", "json"]) || "[]") ?? [];
         } catch {
@@ -231,7 +231,7 @@ export function cleanupRuntime(p: RuntimePaths): void {
     if (existsSync("/var/run/netns")) {
         for (const name of readdirSync("/var/run/netns").filter((n) => n.startsWith("cni-"))) {
             const file = path.join("/var/run/netns", name);
-            let ino = 0;
+            let ino: number;
             try {
                 ino = statSync(file).ino;
             } catch {
@@ -261,7 +261,7 @@ export function removeContainerLogLinks(podLogsDir: string): void {
 /** Unmounts (lazily) every mount point at or under `dir`, deepest first. */
 export function unmountUnder(dir: string): void {
     const prefix = dir.endsWith("/") ? dir : `${dir}/`;
-    let mounts: string[] = [];
+    let mounts: string[];
     try {
         mounts = readFileSync("/proc/self/mountinfo", "utf8")
             .split("\n")
@@ -287,7 +287,7 @@ export function cleanupStaleNode(envDir: string): void {
     cleanupRuntime(runtimePaths(path.join(node, "containerd")));
     removeContainerLogLinks(path.join(node, "pod-logs"));
     unmountUnder(envDir);
-    let netns = "";
+    let netns: string;
     try {
         netns = readFileSync(path.join(node, NETNS_FILE), "utf8").trim();
     } catch {

@@ -360,7 +360,7 @@ export function compactLog(line: string): string {
     }
     if (o === null || typeof o !== "object" || Array.isArray(o)) return line;
     const { level, time, pid, hostname, name, msg, ...rest } = o as Obj;
-    void time, pid, hostname, name;
+    void [time, pid, hostname, name];
     const kv = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
     const levelName = typeof level === "number" ? ({ 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" } as Record<number, string>)[level] ?? level : level;
     return [levelName, msg, ...kv].filter((x) => x !== undefined).join(" ");

@@ -24,7 +24,7 @@ function captureConfigure(): void {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const grpc = require(require.resolve("@grpc/grpc-js", { paths: [pulumiDir] }));
     const addService = grpc.Server.prototype.addService;
-    grpc.Server.prototype.addService = function (service: unknown, impl: Record<string, Function>) {
+    grpc.Server.prototype.addService = function (service: unknown, impl: Record<string, (...a: unknown[]) => unknown>) {
         const configure = impl.configure;
         if (configure) {
             impl.configure = function (this: unknown, call: any, callback: unknown) {

@@ -1,3 +1,4 @@
 export * from "./names";
 export * from "./timeout";
 export * from "./capture";
+export * from "./kube";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isKubeError } from "../../../reconciler/kube";
+import { isKubeError } from "../../../lib/kube";
 import { eventually, randomName } from "../../support";
 import { loadStackFile, Registered, runStack } from "../../unit/stacks/harness";
 import { getEnv } from "../fixture";

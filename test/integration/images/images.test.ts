@@ -52,6 +52,7 @@ async function runReadOnly(root: string, user: string, argv: string[]): Promise<
 }
 
 function runWithEnv(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { spawn } = require("node:child_process") as typeof import("node:child_process");
     return new Promise((resolve, reject) => {
         const c = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });

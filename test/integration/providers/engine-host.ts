@@ -52,6 +52,7 @@ export class DynamicProviderHost {
         });
         const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         const host = new DynamicProviderHost(child, client, output);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         await host.call("getPluginInfo", new (require("google-protobuf/google/protobuf/empty_pb").Empty)());
         const cfg = new provproto.ConfigureRequest();
         cfg.setArgs(struct({}));

@@ -2,16 +2,16 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { deriveSecret, Recipe } from "../../../derive";
 import { POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, renderPolicy } from "../../../reconciler/policy";
 import { Reconciler, ReconcilerOptions } from "../../../reconciler/app";
-import { KubeClient, isKubeError } from "../../../reconciler/kube";
-import { capturingLogger, eventually, randomName } from "../../support";
+import { KubeClient, isKubeError } from "../../../lib/kube";
+import { capturingLogger, eventually, randomName, TestKube, testKube } from "../../support";
 import { getEnv } from "../fixture";
 
 export const b64 = (s: string) => Buffer.from(s).toString("base64");
 export const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8"));
 
-let shared: KubeClient | undefined;
-export async function admin(): Promise<KubeClient> {
-    shared ??= await KubeClient.create(getEnv().kubeConfig());
+let shared: TestKube | undefined;
+export async function admin(): Promise<TestKube> {
+    shared ??= testKube(await KubeClient.create(getEnv().kubeConfig()));
     return shared;
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
 import { reconcilerRbacRules } from "../../../reconciler/rbac";
-import { KubeClient, isKubeError } from "../../../reconciler/kube";
+import { KubeClient, isKubeError } from "../../../lib/kube";
 import { Reconciler } from "../../../reconciler/app";
 import { capturingLogger, canaryValue, randomName } from "../../support";
 import { getEnv } from "../fixture";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { ANNOTATION_STATUS } from "../../../reconciler/keys";
-import { isKubeError } from "../../../reconciler/kube";
+import { isKubeError } from "../../../lib/kube";
 import { canaryValue, randomName } from "../../support";
 import { getEnv } from "../fixture";
 import { admin, bootstrapDerived, createNamespace, createSource, deleteNamespaces, eventually, getSecret, mutateSecret, Running, startReconciler, unb64, b64 } from "./helpers";

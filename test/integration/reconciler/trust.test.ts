@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { ANNOTATION_ALLOW_NAMESPACES, ANNOTATION_FAN_OUT, ANNOTATION_FORMAT, ANNOTATION_HOOKS, ANNOTATION_SOURCE_NAME, ANNOTATION_SOURCE_NAMESPACE, LABEL_DERIVED, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../../../derive";
 import { derivedSecretProvider } from "../../../providers";
-import { isKubeError, KubeClient } from "../../../reconciler/kube";
+import { isKubeError, KubeClient } from "../../../lib/kube";
 import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH, ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE } from "../../../reconciler/keys";
 import { canaryValue, randomName } from "../../support";
 import { getEnv } from "../fixture";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, promises as fs, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { KubeClient } from "../../../reconciler/kube";
+import { KubeClient } from "../../../lib/kube";
 import { VaultError, VaultKv } from "../../../reconciler/vault";
 import { DEFAULT_VAULT_AUDIENCE } from "../../../stacks/reconciler";
 import { canaryValue, randomName, withTimeout } from "../../support";
@@ -62,7 +62,7 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
 
     /** A TokenRequest, as the kubelet makes for a projected token (`audiences`) or the pod's default token (none). */
     const mintToken = async (sa: string, tokenAudiences?: string[]): Promise<string> => {
-        const r = await kube.request("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+        const r = await kube.request<{ status?: { token?: string } }>("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
             body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600, ...(tokenAudiences ? { audiences: tokenAudiences } : {}) } },
         });
         const token = r?.status?.token as string;

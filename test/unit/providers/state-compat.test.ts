@@ -12,7 +12,7 @@ const ROOT = path.resolve(__dirname, "../../..");
 /** State as the providers of schema 1 wrote it (commit be4bd67), recorded by fixtures/record-state.ts. */
 const SCHEMA_1 = JSON.parse(readFileSync(path.join(__dirname, "fixtures/schema-1.json"), "utf8")) as RecordedState;
 
-type P = Record<string, (...a: unknown[]) => Promise<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type P = Record<string, (...a: unknown[]) => Promise<any>>;
 const PROVIDER: Record<string, P> = { derived: derivedSecretProvider as unknown as P, mirror: mirroredSecretProvider as unknown as P, guard: passwordPolicyGuardProvider as unknown as P };
 
 function resource(type: string): RecordedResource & { p: P } {

@@ -14,8 +14,6 @@ import {
     HookSpec,
     jobFromCronJob,
     jobTemplateFrom,
-    KubeApiError,
-    KubeClient,
     leaseDecision,
     microTime,
     nextLease,
@@ -33,6 +31,7 @@ import {
     reconcilerRbacRules,
     Secret,
 } from "../../../reconciler";
+import { KubeApiError, KubeClient } from "../../../lib/kube";
 import { Fingerprinter } from "../../../reconciler/fingerprint";
 import { WORKLOAD_KINDS } from "../../../reconciler/workloads";
 

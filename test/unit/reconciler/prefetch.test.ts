@@ -4,7 +4,7 @@ import { AddressInfo } from "node:net";
 import * as fc from "fast-check";
 import { silentLogger } from "../../../lib/log";
 import { FakeClock } from "../../../reconciler/clock";
-import { KubeClient } from "../../../reconciler/kube";
+import { KubeClient } from "../../../lib/kube";
 import { heldBytes, planPrefetch, PREFETCH_LIMITS, PrefetchLimits, SourcePrefetch } from "../../../reconciler/prefetch";
 
 /**

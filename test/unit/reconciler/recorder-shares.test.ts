@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { NAMESPACE_EVENT_BURST, Recorder } from "../../../reconciler/recorder";
-import type { KubeClient } from "../../../reconciler/kube";
+import type { KubeClient } from "../../../lib/kube";
 import { silentLoggerForTests } from "./support";
 
 /**

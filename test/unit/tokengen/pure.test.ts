@@ -142,6 +142,7 @@ describe("tokengen pure functions", () => {
                 k.pkcs1.replace(body, body.split("").reverse().join("")),
                 "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIabc\n-----END ENCRYPTED PRIVATE KEY-----\n",
             ];
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { generateKeyPairSync } = require("node:crypto") as typeof import("node:crypto");
             cases.push(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString());
             for (const pem of cases) {

@@ -36,7 +36,7 @@ function dataOrFile(data: unknown, file: unknown, base: string, what: string): B
 
 /** Parses a kubeconfig file's current context (pure apart from reading referenced files). */
 export function loadKubeconfigFile(path: string, context?: string): ClientConfig {
-    let doc: any;
+    let doc: unknown;
     try {
         doc = YAML.parse(fs.readFileSync(path, "utf8"));
     } catch (e) {
@@ -45,14 +45,27 @@ export function loadKubeconfigFile(path: string, context?: string): ClientConfig
     return parseKubeconfig(doc, path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".", context, path);
 }
 
-export function parseKubeconfig(doc: any, baseDir: string, context?: string, where = "kubeconfig"): ClientConfig {
-    const ctxName = context ?? doc?.["current-context"];
-    const ctx = (doc?.contexts ?? []).find((c: any) => c?.name === ctxName)?.context;
+type Fields = Record<string, unknown>;
+
+const isFields = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The `field` map of the entry named `name` in the kubeconfig list `list` (contexts, clusters, users). */
+function named(list: unknown, name: unknown, field: string): Fields | undefined {
+    if (!Array.isArray(list)) return undefined;
+    const entry: unknown = list.find((e: unknown) => isFields(e) && e.name === name);
+    const value = isFields(entry) ? entry[field] : undefined;
+    return isFields(value) ? value : undefined;
+}
+
+export function parseKubeconfig(doc: unknown, baseDir: string, context?: string, where = "kubeconfig"): ClientConfig {
+    const d: Fields = isFields(doc) ? doc : {};
+    const ctxName = context ?? (typeof d["current-context"] === "string" ? d["current-context"] : undefined);
+    const ctx = named(d.contexts, ctxName, "context");
     if (!ctx) throw new Error(`${where}: context "${ctxName ?? ""}" not found; set current-context`);
-    const cluster = (doc?.clusters ?? []).find((c: any) => c?.name === ctx.cluster)?.cluster;
-    if (!cluster?.server) throw new Error(`${where}: cluster "${ctx.cluster}" of context "${ctxName}" has no server`);
-    const user = (doc?.users ?? []).find((u: any) => u?.name === ctx.user)?.user ?? {};
-    if (user.exec || user["auth-provider"]) throw new Error(`${where}: user "${ctx.user}" uses an exec/auth-provider plugin, which the reconciler does not run; use a token or client certificate`);
+    const cluster = named(d.clusters, ctx.cluster, "cluster");
+    if (typeof cluster?.server !== "string" || !cluster.server) throw new Error(`${where}: cluster "${String(ctx.cluster)}" of context "${ctxName}" has no server`);
+    const user = named(d.users, ctx.user, "user") ?? {};
+    if (user.exec || user["auth-provider"]) throw new Error(`${where}: user "${String(ctx.user)}" uses an exec/auth-provider plugin, which the reconciler does not run; use a token or client certificate`);
     return {
         server: cluster.server,
         ca: dataOrFile(cluster["certificate-authority-data"], cluster["certificate-authority"], baseDir, "certificate-authority"),

@@ -2,14 +2,14 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as fc from "fast-check";
-import { isKubeError, KubeClient } from "../../../reconciler/kube";
+import { isKubeError, KubeClient } from "../../../lib/kube";
 
 /**
  * KubeClient.list: a page parsed at once while small, item by item past `bufferBytes` (issue 21: a page of big tenant
  * Secrets must never be held whole). Both paths must give the same items and list metadata, and fail the same way.
  * A loopback HTTP server plays the apiserver's list response, written in small chunks as a real one arrives.
  */
-describe("reconciler/kube: list pages parsed at once or item by item", () => {
+describe("lib/kube: list pages parsed at once or item by item", () => {
     let server: http.Server;
     let client: KubeClient;
     let body = "";

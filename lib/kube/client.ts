@@ -22,6 +22,12 @@ export function isKubeError(e: unknown, code?: number): e is KubeApiError {
     return e instanceof KubeApiError && (code === undefined || e.code === code);
 }
 
+/** One line of a watch stream: `object` is whatever the apiserver sent, validated by whoever reads it. */
+export interface WatchEvent {
+    type?: unknown;
+    object?: unknown;
+}
+
 export interface RequestOptions {
     query?: Record<string, string | number | boolean | undefined>;
     body?: unknown;
@@ -57,7 +63,7 @@ export class KubeClient {
         this.refreshHeaders();
     }
 
-    /** From our own loader (reconciler/kubeconfig.ts): what the process uses, without client-node's RSS cost. */
+    /** From our own loader (lib/kube/kubeconfig.ts): what the process uses, without client-node's RSS cost. */
     static fromConfig(cfg: ClientConfig): KubeClient {
         return new KubeClient(cfg);
     }
@@ -109,7 +115,7 @@ export class KubeClient {
         return u;
     }
 
-    async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
         const headers = { ...(await this.authHeaders()), Accept: opts.accept ?? "application/json" } as Record<string, string>;
         let payload: Buffer | undefined;
         if (opts.body !== undefined) {
@@ -213,7 +219,7 @@ export class KubeClient {
     }
 
     /** Opens a watch stream and calls `onEvent` per JSON line; `onActivity` fires on every chunk (stall detection). */
-    async watch(path: string, query: RequestOptions["query"], onEvent: (ev: any) => void, onActivity: () => void): Promise<WatchHandle> {
+    async watch(path: string, query: RequestOptions["query"], onEvent: (ev: WatchEvent) => void, onActivity: () => void): Promise<WatchHandle> {
         const headers = { ...(await this.authHeaders()), Accept: "application/json" };
         const u = this.url(path, { ...query, watch: "true" });
         const mod = u.protocol === "https:" ? https : http;
@@ -246,7 +252,8 @@ export class KubeClient {
                         } catch {
                             continue;
                         }
-                        onEvent(ev);
+                        // A line that is not a JSON object is no event (the type and object are checked by the caller).
+                        if (typeof ev === "object" && ev !== null && !Array.isArray(ev)) onEvent(ev as WatchEvent);
                     }
                 });
                 res.on("end", () => resolve());

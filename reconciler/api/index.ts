@@ -1,0 +1,37 @@
+/**
+ * The reconciler's published contract: the only reconciler code that `stacks/` and `cli/` may import (enforced by
+ * eslint, eslint.config.mjs). What is here is what other parts of the product write for the reconciler to read, or
+ * read from what it writes:
+ * - the annotation and label keys, and the status model it writes on derived secrets and sources (keys.ts);
+ * - the administrator policy and hook schemas and their one parser (policy.ts, hookspec.ts), which the stack renders
+ *   into the policy ConfigMap and the CLI reads back;
+ * - the RBAC rules the reconciler needs (rbac.ts) and the claim an instance puts on its namespace (claims.ts);
+ * - the workload model: which kinds are restarted and which Secrets a pod spec consumes (workloads.ts).
+ * Anything else under reconciler/ is implementation and may change without notice.
+ */
+export {
+    ANNOTATION_FAN_OUT_OWNER,
+    ANNOTATION_FAN_OUT_STATUS,
+    ANNOTATION_HOOK_SOURCE,
+    ANNOTATION_HOOK_SOURCE_HASH,
+    ANNOTATION_RESTART_ON,
+    ANNOTATION_RETAIN,
+    ANNOTATION_SECRETS_HASH,
+    ANNOTATION_STATUS,
+    ANNOTATION_STATUS_MESSAGE,
+    ANNOTATION_STATUS_TIME,
+    ANNOTATION_SYNC_HANDLED,
+    ANNOTATION_SYNC_REQUESTED,
+    ANNOTATION_SYNCED,
+    LABEL_HOOK_STATE,
+    SYNC_STATUSES,
+} from "../keys";
+export type { RefusalReason, SyncStatus } from "../keys";
+export { parseHookList } from "../hookspec";
+export type { HookSpec } from "../hookspec";
+export { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, renderPolicy } from "../policy";
+export type { FanOutGrant, HookBinding, ReconcilerPolicy } from "../policy";
+export { reconcilerRbacRules } from "../rbac";
+export { claimMetadata } from "../claims";
+export { consumedSecrets, parseRestartOn, WORKLOAD_KINDS } from "../workloads";
+export type { PodSpec, WorkloadKind } from "../workloads";
