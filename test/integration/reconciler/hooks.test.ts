@@ -207,6 +207,19 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         assert.ok(rerun.metadata.annotations[ANNOTATION_HOOK_SOURCE_HASH]);
         assert.equal(rerun.metadata.labels.app, "bootstrap");
         assert.equal(rerun.spec.template.spec.containers[0].envFrom[0].secretRef.name, "bootstrap-token");
+
+        // The template is the Job as first seen: a Job someone puts in its place later does not change what is re-run.
+        await k.request("DELETE", `/apis/batch/v1/namespaces/${ns}/jobs/bootstrap`, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" } });
+        await eventually(async () => ((await k.request("GET", `/apis/batch/v1/namespaces/${ns}/jobs/bootstrap`).catch(() => undefined)) ? undefined : true), 30_000, "job gone");
+        const swapped = await k.request("POST", `/apis/batch/v1/namespaces/${ns}/jobs`, {
+            body: { metadata: { name: "bootstrap" }, spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "registry.invalid/swapped" }] } } } },
+        });
+        await mutateSecret(ns, "bootstrap-token", (s) => (s.data.token = b64("t3")));
+        const third = await eventually(async () => {
+            const j = await k.request("GET", `/apis/batch/v1/namespaces/${ns}/jobs/bootstrap`).catch(() => undefined);
+            return j && j.metadata.uid !== swapped.metadata.uid ? j : undefined;
+        }, 30_000, "job re-created again");
+        assert.equal(third.spec.template.spec.containers[0].image, "registry.invalid/x", "the kept template, not the swapped Job");
     });
 
     it("job-rerun from a suspended CronJob: a new Job per rotation even after the bootstrap Job was removed; a clear error without it", async () => {
@@ -232,6 +245,18 @@ describe("reconciler: init-time hooks (seed 004)", function () {
         await k.request("DELETE", `/apis/batch/v1/namespaces/${ns}/cronjobs/seed-db`);
         await mutateSecret(ns, "seed-input", (s) => (s.data.token = b64("s3")));
         await eventually(async () => auditLines(rec.lines).some((a) => a.action === "hook" && a.object === `${ns}/seed-input` && /CronJob .*seed-db not found; create it/.test(a.reason)) || undefined, 15_000, "clear error");
+
+        // A CronJob that runs on its schedule is refused (it would run the bootstrap by itself): no Job, the fix named.
+        await k.request("POST", `/apis/batch/v1/namespaces/${ns}/cronjobs`, {
+            body: {
+                metadata: { name: "seed-db" },
+                spec: { schedule: "0 0 1 1 *", suspend: false, jobTemplate: { spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "registry.invalid/seed" }] } } } } },
+            },
+        });
+        await mutateSecret(ns, "seed-input", (s) => (s.data.token = b64("s4")));
+        await eventually(async () => auditLines(rec.lines).some((a) => a.action === "hook" && a.object === `${ns}/seed-input` && /CronJob .*seed-db is not suspended; set spec\.suspend: true/.test(a.reason)) || undefined, 15_000, "unsuspended refused");
+        const jobs = await k.request("GET", `/apis/batch/v1/namespaces/${ns}/jobs`);
+        assert.deepEqual(jobs.items.map((j: { metadata: { name: string } }) => j.metadata.name).filter((n: string) => n.startsWith("seed-db-")), [job.metadata.name], "no Job from an unsuspended CronJob");
     });
 
     it("postgres outage during a rotation: retried until the database is back, then converges without any new event", async () => {
