@@ -61,5 +61,21 @@ export default tseslint.config(
     // Tests and benchmarks read apiserver answers loosely and match column-aligned CLI output.
     { files: ["test/**/*.ts", "bench/**/*.ts"], rules: { "@typescript-eslint/no-explicit-any": "off", "no-regex-spaces": "off" } },
     ...Object.keys(MAY_IMPORT).map((folder) => ({ files: [`${folder}/**/*.ts`], rules: importRules(folder) })),
+    // Inside the reconciler: the machinery knows no domain (reconciler/README.md "Rooms").
+    {
+        files: ["reconciler/machinery/**/*.ts"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        ...importRules("reconciler")["no-restricted-imports"][1].patterns,
+                        { regex: "^\\.\\./(?!\\.\\./)", message: "reconciler/machinery/ is controller machinery: it may not import the reconciler's domain (derived, restarts, hooks, trust, root files)." },
+                        { regex: "^\\.\\./\\.\\./(?!lib(/|$))", message: "reconciler/machinery/ may import only lib/." },
+                    ],
+                },
+            ],
+        },
+    },
     { files: ["index.ts"], rules: { "no-restricted-imports": ["error", { patterns: [{ regex: "^\\./(?!stacks(/|$))", message: "index.ts only calls stacks/." }] }] } },
 );

@@ -1,5 +1,5 @@
 /**
- * Prometheus alert rules for the reconciler's metrics (reconciler/metrics.ts), as a pure function of options.
+ * Prometheus alert rules for the reconciler's metrics (reconciler/machinery/metrics.ts), as a pure function of options.
  * Rendered as a plain rules file (`rule_files:`) or as a prometheus-operator PrometheusRule (the stack renders the
  * latter when the operator is present). Every metric and label used here is checked against what a real
  * reconciler exports (test/unit/cli/alerts.test.ts, test/integration/cli/alerts.test.ts).

@@ -150,7 +150,7 @@ export interface RawWorkload {
     spec?: { template?: { spec?: PodSpec } };
 }
 
-/** Deployments, StatefulSets and DaemonSets with what they consume (reconciler/workloads.ts decides, not us). */
+/** Deployments, StatefulSets and DaemonSets with what they consume (reconciler/restarts/workloads.ts decides, not us). */
 export function workloadInfo(kind: WorkloadKind, w: RawWorkload): WorkloadInfo {
     const namespace = w.metadata?.namespace ?? "";
     const name = w.metadata?.name ?? "";

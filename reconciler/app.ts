@@ -4,11 +4,11 @@ import { Logger } from "../lib/log";
 import { Controller, ControllerOptions } from "./controller";
 import { Fingerprinter, loadFingerprinter } from "./fingerprint";
 import { KubeClient } from "../lib/kube";
-import { LeaderElector } from "./leader";
-import { ReconcilerMetrics } from "./metrics";
-import { Recorder } from "./recorder";
-import { VaultConfig, VaultKv } from "./vault";
-import { ClaimWatcher } from "./claims";
+import { LeaderElector } from "./machinery/leader";
+import { ReconcilerMetrics } from "./machinery/metrics";
+import { Recorder } from "./machinery/recorder";
+import { VaultConfig, VaultKv } from "./hooks/vault";
+import { ClaimWatcher } from "./trust/claims";
 
 export interface ReconcilerOptions extends Omit<ControllerOptions, "client" | "logger" | "metrics" | "recorder" | "vault" | "fingerprint"> {
     client: KubeClient;

@@ -1,16 +1,17 @@
 import { Logger } from "../lib/log";
-import { Clock } from "./clock";
+import { Clock } from "./machinery/clock";
 import { Fingerprinter } from "./fingerprint";
-import { HookRunner } from "./hooks";
+import { HookRunner } from "./hooks/hooks";
 import { KubeClient } from "../lib/kube";
-import { ReconcilerMetrics } from "./metrics";
-import { OwnWrites } from "./ownwrites";
+import { ReconcilerMetrics } from "./machinery/metrics";
+import { OwnWrites } from "./machinery/ownwrites";
 import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";
-import { ReconcilerPolicy } from "./policy";
-import { WorkQueue } from "./queue";
-import { SourcePrefetch } from "./prefetch";
-import { Recorder } from "./recorder";
-import { Debouncer, WorkloadKind } from "./workloads";
+import { ReconcilerPolicy } from "./trust/policy";
+import { WorkQueue } from "./machinery/queue";
+import { SourcePrefetch } from "./derived/prefetch";
+import { Recorder } from "./machinery/recorder";
+import type { WorkloadKind } from "./machinery/queue-keys";
+import { Debouncer } from "./restarts/workloads";
 
 /** A source deletion this process witnessed; its derived secrets are deleted once it stays gone for the grace period. */
 export interface Tombstone {

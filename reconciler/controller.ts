@@ -1,25 +1,26 @@
 import { Logger } from "../lib/log";
-import { Clock, realClock } from "./clock";
+import { Clock, realClock } from "./machinery/clock";
 import { ReconcileContext, unionView } from "./context";
 import { Fingerprinter } from "./fingerprint";
-import { HookRunner } from "./hooks";
-import { Change, Informer, KubeObject } from "./informer";
-import { PersistentTombstones } from "./tombstones";
-import { SourcePrefetch } from "./prefetch";
+import { HookRunner } from "./hooks/hooks";
+import { Change, Informer, KubeObject } from "./machinery/informer";
+import { PersistentTombstones } from "./derived/tombstones";
+import { SourcePrefetch } from "./derived/prefetch";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
 import { KubeClient } from "../lib/kube";
-import { ReconcilerMetrics } from "./metrics";
+import { ReconcilerMetrics } from "./machinery/metrics";
 import { DependencyIndex, hasFanOut, looksDerived, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
-import { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./policy";
-import { OwnWrites } from "./ownwrites";
-import { WorkQueue } from "./queue";
-import { freshInCache, reconcileDerivedKey } from "./reconcile-derived";
-import { isSourceKey, reconcileSourceKey } from "./reconcile-source";
-import { reconcileWorkload } from "./reconcile-workloads";
-import { Recorder } from "./recorder";
-import { VaultKv } from "./vault";
-import { Debouncer, parseQueueKey, WORKLOAD_KINDS, WorkloadKind, workloadKey } from "./workloads";
-import { markClaimRefused } from "./claims";
+import { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./trust/policy";
+import { OwnWrites } from "./machinery/ownwrites";
+import { WorkQueue } from "./machinery/queue";
+import { freshInCache, reconcileDerivedKey } from "./derived/reconcile-derived";
+import { isSourceKey, reconcileSourceKey } from "./derived/reconcile-source";
+import { reconcileWorkload } from "./restarts/reconcile-workloads";
+import { Recorder } from "./machinery/recorder";
+import { VaultKv } from "./hooks/vault";
+import { parseQueueKey, WORKLOAD_KINDS, WorkloadKind, workloadKey } from "./machinery/queue-keys";
+import { Debouncer } from "./restarts/workloads";
+import { markClaimRefused } from "./trust/claims";
 
 export interface ControllerOptions {
     client: KubeClient;
@@ -58,7 +59,7 @@ export interface ControllerOptions {
     deleteGraceMs?: number;
     /** Watch workloads for restarts; default true. */
     workloads?: boolean;
-    /** Namespaces another reconciler instance claims (reconciler/claims.ts): refused, never acted in. */
+    /** Namespaces another reconciler instance claims (reconciler/trust/claims.ts): refused, never acted in. */
     claims?: { refusal(namespace: string): string | undefined };
     /** A fresh leadership check before a Job re-run (HookDeps.confirmLeadership); absent without leader election. */
     confirmLeadership?: () => Promise<boolean>;

@@ -2,7 +2,7 @@ import { createLogger } from "../lib/log";
 import { Reconciler } from "./app";
 import { readFileSync } from "node:fs";
 import { ConfigError, parseConfig, ReconcilerConfig, usage } from "./config";
-import { VaultAuth, VaultConfig } from "./vault";
+import { VaultAuth, VaultConfig } from "./hooks/vault";
 import { KubeClient } from "../lib/kube";
 import { ClientConfig, inClusterConfig, loadKubeconfigFile } from "../lib/kube";
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
     ANNOTATION_ALLOW_NAMESPACE_SELECTOR,
     ANNOTATION_ALLOW_NAMESPACES,
@@ -12,9 +13,16 @@ import {
     MANAGED_BY_VALUE,
     PREFIX,
 } from "../derive";
-import { KubeObject } from "./informer";
+import { canonicalJson } from "../derive";
+import { KubeObject } from "./machinery/informer";
 import { ANNOTATION_RESTART_ON, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
-import { consumedSecrets, contentHash, parseRestartOn, PodSpec } from "./workloads";
+import { consumedSecrets, parseRestartOn, PodSpec } from "./restarts/workloads";
+
+/** Hash of a secret's content (type + data only): metadata-only changes leave it unchanged. */
+export function contentHash(secret: { type?: string; data?: Record<string, string> } | undefined): string {
+    if (!secret) return "absent";
+    return createHash("sha256").update(canonicalJson({ type: secret.type ?? "Opaque", data: secret.data ?? {} })).digest("hex");
+}
 
 /** Object metadata as the apiserver returns it (the fields the reconciler reads or must carry over). */
 export interface ObjectMeta {

@@ -67,7 +67,7 @@ export interface ReconcilerDeploymentArgs {
     /**
      * This installation's name in the cluster (a DNS-1123 label): the cluster-scoped names, the RoleBindings in
      * shared namespaces, the Lease and the policy ConfigMap become `<name>-<instance>-...`, and the namespace carries
-     * the instance's claim on the namespaces it acts in (reconciler/claims.ts). Default none: the single-instance
+     * the instance's claim on the namespaces it acts in (reconciler/trust/claims.ts). Default none: the single-instance
      * names `<name>-reconciler`, `platform-secrets-policy`.
      */
     instance?: string;

@@ -27,11 +27,13 @@ export {
     SYNC_STATUSES,
 } from "../keys";
 export type { RefusalReason, SyncStatus } from "../keys";
-export { parseHookList } from "../hookspec";
-export type { HookSpec } from "../hookspec";
-export { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, renderPolicy } from "../policy";
-export type { FanOutGrant, HookBinding, ReconcilerPolicy } from "../policy";
-export { reconcilerRbacRules } from "../rbac";
-export { claimMetadata } from "../claims";
-export { consumedSecrets, parseRestartOn, WORKLOAD_KINDS } from "../workloads";
-export type { PodSpec, WorkloadKind } from "../workloads";
+export { parseHookList } from "../hooks/hookspec";
+export type { HookSpec } from "../hooks/hookspec";
+export { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, renderPolicy } from "../trust/policy";
+export type { FanOutGrant, HookBinding, ReconcilerPolicy } from "../trust/policy";
+export { reconcilerRbacRules } from "../trust/rbac";
+export { claimMetadata } from "../trust/claims";
+export { consumedSecrets, parseRestartOn } from "../restarts/workloads";
+export type { PodSpec } from "../restarts/workloads";
+export { WORKLOAD_KINDS } from "../machinery/queue-keys";
+export type { WorkloadKind } from "../machinery/queue-keys";

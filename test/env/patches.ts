@@ -74,7 +74,7 @@ export function vaultSdkForRelease(version: string): PatchedModule {
  * Vault itself offers a `minimal` build tag (its Makefile's BUILD_MINIMAL: helper/builtinplugins/registry_min.go and
  * command/commands_min.go instead of the *_full.go files), which drops every add-on plugin, physical backend and
  * CLI login handler except the core ones. On top of that tag, these patches:
- *   - register the Kubernetes auth method again (reconciler/vault.ts logs in at auth/<mount>/login; the
+ *   - register the Kubernetes auth method again (reconciler/hooks/vault.ts logs in at auth/<mount>/login; the
  *     integration tests enable it and have it call TokenReview on the local apiserver) and the file storage backend;
  *   - drop the JWT/OIDC auth plugin (Google Workspace admin API) from the registry and the `oidc` CLI login handler;
  *   - drop the cloud auto-auth methods of `vault agent`/`vault proxy` (AWS, Azure, GCP, AliCloud, OCI, CF, Kerberos);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { derivedSecretProvider } from "../../../providers";
 import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
-import { POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../../../reconciler/policy";
+import { POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../../../reconciler/trust/policy";
 import { eventually, randomName, withTimeout } from "../../support";
 import { getEnv } from "../fixture";
 import { admin, auditLines, canLogin, reconcilerIdentity, Running, startReconciler, superuser } from "../reconciler/helpers";

@@ -1,6 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { deriveSecret, Recipe } from "../../../derive";
-import { POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, renderPolicy } from "../../../reconciler/policy";
+import { POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, renderPolicy } from "../../../reconciler/trust/policy";
 import { Reconciler, ReconcilerOptions } from "../../../reconciler/app";
 import { KubeClient, isKubeError } from "../../../lib/kube";
 import { capturingLogger, eventually, randomName, TestKube, testKube } from "../../support";
@@ -139,7 +139,7 @@ export { eventually };
  * in `ownNs`. Returns a client with a minted token for it and the cluster objects to delete afterwards.
  */
 export async function reconcilerIdentity(ownNs: string): Promise<{ client: KubeClient; cleanup: () => Promise<void> }> {
-    const { reconcilerRbacRules } = await import("../../../reconciler/rbac");
+    const { reconcilerRbacRules } = await import("../../../reconciler/trust/rbac");
     const k = await admin();
     const rules = reconcilerRbacRules();
     const sa = "reconciler";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LeaderElector } from "../../../reconciler/leader";
+import { LeaderElector } from "../../../reconciler/machinery/leader";
 import { admin, createNamespace, deleteNamespaces, eventually } from "./helpers";
 import { randomName } from "../../support";
 import { capturingLogger } from "../../support/capture";

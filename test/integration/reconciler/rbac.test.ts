@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
-import { reconcilerRbacRules } from "../../../reconciler/rbac";
+import { reconcilerRbacRules } from "../../../reconciler/trust/rbac";
 import { KubeClient, isKubeError } from "../../../lib/kube";
 import { Reconciler } from "../../../reconciler/app";
 import { capturingLogger, canaryValue, randomName } from "../../support";
@@ -66,7 +66,7 @@ describe("reconciler: the RBAC the stack deploys is enough and no more", functio
             assert.ok(await denied("GET", `/api/v1/namespaces/${other}/secrets`), "secrets outside the bound namespaces");
             assert.ok(await denied("PATCH", `/api/v1/namespaces/${other}/secrets/dst`, {}), "patch on secrets outside the bound namespaces");
             assert.ok(await denied("GET", `/api/v1/namespaces/${work}/configmaps`), "configmaps outside its own namespace");
-            // In its own namespace it lists and deletes its tombstones (reconciler/tombstones.ts); elsewhere nothing.
+            // In its own namespace it lists and deletes its tombstones (reconciler/derived/tombstones.ts); elsewhere nothing.
             assert.ok(await denied("DELETE", `/api/v1/namespaces/${other}/secrets/dst`), "deleting secrets outside the bound namespaces");
             assert.ok(await denied("DELETE", `/api/v1/namespaces/${other}`), "deleting namespaces");
             assert.ok(await denied("GET", `/api/v1/namespaces/${work}/pods`), "pods");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { validateRecipe } from "../../../derive";
-import { LABEL_TOMBSTONE, tombstoneName } from "../../../reconciler/tombstones";
+import { LABEL_TOMBSTONE, tombstoneName } from "../../../reconciler/derived/tombstones";
 import { canaryValue } from "../../support";
 import { admin, b64, bootstrapDerived, createNamespace, createSource, deleteNamespaces, eventually, getSecret, Running, startReconciler } from "./helpers";
 

@@ -3,7 +3,7 @@ import { mkdtempSync, promises as fs, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { KubeClient } from "../../../lib/kube";
-import { VaultError, VaultKv } from "../../../reconciler/vault";
+import { VaultError, VaultKv } from "../../../reconciler/hooks/vault";
 import { DEFAULT_VAULT_AUDIENCE } from "../../../stacks/reconciler";
 import { canaryValue, randomName, withTimeout } from "../../support";
 import { getEnv } from "../fixture";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as YAML from "yaml";
 import { alertRuleGroups, prometheusRule, rulesFile } from "../../../alerts";
-import { ReconcilerMetrics } from "../../../reconciler/metrics";
+import { ReconcilerMetrics } from "../../../reconciler/machinery/metrics";
 import { SYNC_STATUSES } from "../../../reconciler/keys";
 import { acceptedValues, analyse, namedValues } from "./promql";
 

@@ -4,7 +4,7 @@ import { slimSecret, SlimSecret } from "../../../cli/kube";
 import { buildGraph, buildStatus, formatAge, groupInSync, parseFanOutStatus, statusExitCode } from "../../../cli/model";
 import { renderGraphDot, renderGraphText, renderStatus, renderStatusTable } from "../../../cli/render";
 import { renderGraphSvg } from "../../../cli/dashboard/svg";
-import { renderFanOutStatus, TargetStatus } from "../../../reconciler/status";
+import { renderFanOutStatus, TargetStatus } from "../../../reconciler/derived/status";
 import { workloadInfo } from "../../../cli/collect";
 
 const NOW = Date.parse("2026-11-01T12:00:00Z");

@@ -40,6 +40,14 @@ describe("lint: import direction and typed boundaries (eslint.config.mjs)", func
         assert.deepEqual(await problems("reconciler/probe.ts", 'import { deriveSecret } from "../derive";\nimport { KubeClient } from "../lib/kube";\nexport const y = [deriveSecret, KubeClient];\n'), []);
     });
 
+    it("reconciler/machinery/ imports no domain room and nothing but lib/", async () => {
+        for (const text of ['import { x } from "../derived/writes";\nexport const y = x;\n', 'import { x } from "../model";\nexport const y = x;\n', 'import { x } from "../../derive";\nexport const y = x;\n']) {
+            const p = await problems("reconciler/machinery/probe.ts", text);
+            assert.ok(p.some((m) => m.startsWith("no-restricted-imports")), `${text}\n${p.join("\n")}`);
+        }
+        assert.deepEqual(await problems("reconciler/machinery/probe.ts", 'import { x } from "./clock";\nimport { Logger } from "../../lib/log";\nexport const y = [x, {} as Logger];\n'), []);
+    });
+
     it("`any` is an error in product code and allowed in tests", async () => {
         const p = await problems("reconciler/probe.ts", "export function f(x: any): number {\n    return x.n;\n}\n");
         assert.ok(p.some((m) => m.startsWith("@typescript-eslint/no-explicit-any")), p.join("\n"));

@@ -33,7 +33,7 @@ import {
 } from "../../../reconciler";
 import { KubeApiError, KubeClient } from "../../../lib/kube";
 import { Fingerprinter } from "../../../reconciler/fingerprint";
-import { WORKLOAD_KINDS } from "../../../reconciler/workloads";
+import { WORKLOAD_KINDS } from "../../../reconciler/machinery/queue-keys";
 
 const fpKey = (byte: number) => Buffer.alloc(32, byte);
 

@@ -19,7 +19,7 @@ import {
 } from "../../../derive";
 import { ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE } from "../../../reconciler/keys";
 import { DependencyIndex, hasFanOut, hasHooksAnnotation, looksDerived, Secret, slimNamespace, slimSecret, slimWorkload, sourceKeyOf } from "../../../reconciler/model";
-import { contentHash } from "../../../reconciler/workloads";
+import { contentHash } from "../../../reconciler/model";
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString("base64");
 const DERIVED_LABELS = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LABEL_DERIVED]: "true" };

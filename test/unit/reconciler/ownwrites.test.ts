@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { OwnWrites } from "../../../reconciler/ownwrites";
+import { OwnWrites } from "../../../reconciler/machinery/ownwrites";
 
 describe("reconciler/ownwrites", () => {
     const setup = () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EMPTY_POLICY, fanOutAllowed, FanOutGrant, HookBinding, hooksFor, parsePolicy, PolicyError, ReconcilerPolicy, renderPolicy } from "../../../reconciler/policy";
-import { HookSpec } from "../../../reconciler/hookspec";
+import { EMPTY_POLICY, fanOutAllowed, FanOutGrant, HookBinding, hooksFor, parsePolicy, PolicyError, ReconcilerPolicy, renderPolicy } from "../../../reconciler/trust/policy";
+import { HookSpec } from "../../../reconciler/hooks/hookspec";
 
 const CM = "ConfigMap ps-system/platform-secrets-policy";
 

@@ -3,7 +3,7 @@ import { createHash, createHmac } from "node:crypto";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Client as PgClient } from "pg";
-import { alterRolePassword, canLogin, pgConnect, PgHookError, scramSha256Verifier } from "../../../reconciler/postgres";
+import { alterRolePassword, canLogin, pgConnect, PgHookError, scramSha256Verifier } from "../../../reconciler/hooks/postgres";
 import { canaryValue } from "../../support";
 
 /** Parses `SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>`. */

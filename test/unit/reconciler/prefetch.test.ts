@@ -3,9 +3,9 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as fc from "fast-check";
 import { silentLogger } from "../../../lib/log";
-import { FakeClock } from "../../../reconciler/clock";
+import { FakeClock } from "../../../reconciler/machinery/clock";
 import { KubeClient } from "../../../lib/kube";
-import { heldBytes, planPrefetch, PREFETCH_LIMITS, PrefetchLimits, SourcePrefetch } from "../../../reconciler/prefetch";
+import { heldBytes, planPrefetch, PREFETCH_LIMITS, PrefetchLimits, SourcePrefetch } from "../../../reconciler/derived/prefetch";
 
 /**
  * The start-up prefetch of sources (issue 21: a first start at 10,000 sources read each one by a GET). Which

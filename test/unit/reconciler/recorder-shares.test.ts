@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { NAMESPACE_EVENT_BURST, Recorder } from "../../../reconciler/recorder";
+import { NAMESPACE_EVENT_BURST, Recorder } from "../../../reconciler/machinery/recorder";
 import type { KubeClient } from "../../../lib/kube";
 import { silentLoggerForTests } from "./support";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { reconcilerRbacRules } from "../../../reconciler/rbac";
-import { POLICY_CONFIGMAP_NAME, POLICY_KEY, parsePolicy, renderPolicy } from "../../../reconciler/policy";
+import { reconcilerRbacRules } from "../../../reconciler/trust/rbac";
+import { POLICY_CONFIGMAP_NAME, POLICY_KEY, parsePolicy, renderPolicy } from "../../../reconciler/trust/policy";
 
 interface Reg {
     type: string;

@@ -10,8 +10,8 @@ import {
     validateRecipe,
 } from "../../../derive";
 import { Secret, SecretMeta, SlimNamespace, slimNamespace, slimSecret } from "../../../reconciler/model";
-import { EMPTY_POLICY, parsePolicy, ReconcilerPolicy } from "../../../reconciler/policy";
-import { authorizeDerivation, FanOutPlan, planFanOut } from "../../../reconciler/trust";
+import { EMPTY_POLICY, parsePolicy, ReconcilerPolicy } from "../../../reconciler/trust/policy";
+import { authorizeDerivation, FanOutPlan, planFanOut } from "../../../reconciler/trust/trust";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const PASSWORD = "hunter2-VICTIM-VALUE";

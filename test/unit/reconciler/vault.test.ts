@@ -5,7 +5,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from "node:http
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { isLoopbackHost, VaultConfig, VaultError, VaultKv } from "../../../reconciler/vault";
+import { isLoopbackHost, VaultConfig, VaultError, VaultKv } from "../../../reconciler/hooks/vault";
 import { canaryValue } from "../../support";
 
 /**

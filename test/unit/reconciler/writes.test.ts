@@ -12,7 +12,7 @@ import {
 } from "../../../derive";
 import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME } from "../../../reconciler/keys";
 import { Secret, SecretMeta, slimSecret } from "../../../reconciler/model";
-import { cachedDiff, derivedPatch } from "../../../reconciler/writes";
+import { cachedDiff, derivedPatch } from "../../../reconciler/derived/writes";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const SRC = { namespace: "src", name: "creds" };

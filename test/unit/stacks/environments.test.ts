@@ -3,7 +3,7 @@ import { ConfigError, parseStackConfig } from "../../../stacks/config";
 import { checkKubernetesConfig } from "../../../stacks/cluster";
 import { checkVaultOwnership, ownerOf, ownershipMetadata, ownershipRefusal } from "../../../stacks/ownership";
 import { vaultAccess } from "../../../stacks/vault-access";
-import { claimedBy, claimMetadata, claimRefusal, overlaps, parseClaim } from "../../../reconciler/claims";
+import { claimedBy, claimMetadata, claimRefusal, overlaps, parseClaim } from "../../../reconciler/trust/claims";
 import { loadStackFile, runStack, toRawConfig } from "./harness";
 import { connect } from "../../../providers/kube";
 import { checkDerivedInputs, diffDerived, diffMirror } from "../../../providers/checks";

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import { parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../../../reconciler/policy";
+import { parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY } from "../../../reconciler/trust/policy";
 import { buildReconcilerPolicy, hookVaultPaths, policyNeedsVault } from "../../../stacks/policy";
 import { sourceGrantAnnotations } from "../../../stacks/git";
 import { parseStackConfig } from "../../../stacks/config";

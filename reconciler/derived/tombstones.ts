@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../derive";
-import { Logger } from "../lib/log";
-import { Tombstone } from "./context";
-import { isKubeError, KubeClient } from "../lib/kube";
-import { SecretMeta } from "./model";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../../derive";
+import { Logger } from "../../lib/log";
+import { Tombstone } from "../context";
+import { isKubeError, KubeClient } from "../../lib/kube";
+import { SecretMeta } from "../model";
 
 /** Label of the reconciler's tombstone Secrets (in its own namespace, next to hook state). */
 export const LABEL_TOMBSTONE = `${PREFIX}tombstone`;

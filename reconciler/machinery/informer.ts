@@ -1,7 +1,7 @@
-import { Logger } from "../lib/log";
+import { Logger } from "../../lib/log";
 import { backoffDelay } from "./backoff";
 import { Clock, realClock, WakeableSleep } from "./clock";
-import { isKubeError, KubeClient, WatchEvent, WatchHandle } from "../lib/kube";
+import { isKubeError, KubeClient, WatchEvent, WatchHandle } from "../../lib/kube";
 
 /** Minimal object shape the informer keys and versions on. */
 export interface KubeObject {

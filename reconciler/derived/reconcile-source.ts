@@ -1,15 +1,15 @@
 import { LRUCache } from "lru-cache";
-import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../derive";
-import { forEachLimit, ReconcileContext, splitKey } from "./context";
-import { HookError } from "./hooks";
-import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED, RefusalReason } from "./keys";
+import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../../derive";
+import { forEachLimit, ReconcileContext, splitKey } from "../context";
+import { HookError } from "../hooks/hooks";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED, RefusalReason } from "../keys";
 import { renderFanOutStatus, TargetStatus } from "./status";
-import { BOUNDED_MEMO_ENTRIES, hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "./model";
-import { hooksFor } from "./policy";
-import { secretRef } from "./recorder";
+import { BOUNDED_MEMO_ENTRIES, hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "../model";
+import { hooksFor } from "../trust/policy";
+import { secretRef } from "../machinery/recorder";
 import { fanOutPlanOf, inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
 import { inSyncAnnotations, StatusReport } from "./status";
-import { authorizeDerivation, FanOutPlan } from "./trust";
+import { authorizeDerivation, FanOutPlan } from "../trust/trust";
 import { createSecret, deleteExact, getSecret, secretPath, writeStatus } from "./writes";
 
 /** Whether a secret key plays the source role: something derives from it, it fans out, or hooks are declared for it. */

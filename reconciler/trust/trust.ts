@@ -1,6 +1,6 @@
-import { ANNOTATION_FAN_OUT, canonicalJson, compileLabelSelector, DerivationError, FAN_OUT_LIMITS, fanOutFromSource, grantFix, Recipe, recipesForFanOut, sourceGrants } from "../derive";
-import { RefusalReason } from "./keys";
-import { Secret, SecretMeta, SlimNamespace } from "./model";
+import { ANNOTATION_FAN_OUT, canonicalJson, compileLabelSelector, DerivationError, FAN_OUT_LIMITS, fanOutFromSource, grantFix, Recipe, recipesForFanOut, sourceGrants } from "../../derive";
+import { RefusalReason } from "../keys";
+import { Secret, SecretMeta, SlimNamespace } from "../model";
 import { fanOutAllowed, ReconcilerPolicy } from "./policy";
 
 /**

@@ -1,5 +1,5 @@
-import { Logger } from "../lib/log";
-import { KubeClient } from "../lib/kube";
+import { Logger } from "../../lib/log";
+import { KubeClient } from "../../lib/kube";
 
 export interface InvolvedObject {
     apiVersion: string;

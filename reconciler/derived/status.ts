@@ -1,4 +1,4 @@
-import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME, SyncStatus } from "./keys";
+import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME, SyncStatus } from "../keys";
 
 /** Event reason and type for a status (Warning for anything a person must act on). */
 export function statusEvent(s: SyncStatus): { reason: string; type: "Normal" | "Warning" } {

@@ -1,17 +1,17 @@
 import { createHash } from "node:crypto";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../derive";
-import { Logger } from "../lib/log";
-import { Fingerprinter } from "./fingerprint";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../../derive";
+import { Logger } from "../../lib/log";
+import { Fingerprinter } from "../fingerprint";
 import { HookSpec, JobRerunHook, jobFromCronJob, jobTemplateFrom, PostgresHook } from "./hookspec";
-import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "./keys";
-import { isKubeError, KubeClient } from "../lib/kube";
-import { ReconcilerMetrics } from "./metrics";
-import { Secret } from "./model";
+import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "../keys";
+import { isKubeError, KubeClient } from "../../lib/kube";
+import { ReconcilerMetrics } from "../machinery/metrics";
+import { Secret } from "../model";
 import { alterRolePassword, canLogin, pgConnect } from "./postgres";
-import { Recorder, secretRef } from "./recorder";
-import { scrub } from "./status";
+import { Recorder, secretRef } from "../machinery/recorder";
+import { scrub } from "../derived/status";
 import { VaultKv } from "./vault";
-import { contentHash } from "./workloads";
+import { contentHash } from "../model";
 
 /**
  * Hook state is keyed by a slot: the hook's identity (what it acts on), not its position, so reordering or inserting
@@ -56,7 +56,7 @@ export class HookError extends Error {
     }
 }
 
-/** The PostgreSQL operations a hook needs (reconciler/postgres.ts; replaceable in unit tests). */
+/** The PostgreSQL operations a hook needs (reconciler/hooks/postgres.ts; replaceable in unit tests). */
 export interface PgOps {
     canLogin: typeof canLogin;
     pgConnect: typeof pgConnect;

@@ -1,28 +1,8 @@
-import { createHash } from "node:crypto";
-import { canonicalJson } from "../derive";
-import { Fingerprinter } from "./fingerprint";
-import { ANNOTATION_RESTART_ON } from "./keys";
+import { canonicalJson } from "../../derive";
+import { Fingerprinter } from "../fingerprint";
+import { ANNOTATION_RESTART_ON } from "../keys";
 
-export type WorkloadKind = "deployments" | "statefulsets" | "daemonsets";
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = ["deployments", "statefulsets", "daemonsets"];
-
-export function workloadKey(kind: WorkloadKind, namespace: string, name: string): string {
-    return `${kind}:${namespace}/${name}`;
-}
-
-/** Splits a queue key: "ns/name" is a secret; "<kind>:ns/name" a workload. */
-export function parseQueueKey(key: string): { kind: "secret"; namespace: string; name: string } | { kind: WorkloadKind; namespace: string; name: string } {
-    const colon = key.indexOf(":");
-    const kind = colon >= 0 ? key.slice(0, colon) : "secret";
-    const rest = colon >= 0 ? key.slice(colon + 1) : key;
-    const slash = rest.indexOf("/");
-    if (slash <= 0 || slash === rest.length - 1) throw new Error(`invalid queue key "${key}": expected "ns/name" or "<kind>:ns/name"`);
-    const namespace = rest.slice(0, slash);
-    const name = rest.slice(slash + 1);
-    if (kind === "secret") return { kind, namespace, name };
-    if ((WORKLOAD_KINDS as readonly string[]).includes(kind)) return { kind: kind as WorkloadKind, namespace, name };
-    throw new Error(`invalid queue key "${key}": unknown kind "${kind}"`);
-}
+import type { WorkloadKind } from "../machinery/queue-keys";
 
 interface Container {
     env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
@@ -89,12 +69,6 @@ export function consumedSecrets(restartOn: RestartOn, podSpec: PodSpec | undefin
             throw new Error(`unknown restart-on mode ${JSON.stringify(never)}`);
         }
     }
-}
-
-/** Hash of a secret's content (type + data only): metadata-only changes leave it unchanged. */
-export function contentHash(secret: { type?: string; data?: Record<string, string> } | undefined): string {
-    if (!secret) return "absent";
-    return createHash("sha256").update(canonicalJson({ type: secret.type ?? "Opaque", data: secret.data ?? {} })).digest("hex");
 }
 
 /** Which workload a secrets-hash is written on: part of the HMAC input. */

@@ -1,6 +1,6 @@
-import { Logger } from "../lib/log";
+import { Logger } from "../../lib/log";
 import { Clock, realClock, WakeableSleep } from "./clock";
-import { isKubeError, KubeClient } from "../lib/kube";
+import { isKubeError, KubeClient } from "../../lib/kube";
 import { LeaseRecord, leaseDecision, microTime, nextLease } from "./lease";
 
 export interface LeaderElectorOptions {

@@ -1,6 +1,6 @@
-import { Logger } from "../lib/log";
-import { KubeClient } from "../lib/kube";
-import type { OwnWrites } from "./ownwrites";
+import { Logger } from "../../lib/log";
+import { KubeClient } from "../../lib/kube";
+import type { OwnWrites } from "../machinery/ownwrites";
 
 /**
  * Several reconciler instances in one cluster (issue 20). Each instance's own namespace (created by its stack,

@@ -1,7 +1,7 @@
-import { Logger } from "../lib/log";
-import { Clock } from "./clock";
-import { KubeClient } from "../lib/kube";
-import { Secret } from "./model";
+import { Logger } from "../../lib/log";
+import { Clock } from "../machinery/clock";
+import { KubeClient } from "../../lib/kube";
+import { Secret } from "../model";
 
 /**
  * Start-up prefetch of sources (issue 21: the first start at 10,000 never-verified derived secrets took 66 s, of which

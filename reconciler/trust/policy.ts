@@ -1,5 +1,5 @@
-import { canonicalJson, matchesLabelSelector, parseLabelSelector } from "../derive";
-import { HookSpec, parseHookList } from "./hookspec";
+import { canonicalJson, matchesLabelSelector, parseLabelSelector } from "../../derive";
+import { HookSpec, parseHookList } from "../hooks/hookspec";
 
 /**
  * Administrator policy: what the reconciler may do on someone's behalf beyond that someone's own namespace. It lives

@@ -1,10 +1,11 @@
-import { ReconcileContext } from "./context";
-import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "./keys";
-import { isKubeError } from "../lib/kube";
-import { Workload } from "./model";
-import { hooksFor } from "./policy";
-import { getSecret } from "./writes";
-import { consumedSecrets, parseRestartOn, restartDecision, secretsHash, WorkloadKind, workloadKey } from "./workloads";
+import { ReconcileContext } from "../context";
+import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../keys";
+import { isKubeError } from "../../lib/kube";
+import { Workload } from "../model";
+import { hooksFor } from "../trust/policy";
+import { getSecret } from "../derived/writes";
+import { WorkloadKind, workloadKey } from "../machinery/queue-keys";
+import { consumedSecrets, parseRestartOn, restartDecision, secretsHash } from "./workloads";
 
 const KIND_NAME: Record<WorkloadKind, string> = { deployments: "Deployment", statefulsets: "StatefulSet", daemonsets: "DaemonSet" };
 

@@ -1,12 +1,12 @@
-import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../derive";
-import { inScope, ReconcileContext } from "./context";
-import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_SYNCED, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
+import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../../derive";
+import { inScope, ReconcileContext } from "../context";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_SYNCED, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../keys";
 import { LRUCache } from "lru-cache";
-import { BOUNDED_MEMO_ENTRIES, hasFanOut, looksDerived, Secret, SecretMeta } from "./model";
-import { fanOutAllowed } from "./policy";
+import { BOUNDED_MEMO_ENTRIES, hasFanOut, looksDerived, Secret, SecretMeta } from "../model";
+import { fanOutAllowed } from "../trust/policy";
 import { inSyncAnnotations, StatusReport } from "./status";
-import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "./trust";
-import { contentHash } from "./workloads";
+import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "../trust/trust";
+import { contentHash } from "../model";
 import { cachedDiff, deleteExact, getSecret, patchDerived, replaceDerived, writeStatus } from "./writes";
 
 /** The message of an in-sync derived secret: stable (no hash, no time), so an in-sync secret is never rewritten. */

@@ -1,11 +1,11 @@
-import { DesiredSecret, isOwnedAnnotation, isOwnedLabel, mergeForUpdate } from "../derive";
-import { ReconcileContext } from "./context";
-import { isKubeError } from "../lib/kube";
-import { Secret, SecretMeta } from "./model";
-import { secretRef } from "./recorder";
-import { ANNOTATION_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "./keys";
+import { DesiredSecret, isOwnedAnnotation, isOwnedLabel, mergeForUpdate } from "../../derive";
+import { ReconcileContext } from "../context";
+import { isKubeError } from "../../lib/kube";
+import { Secret, SecretMeta } from "../model";
+import { secretRef } from "../machinery/recorder";
+import { ANNOTATION_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../keys";
 import { StatusReport, statusEvent, statusPatch } from "./status";
-import { contentHash } from "./workloads";
+import { contentHash } from "../model";
 
 /**
  * Every Secret write the reconciler makes. Updates are JSON merge patches carrying the cached resourceVersion as
