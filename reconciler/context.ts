@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { Logger } from "../lib/log";
 import { Clock } from "./machinery/clock";
 import { Fingerprinter } from "./fingerprint";
@@ -5,7 +6,7 @@ import { HookRunner } from "./hooks/hooks";
 import { KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./machinery/metrics";
 import { OwnWrites } from "./machinery/ownwrites";
-import { DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";
+import { BOUNDED_MEMO_ENTRIES, DependencyIndex, SecretMeta, SlimNamespace, SlimWorkload } from "./model";
 import { ReconcilerPolicy } from "./trust/policy";
 import { WorkQueue } from "./machinery/queue";
 import { SourcePrefetch } from "./derived/prefetch";
@@ -19,6 +20,27 @@ export interface Tombstone {
     retain: boolean;
     /** The source as last cached: its grants decide whether cross-namespace copies may be deleted. */
     meta: SecretMeta;
+}
+
+/**
+ * What this process remembers between reconciles, besides the caches: bounded (issue 21: no map grows with what
+ * tenants create); forgetting an entry costs at most one repeated Event or one more takeover, never correctness.
+ */
+export interface ReconcileMemos {
+    /** Secrets whose ignored hooks annotation was warned about: key → resourceVersion (one Warning per version). */
+    warnedHooks: LRUCache<string, string>;
+    /** Refused fan-out targets reported: "source>target" → the source's resourceVersion (one Event per version). */
+    reportedTargets: LRUCache<string, string>;
+    /** When another key's synced fingerprint was last taken over, per derived secret (bounds a two-key ping-pong). */
+    foreignTakeovers: LRUCache<string, number>;
+}
+
+export function newMemos(): ReconcileMemos {
+    return {
+        warnedHooks: new LRUCache({ max: BOUNDED_MEMO_ENTRIES }),
+        reportedTargets: new LRUCache({ max: BOUNDED_MEMO_ENTRIES }),
+        foreignTakeovers: new LRUCache({ max: BOUNDED_MEMO_ENTRIES }),
+    };
 }
 
 /** Everything reconcile functions share; built by the Controller. Caches are read-only views of the informers. */
@@ -51,6 +73,8 @@ export interface ReconcileContext {
     fanOutConcurrency: number;
     /** Sources read by one LIST at start-up (prefetch.ts), used once each at the cached resourceVersion. */
     prefetch?: SourcePrefetch;
+    /** Bounded memos (no module-level state: two controllers in one process never share them). */
+    memos: ReconcileMemos;
 }
 
 export function inScope(ctx: Pick<ReconcileContext, "namespaces">, namespace: string): boolean {

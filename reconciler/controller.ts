@@ -1,6 +1,7 @@
+import { isDerived } from "../derive";
 import { Logger } from "../lib/log";
 import { Clock, realClock } from "./machinery/clock";
-import { ReconcileContext, unionView } from "./context";
+import { newMemos, ReconcileContext, unionView } from "./context";
 import { Fingerprinter } from "./fingerprint";
 import { HookRunner } from "./hooks/hooks";
 import { Change, Informer, KubeObject } from "./machinery/informer";
@@ -9,7 +10,7 @@ import { SourcePrefetch } from "./derived/prefetch";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
 import { KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./machinery/metrics";
-import { DependencyIndex, hasFanOut, looksDerived, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
+import { DependencyIndex, hasFanOut, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
 import { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./trust/policy";
 import { OwnWrites } from "./machinery/ownwrites";
 import { WorkQueue } from "./machinery/queue";
@@ -92,7 +93,7 @@ export class Controller {
         this.clock = o.clock ?? realClock;
         this.policy = o.policy ?? EMPTY_POLICY;
         this.queue = new WorkQueue({ clock: this.clock, ratePerSec: o.ratePerSec, burst: o.burst, maxAttempts: o.maxAttempts, retryMaxMs: o.retryMaxMs });
-        const hooks = new HookRunner({ client: o.client, recorder: o.recorder, metrics: o.metrics, logger: o.logger, vault: o.vault, fingerprint: o.fingerprint, stateNamespace: o.ownNamespace, confirmLeadership: o.confirmLeadership });
+        const hooks = new HookRunner({ client: o.client, recorder: o.recorder, metrics: o.metrics, logger: o.logger, vault: o.vault, fingerprint: o.fingerprint, stateNamespace: o.ownNamespace, confirmLeadership: o.confirmLeadership, clock: this.clock });
         const namespaces = o.namespaces && o.namespaces.length > 0 ? new Set(o.namespaces) : undefined;
         this.ctx = {
             client: o.client,
@@ -119,6 +120,7 @@ export class Controller {
             ownWrites: new OwnWrites((k) => this.queue.add(k), (k) => this.ctx.secrets.get(k)?.metadata.resourceVersion),
             fanOutConcurrency: 16,
             prefetch: o.prefetch === false ? undefined : new SourcePrefetch({ client: o.client, logger: o.logger, clock: this.clock }),
+            memos: newMemos(),
         };
         o.metrics.statusCounts = () => this.statusCounts();
         this.build(namespaces);
@@ -187,7 +189,7 @@ export class Controller {
         if (obj && (!old || obj.contentHash !== old.contentHash || obj.type !== old.type)) this.touchConsumers(c.key);
         if (c.type === "delete") {
             const owner = c.old.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER];
-            if (owner && looksDerived(c.old.metadata.labels)) this.queue.add(owner); // a deleted fan-out copy is re-created
+            if (owner && isDerived(c.old)) this.queue.add(owner); // a deleted fan-out copy is re-created
             if (isSourceKey(this.ctx, c.key, c.old)) {
                 this.ctx.tombstones.set(c.key, { at: this.clock.now(), retain: c.old.metadata.annotations?.[ANNOTATION_RETAIN] === "true", meta: c.old });
                 this.queue.addAfter(c.key, this.ctx.deleteGraceMs);
@@ -195,14 +197,14 @@ export class Controller {
             return;
         }
         if (this.isOwnEcho(c.key, c.obj.metadata.resourceVersion)) return;
-        if (looksDerived(c.obj.metadata.labels) || isSourceKey(this.ctx, c.key, c.obj)) this.queue.add(c.key);
+        if (isDerived(c.obj) || isSourceKey(this.ctx, c.key, c.obj)) this.queue.add(c.key);
     }
 
     private onNamespace(c: Change<SlimNamespace>): void {
         if (!this.started || (c.type === "update" && JSON.stringify(c.old.metadata.labels) === JSON.stringify(c.obj.metadata.labels))) return;
         // Labels decide fan-out selection and selector grants: re-evaluate fan-out sources and that namespace's derived secrets.
         const ns = (c.type === "delete" ? c.old : c.obj).metadata.name;
-        for (const [k, s] of this.ctx.secrets) if (hasFanOut(s) || (s.metadata.namespace === ns && looksDerived(s.metadata.labels))) this.queue.add(k);
+        for (const [k, s] of this.ctx.secrets) if (hasFanOut(s) || (s.metadata.namespace === ns && isDerived(s))) this.queue.add(k);
     }
 
     private onWorkload(kind: WorkloadKind, c: Change<SlimWorkload>): void {
@@ -245,8 +247,8 @@ export class Controller {
     resyncAll(sources?: Set<string>): number {
         let n = 0;
         for (const [k, s] of this.ctx.secrets) {
-            const src = looksDerived(s.metadata.labels) ? sourceKeyOf(s) : undefined;
-            const derivedAlone = looksDerived(s.metadata.labels) && (src === undefined || !this.ctx.secrets.has(src));
+            const src = isDerived(s) ? sourceKeyOf(s) : undefined;
+            const derivedAlone = isDerived(s) && (src === undefined || !this.ctx.secrets.has(src));
             const source = isSourceKey(this.ctx, k, s) && !this.allFresh(k, s);
             if (derivedAlone || source) {
                 this.queue.add(k);
@@ -334,7 +336,7 @@ export class Controller {
     private statusCounts(): Record<string, number> {
         const counts: Record<string, number> = Object.fromEntries([...SYNC_STATUSES, "unknown"].map((s) => [s, 0]));
         for (const s of this.ctx.secrets.values()) {
-            if (!looksDerived(s.metadata.labels)) continue;
+            if (!isDerived(s)) continue;
             const st = s.metadata.annotations?.[ANNOTATION_STATUS];
             counts[st && st in counts ? st : "unknown"]++;
         }
@@ -358,13 +360,13 @@ export class Controller {
         if (refused) {
             // Another instance acts here: no write, restart or hook; the secret says why (annotation + Event, once).
             const meta = parsed.kind === "secret" ? this.ctx.secrets.get(key) : undefined;
-            if (meta && (looksDerived(meta.metadata.labels) || isSourceKey(this.ctx, key, meta))) await markClaimRefused(this.ctx, meta, refused);
+            if (meta && (isDerived(meta) || isSourceKey(this.ctx, key, meta))) await markClaimRefused(this.ctx, meta, refused);
             return;
         }
         if (parsed.kind !== "secret") return reconcileWorkload(this.ctx, parsed.kind, parsed.namespace, parsed.name);
         const meta = this.ctx.secrets.get(key);
         // Derived first (its own data), then the source role (its dependants); a key may play both.
-        if (meta && looksDerived(meta.metadata.labels)) await reconcileDerivedKey(this.ctx, key);
+        if (meta && isDerived(meta)) await reconcileDerivedKey(this.ctx, key);
         if (isSourceKey(this.ctx, key, meta)) await reconcileSourceKey(this.ctx, key);
     }
 

@@ -8,12 +8,10 @@ import {
     ANNOTATION_SOURCE_NAMESPACE,
     isOwnedAnnotation,
     isOwnedLabel,
-    LABEL_DERIVED,
     MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
     PREFIX,
 } from "../derive";
-import { canonicalJson } from "../derive";
+import { canonicalJson, isDerived } from "../derive";
 import { KubeObject } from "./machinery/informer";
 import { ANNOTATION_RESTART_ON, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
 import { consumedSecrets, parseRestartOn, PodSpec } from "./restarts/workloads";
@@ -86,10 +84,6 @@ const KEPT_ON_SOURCES = new Set([ANNOTATION_RETAIN, ANNOTATION_ALLOW_NAMESPACES,
 
 const ourLabel = (k: string) => k === MANAGED_BY_LABEL || k.startsWith(PREFIX) || isOwnedLabel(k);
 
-/** Whether the labels make it a derived secret we own (a forged one looks the same: trust is checked per action). */
-export function looksDerived(labels: Record<string, string> | undefined): boolean {
-    return labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels?.[LABEL_DERIVED] === "true";
-}
 
 /**
  * What the cache keeps of one Secret's annotations at most (issue 21: the cache must not grow with what tenants
@@ -116,7 +110,7 @@ function capped(m: Record<string, string> | undefined): Record<string, string> |
 }
 
 export function slimSecret(o: Secret): SecretMeta {
-    const derived = looksDerived(o.metadata?.labels);
+    const derived = isDerived(o);
     const ann = o.metadata?.annotations;
     // Derived secrets keep every annotation we own or compare (recipe, status, tekton.dev/*); other secrets keep
     // only our keys, and the fan-out JSON only as a presence marker (it is read live when the source reconciles).
@@ -141,7 +135,7 @@ export function slimSecret(o: Secret): SecretMeta {
 
 /** "ns/name" of the source a derived secret names, from its recipe annotations. */
 export function sourceKeyOf(s: KubeObject): string | undefined {
-    if (!looksDerived(s.metadata.labels)) return undefined;
+    if (!isDerived(s)) return undefined;
     const a = s.metadata.annotations;
     const ns = a?.[ANNOTATION_SOURCE_NAMESPACE];
     const name = a?.[ANNOTATION_SOURCE_NAME];

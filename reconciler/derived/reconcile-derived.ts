@@ -1,8 +1,7 @@
-import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, Recipe, recipeFromSecret, recordedSourceHash } from "../../derive";
+import { ANNOTATION_SOURCE_HASH, DerivationError, DesiredSecret, deriveSecret, isDerivationError, isDerived, Recipe, recipeFromSecret, recordedSourceHash } from "../../derive";
 import { inScope, ReconcileContext } from "../context";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_SYNCED, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../keys";
-import { LRUCache } from "lru-cache";
-import { BOUNDED_MEMO_ENTRIES, hasFanOut, looksDerived, Secret, SecretMeta } from "../model";
+import { hasFanOut, Secret, SecretMeta } from "../model";
 import { fanOutAllowed } from "../trust/policy";
 import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, Decision, FanOutPlan, planFanOut } from "../trust/trust";
@@ -31,7 +30,7 @@ export function fanOutPlanOf(ctx: ReconcileContext, source: Secret): FanOutPlan 
 /** Reconciles one derived secret from its own event: reads its source live (the one request it needs to decide). */
 export async function reconcileDerivedKey(ctx: ReconcileContext, key: string): Promise<void> {
     const meta = ctx.secrets.get(key);
-    if (!meta || meta.deleting || !looksDerived(meta.metadata.labels)) return;
+    if (!meta || meta.deleting || !isDerived(meta)) return;
     const recipe = recipeFromSecret(meta);
     if (!recipe) {
         await writeStatus(ctx, meta, { status: "error", message: `the recipe annotations of ${key} are missing or malformed; re-create it through the stack` });
@@ -104,12 +103,6 @@ async function sourceAbsent(ctx: ReconcileContext, meta: SecretMeta, recipe: Rec
     return undefined;
 }
 
-/**
- * When this process last took over another key's synced fingerprint, per secret (bounds a two-key ping-pong).
- * Bounded (issue 21: maps that only grow): forgetting an old entry at most allows one more takeover of that secret.
- */
-const foreignTakeovers = new LRUCache<string, number>({ max: BOUNDED_MEMO_ENTRIES });
-
 /** The synced fingerprint of a (source content hash, derived content hash) pair: keyed, so it tells nothing else. */
 export function syncedFingerprint(ctx: Pick<ReconcileContext, "fingerprint">, sourceContent: string, derivedContent: string): string {
     return `${ctx.fingerprint.keyId}.${ctx.fingerprint.of({ src: sourceContent, self: derivedContent })}`;
@@ -137,9 +130,9 @@ async function writeDerived(ctx: ReconcileContext, meta: SecretMeta, desired: De
         const had = ann[ANNOTATION_SYNCED];
         let take = had === undefined || had.startsWith(`${ctx.fingerprint.keyId}.`);
         if (!take && had !== synced) {
-            const last = foreignTakeovers.get(key) ?? -Infinity;
+            const last = ctx.memos.foreignTakeovers.get(key) ?? -Infinity;
             take = ctx.clock.now() - last > 3_600_000;
-            if (take) foreignTakeovers.set(key, ctx.clock.now());
+            if (take) ctx.memos.foreignTakeovers.set(key, ctx.clock.now());
         }
         return writeStatus(ctx, meta, { status: "in-sync", message }, take ? { [ANNOTATION_SYNCED]: synced } : {});
     }

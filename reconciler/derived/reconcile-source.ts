@@ -1,24 +1,20 @@
-import { LRUCache } from "lru-cache";
-import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, Recipe, recipeFromSecret } from "../../derive";
+import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_HASH, deriveSecret, DesiredSecret, isDerivationError, isDerived, Recipe, recipeFromSecret } from "../../derive";
 import { forEachLimit, ReconcileContext, splitKey } from "../context";
 import { HookError } from "../hooks/hooks";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_FAN_OUT_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED, RefusalReason } from "../keys";
 import { renderFanOutStatus, TargetStatus } from "./status";
-import { BOUNDED_MEMO_ENTRIES, hasHooksAnnotation, looksDerived, Secret, SecretMeta } from "../model";
+import { hasHooksAnnotation, Secret, SecretMeta } from "../model";
 import { hooksFor } from "../trust/policy";
 import { secretRef } from "../machinery/recorder";
 import { fanOutPlanOf, inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
 import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, FanOutPlan } from "../trust/trust";
-import { createSecret, deleteExact, getSecret, secretPath, writeStatus } from "./writes";
+import { createSecret, deleteExact, getSecret, patchSourceAnnotations, writeStatus } from "./writes";
 
 /** Whether a secret key plays the source role: something derives from it, it fans out, or hooks are declared for it. */
 export function isSourceKey(ctx: ReconcileContext, key: string, meta: SecretMeta | undefined): boolean {
     return ctx.index.isSource(key) || (meta !== undefined && (meta.metadata.annotations?.[ANNOTATION_FAN_OUT] !== undefined || hasHooksAnnotation(meta))) || hooksFor(ctx.policy(), key).length > 0 || ctx.tombstones.has(key);
 }
-
-/** Warned-about hooks annotations (key → resourceVersion), so one annotation yields one Warning, not one per resync. */
-const warnedHooks = new WeakMap<ReconcileContext, LRUCache<string, string>>();
 
 /**
  * Reconciles a source: administrator-declared init-time hooks first (consumers restart only after they succeed),
@@ -70,7 +66,7 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     const work: (() => Promise<void>)[] = [];
     for (const d of dependants) {
         const meta = ctx.secrets.get(d);
-        if (!meta || !looksDerived(meta.metadata.labels)) continue;
+        if (!meta || !isDerived(meta)) continue;
         const recipe = recipeFromSecret(meta);
         if (!recipe) continue; // reported by its own reconcile
         const ownCopy = meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === key;
@@ -113,8 +109,7 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
 }
 
 function warnAboutHooksAnnotation(ctx: ReconcileContext, key: string, live: Secret): void {
-    let seen = warnedHooks.get(ctx);
-    if (!seen) warnedHooks.set(ctx, (seen = new LRUCache({ max: BOUNDED_MEMO_ENTRIES })));
+    const seen = ctx.memos.warnedHooks;
     if (!hasHooksAnnotation({ metadata: live.metadata })) {
         seen.delete(key);
         return;
@@ -162,24 +157,9 @@ async function refuse(ctx: ReconcileContext, meta: SecretMeta, message: string):
     return writeStatus(ctx, meta, { status: "refused", message: `${message}; the copy is kept as it is` });
 }
 
-/** Our annotations on a source the user opted in (a fan-out declaration, a sync request): one merge patch. */
-async function patchSourceAnnotations(ctx: ReconcileContext, live: Secret, annotations: Record<string, string | null>): Promise<void> {
-    const key = `${live.metadata.namespace}/${live.metadata.name}`;
-    await ctx.ownWrites.track(key, () =>
-        ctx.client.request<Secret>("PATCH", secretPath(live.metadata.namespace!, live.metadata.name), {
-            body: { metadata: { annotations } },
-            contentType: "application/merge-patch+json",
-            object: key,
-        }),
-    );
-}
-
 /** One Event per source version and target: a refused target has no object of its own to carry a status. */
-const reported = new WeakMap<ReconcileContext, LRUCache<string, string>>();
 function reportOnce(ctx: ReconcileContext, srcKey: string, live: Secret, what: string, reason: RefusalReason, eventReason: string, message: string): void {
-    let seen = reported.get(ctx);
-    // Bounded: a forgotten entry costs one repeated Event, never memory that grows with what tenants create.
-    if (!seen) reported.set(ctx, (seen = new LRUCache({ max: BOUNDED_MEMO_ENTRIES })));
+    const seen = ctx.memos.reportedTargets;
     const id = `${srcKey}>${what}`;
     if (seen.get(id) === live.metadata.resourceVersion) return;
     seen.set(id, live.metadata.resourceVersion ?? "");
@@ -209,7 +189,7 @@ async function createTarget(ctx: ReconcileContext, srcKey: string, source: Secre
     const res = await createSecret(ctx, body);
     if (!res) {
         const live = await getSecret(ctx, recipe.target.namespace, recipe.target.name);
-        if (live && looksDerived(live.metadata.labels) && live.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey) return undefined; // ours; its event reconciles it
+        if (live && isDerived(live) && live.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === srcKey) return undefined; // ours; its event reconciles it
         reportOnce(ctx, srcKey, source, `foreign:${key}`, "target-not-managed", "TargetNotManaged", `fan-out target ${key} exists and was not created by platform-secrets for ${srcKey}; left alone. Fix: delete or rename it, or change targetName`);
         return { status: "refused", message: "a secret not created by platform-secrets for this source exists there" };
     }

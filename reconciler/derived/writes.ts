@@ -8,9 +8,12 @@ import { StatusReport, statusEvent, statusPatch } from "./status";
 import { contentHash } from "../model";
 
 /**
- * Every Secret write the reconciler makes. Updates are JSON merge patches carrying the cached resourceVersion as
- * precondition: one request, a concurrent writer turns it into a 409 (the key is retried from fresh state), and
- * everything other controllers own (ownerReferences, finalizers, foreign labels and annotations) is untouched.
+ * Every write the reconciler makes to a Secret in a tenant's namespace (derived secrets, fan-out copies, our
+ * annotations on sources). Updates are JSON merge patches carrying the resourceVersion read as precondition: one
+ * request, a concurrent writer turns it into a 409 (the key is retried from fresh state), and everything other
+ * controllers own (ownerReferences, finalizers, foreign labels and annotations) is untouched.
+ * The reconciler's own state, in its own namespace where no tenant writes, is written by its owner: hook state
+ * (hooks/hooks.ts), tombstones (tombstones.ts), the fingerprint key (fingerprint.ts).
  */
 
 export const secretPath = (ns: string, name?: string) => `/api/v1/namespaces/${ns}/secrets${name ? `/${name}` : ""}`;
@@ -163,4 +166,20 @@ export async function deleteExact(ctx: ReconcileContext, meta: SecretMeta): Prom
     } catch (e) {
         if (!isKubeError(e, 404)) throw e;
     }
+}
+
+/**
+ * Our annotations on a source the user opted in (a fan-out status, a handled sync request): one merge patch guarded by
+ * the resourceVersion this reconcile read, so a source changed meanwhile is reconciled again (409 → retry) instead of
+ * getting a status about content it no longer has.
+ */
+export async function patchSourceAnnotations(ctx: ReconcileContext, live: Secret, annotations: Record<string, string | null>): Promise<void> {
+    const key = `${live.metadata.namespace}/${live.metadata.name}`;
+    await ctx.ownWrites.track(key, () =>
+        ctx.client.request<Secret>("PATCH", secretPath(live.metadata.namespace!, live.metadata.name), {
+            body: { metadata: { resourceVersion: live.metadata.resourceVersion, annotations } },
+            contentType: MERGE,
+            object: key,
+        }),
+    );
 }

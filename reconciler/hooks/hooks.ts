@@ -5,6 +5,7 @@ import { Fingerprinter } from "../fingerprint";
 import { HookSpec, JobRerunHook, jobFromCronJob, jobTemplateFrom, PostgresHook } from "./hookspec";
 import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "../keys";
 import { isKubeError, KubeClient } from "../../lib/kube";
+import { Clock, realClock, sleep } from "../machinery/clock";
 import { ReconcilerMetrics } from "../machinery/metrics";
 import { Secret } from "../model";
 import { alterRolePassword, canLogin, pgConnect } from "./postgres";
@@ -73,6 +74,8 @@ export interface HookDeps {
     stateNamespace?: string;
     vault?: VaultKv;
     pg?: PgOps;
+    /** Every wait of a hook (a deleted Job going away) goes through it; default the real clock. */
+    clock?: Clock;
     /**
      * Confirms, right before a Job is deleted or created, that this replica still holds the Lease (a fresh read, not
      * the cached flag): a replica whose event loop stalled past its lease may not know it lost it, and a second
@@ -97,8 +100,11 @@ export function hookStateName(sourceKey: string): string {
  */
 export class HookRunner {
     private readonly pg: PgOps;
+    private readonly clock: Clock;
+
     constructor(private readonly d: HookDeps) {
         this.pg = d.pg ?? { canLogin, pgConnect, alterRolePassword };
+        this.clock = d.clock ?? realClock;
     }
 
     /** What a hook's "input changed" is measured on (keyed): the password for postgres, the whole content for jobs. */
@@ -340,7 +346,7 @@ export class HookRunner {
         if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };
         if (live) {
             await this.d.client.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions: { uid: live.metadata.uid } }, object });
-            const deadline = Date.now() + 30_000;
+            const deadline = this.clock.now() + 30_000;
             for (;;) {
                 try {
                     await this.d.client.request("GET", path, { object });
@@ -348,8 +354,8 @@ export class HookRunner {
                     if (isKubeError(e, 404)) break;
                     throw e;
                 }
-                if (Date.now() > deadline) return { applied: false, error: `job ${object} still exists 30 s after deletion` };
-                await new Promise((r) => setTimeout(r, 100));
+                if (this.clock.now() > deadline) return { applied: false, error: `job ${object} still exists 30 s after deletion` };
+                await sleep(this.clock, 100);
             }
         }
         template.metadata = { ...template.metadata, namespace: ns, name: jobName, annotations: { ...(template.metadata.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };

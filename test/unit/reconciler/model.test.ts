@@ -15,10 +15,11 @@ import {
     LABEL_SOURCE,
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
+    isDerived,
     validateRecipe,
 } from "../../../derive";
 import { ANNOTATION_RETAIN, ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE } from "../../../reconciler/keys";
-import { DependencyIndex, hasFanOut, hasHooksAnnotation, looksDerived, Secret, slimNamespace, slimSecret, slimWorkload, sourceKeyOf } from "../../../reconciler/model";
+import { DependencyIndex, hasFanOut, hasHooksAnnotation, Secret, slimNamespace, slimSecret, slimWorkload, sourceKeyOf } from "../../../reconciler/model";
 import { contentHash } from "../../../reconciler/model";
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString("base64");
@@ -150,12 +151,12 @@ describe("reconciler/model: slimSecret", () => {
 
 describe("reconciler/model: looksDerived, sourceKeyOf, slimNamespace, slimWorkload", () => {
     it("looksDerived needs both our managed-by and the derived label", () => {
-        assert.equal(looksDerived(DERIVED_LABELS), true);
-        assert.equal(looksDerived({ [LABEL_DERIVED]: "true" }), false);
-        assert.equal(looksDerived({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }), false);
-        assert.equal(looksDerived({ [MANAGED_BY_LABEL]: "pulumi", [LABEL_DERIVED]: "true" }), false);
-        assert.equal(looksDerived({ ...DERIVED_LABELS, [LABEL_DERIVED]: "yes" }), false);
-        assert.equal(looksDerived(undefined), false);
+        assert.equal(isDerived({ metadata: { labels: DERIVED_LABELS } }), true);
+        assert.equal(isDerived({ metadata: { labels: { [LABEL_DERIVED]: "true" } } }), false);
+        assert.equal(isDerived({ metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } } }), false);
+        assert.equal(isDerived({ metadata: { labels: { [MANAGED_BY_LABEL]: "pulumi", [LABEL_DERIVED]: "true" } } }), false);
+        assert.equal(isDerived({ metadata: { labels: { ...DERIVED_LABELS, [LABEL_DERIVED]: "yes" } } }), false);
+        assert.equal(isDerived({ metadata: { labels: undefined } }), false);
     });
 
     it("sourceKeyOf reads the recipe's source of a derived secret only", () => {
