@@ -4,6 +4,7 @@ export * from "./types";
 export * from "./source";
 export * from "./urls";
 export * from "./canonical";
+export * from "./names";
 export * from "./recipe";
 export * from "./derive";
 export * from "./ownership";

@@ -1,10 +1,9 @@
 import { DerivationError } from "./errors";
+import { isDnsLabel, isDnsSubdomain } from "./names";
 import { objectKey } from "./source";
 import { ArgoCdOptions, DockerOptions, FORMATS, Format, KargoOptions, Recipe, SecretRef, TektonGitOptions } from "./types";
 import { UrlProblem, checkRepoUrl, parseGitHost, parseRegistryLike } from "./urls";
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 type Problem = { key: string; problem: string; fix: string; code?: DerivationError["code"] };
 
@@ -19,10 +18,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function checkRef(object: string, which: "source" | "target", v: unknown): SecretRef {
     if (!isRecord(v)) fail(object, { key: which, problem: `${which} is not an object`, fix: `set ${which}: { namespace, name }`, code: "invalid-recipe" });
     const { namespace, name } = v;
-    if (typeof namespace !== "string" || namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
+    if (!isDnsLabel(namespace)) {
         fail(object, { key: `${which}.namespace`, problem: "not a valid namespace name", fix: "use a DNS-1123 label (lower-case letters, digits, '-')", code: "invalid-recipe" });
     }
-    if (typeof name !== "string" || name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    if (!isDnsSubdomain(name)) {
         fail(object, { key: `${which}.name`, problem: "not a valid secret name", fix: "use a DNS-1123 subdomain (lower-case letters, digits, '-', '.')", code: "invalid-recipe" });
     }
     return { namespace, name };

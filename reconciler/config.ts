@@ -1,3 +1,4 @@
+import { isDnsLabel } from "../derive";
 import { hostname } from "node:os";
 
 export interface ReconcilerConfig {
@@ -160,8 +161,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         }
     }
     if (cfg.ownNamespace === undefined) cfg.ownNamespace = cfg.leaseNamespace;
-    if (cfg.ownNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cfg.ownNamespace)) throw new ConfigError(`--own-namespace: "${cfg.ownNamespace}" is not a namespace name`);
+    if (cfg.ownNamespace !== undefined && !isDnsLabel(cfg.ownNamespace)) throw new ConfigError(`--own-namespace: "${cfg.ownNamespace}" is not a namespace name`);
     if (cfg.leaderElection && !cfg.leaseNamespace) throw new ConfigError("leader election needs --lease-namespace (or POD_NAMESPACE); pass --leader-election=false for a single replica");
-    for (const ns of cfg.namespaces) if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) throw new ConfigError(`--namespaces: "${ns}" is not a namespace name`);
+    for (const ns of cfg.namespaces) if (!isDnsLabel(ns)) throw new ConfigError(`--namespaces: "${ns}" is not a namespace name`);
     return cfg;
 }

@@ -313,9 +313,17 @@ function sourceHash(type, data, consumedKeys) {
   return (0, import_node_crypto.createHash)("sha256").update(canonicalJson({ type, data: consumed })).digest("hex");
 }
 
+// derive/names.ts
+var LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function isDnsLabel(v, max = 63) {
+  return typeof v === "string" && v.length <= max && LABEL.test(v);
+}
+function isDnsSubdomain(v) {
+  return typeof v === "string" && v.length <= 253 && SUBDOMAIN.test(v);
+}
+
 // derive/recipe.ts
-var DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 function fail(object, p) {
   throw new DerivationError({ object, key: p.key, code: p.code ?? "invalid-option", problem: p.problem, fix: p.fix });
 }
@@ -325,10 +333,10 @@ function isRecord(v) {
 function checkRef(object, which, v) {
   if (!isRecord(v)) fail(object, { key: which, problem: `${which} is not an object`, fix: `set ${which}: { namespace, name }`, code: "invalid-recipe" });
   const { namespace, name } = v;
-  if (typeof namespace !== "string" || namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
+  if (!isDnsLabel(namespace)) {
     fail(object, { key: `${which}.namespace`, problem: "not a valid namespace name", fix: "use a DNS-1123 label (lower-case letters, digits, '-')", code: "invalid-recipe" });
   }
-  if (typeof name !== "string" || name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+  if (!isDnsSubdomain(name)) {
     fail(object, { key: `${which}.name`, problem: "not a valid secret name", fix: "use a DNS-1123 subdomain (lower-case letters, digits, '-', '.')", code: "invalid-recipe" });
   }
   return { namespace, name };

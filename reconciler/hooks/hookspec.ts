@@ -1,3 +1,4 @@
+import { isDnsSubdomain } from "../../derive";
 /** TLS to PostgreSQL: `disable` (loopback/sandbox only), `require` (encrypted, server not verified), `verify-full` (CA + host name). */
 export type PgTlsMode = "disable" | "require" | "verify-full";
 export const PG_TLS_MODES: readonly PgTlsMode[] = ["disable", "require", "verify-full"];
@@ -41,7 +42,6 @@ export interface JobRerunHook {
 
 export type HookSpec = PostgresHook | JobRerunHook;
 
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const HOOK_EXAMPLE = '[{"type":"postgres","host":"db","user":"app","vault":{"path":"db/app"}}] or [{"type":"job-rerun","cronJob":"bootstrap"}]';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -92,8 +92,8 @@ export function parseHookList(list: unknown, object: string): HookSpec[] {
             }
             case "job-rerun": {
                 if (h.namespace !== undefined) return bad(`entry ${i} (job-rerun) names a namespace; a job-rerun hook acts only in its source's namespace, drop "namespace"`);
-                if (h.job !== undefined && (typeof h.job !== "string" || !NAME.test(h.job))) return bad(`entry ${i} (job-rerun) "job" is not a Job name`);
-                if (h.cronJob !== undefined && (typeof h.cronJob !== "string" || !NAME.test(h.cronJob))) return bad(`entry ${i} (job-rerun) "cronJob" is not a CronJob name`);
+                if (h.job !== undefined && (!isDnsSubdomain(h.job))) return bad(`entry ${i} (job-rerun) "job" is not a Job name`);
+                if (h.cronJob !== undefined && (!isDnsSubdomain(h.cronJob))) return bad(`entry ${i} (job-rerun) "cronJob" is not a CronJob name`);
                 if (h.job === undefined && h.cronJob === undefined) return bad(`entry ${i} (job-rerun) needs "job" (a Job to re-create) or "cronJob" (a suspended CronJob to create Jobs from)`);
                 return { type: "job-rerun", ...(h.job ? { job: h.job as string } : {}), ...(h.cronJob ? { cronJob: h.cronJob as string } : {}) };
             }

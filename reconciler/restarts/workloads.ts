@@ -1,4 +1,4 @@
-import { canonicalJson } from "../../derive";
+import { canonicalJson, isDnsSubdomain } from "../../derive";
 import { Fingerprinter } from "../fingerprint";
 import { ANNOTATION_RESTART_ON } from "../keys";
 
@@ -48,7 +48,7 @@ export function parseRestartOn(value: string | undefined, object: string): Resta
     if (value.trim() === "auto" || value.trim() === "true") return { mode: "auto" };
     const names = [...new Set(value.split(",").map((s) => s.trim()).filter(Boolean))].sort();
     for (const n of names) {
-        if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n) || n.length > 253) {
+        if (!isDnsSubdomain(n)) {
             throw new Error(`${object}: annotation ${ANNOTATION_RESTART_ON} lists "${n}", which is not a secret name; use "auto" or a comma list of secret names`);
         }
     }

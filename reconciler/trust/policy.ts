@@ -1,4 +1,4 @@
-import { canonicalJson, matchesLabelSelector, parseLabelSelector } from "../../derive";
+import { canonicalJson, isDnsLabel, isDnsSubdomain, matchesLabelSelector, parseLabelSelector } from "../../derive";
 import { HookSpec, parseHookList } from "../hooks/hookspec";
 
 /**
@@ -42,8 +42,6 @@ export class PolicyError extends Error {
     }
 }
 
-const NS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -71,8 +69,8 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
         const key = `fanOut[${i}]`;
         if (!isRecord(g)) return bad(key, "not an object", "use {sourceNamespace, namespaces?, namespaceSelector?}");
         for (const k of Object.keys(g)) if (!["sourceNamespace", "namespaces", "namespaceSelector"].includes(k)) bad(`${key}.${k}`, "unknown field", "use only sourceNamespace, namespaces and namespaceSelector");
-        if (typeof g.sourceNamespace !== "string" || !NS.test(g.sourceNamespace)) return bad(`${key}.sourceNamespace`, "not a namespace name", "name the namespace whose sources may fan out");
-        if (g.namespaces !== undefined && (!Array.isArray(g.namespaces) || g.namespaces.some((n) => typeof n !== "string" || !NS.test(n)))) {
+        if (!isDnsLabel(g.sourceNamespace)) return bad(`${key}.sourceNamespace`, "not a namespace name", "name the namespace whose sources may fan out");
+        if (g.namespaces !== undefined && (!Array.isArray(g.namespaces) || g.namespaces.some((n) => !isDnsLabel(n)))) {
             return bad(`${key}.namespaces`, "not a list of namespace names", "list target namespaces by name");
         }
         if (g.namespaceSelector !== undefined) {
@@ -92,8 +90,8 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
         if (!isRecord(b) || !isRecord(b.source)) return bad(key, "needs source: {namespace, name}", "name the source secret the hooks belong to");
         for (const k of Object.keys(b)) if (k !== "source" && k !== "hooks") bad(`${key}.${k}`, "unknown field", "use only source and hooks");
         const { namespace, name } = b.source;
-        if (typeof namespace !== "string" || !NS.test(namespace)) return bad(`${key}.source.namespace`, "not a namespace name", "name the source's namespace");
-        if (typeof name !== "string" || !NAME.test(name)) return bad(`${key}.source.name`, "not a secret name", "name the source secret");
+        if (!isDnsLabel(namespace)) return bad(`${key}.source.namespace`, "not a namespace name", "name the source's namespace");
+        if (!isDnsSubdomain(name)) return bad(`${key}.source.name`, "not a secret name", "name the source secret");
         const id = `${namespace}/${name}`;
         if (seen.has(id)) bad(key, `source ${id} is listed twice`, "merge its hooks into one entry");
         seen.add(id);

@@ -1,3 +1,4 @@
+import { isDnsLabel } from "../../derive";
 import { parseLabelSelector } from "../../derive/fanout";
 import { type FanOutGrant, HookSpec, parseHookList } from "../../reconciler/api";
 import {
@@ -178,7 +179,7 @@ export function githubApp(v: unknown, path: string, prefix: string, mode: GitHub
     onlyFields(o, path, ["name", "vaultPath", "secretName", "serviceAccount", "syncInstallationId", "appId", "installationId", "repositories"]);
     // Free-form (a team's own app), but it names Kubernetes objects (github-app-<name>): a DNS-1123 label.
     const name = str(o, "name", path);
-    if (name.length > 52 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    if (!isDnsLabel(name, 52)) {
         fail(`${path}.name`, `"${name}" is not a DNS-1123 label of at most 52 characters (it names the Secret and ServiceAccount github-app-<name>)`, `use lower-case letters, digits and '-', e.g. ${GITHUB_APP_NAMES.join(", ")} (the seeds' apps)`);
     }
     const id = (f: string) => {

@@ -1,3 +1,4 @@
+import { isDnsLabel, isDnsSubdomain } from "../../derive";
 import { ConfigError, configKey } from "./errors";
 import type { LabelSelector, LabelSelectorRequirement, RefreshPolicy } from "./types";
 import { REFRESH_POLICIES } from "./types";
@@ -5,8 +6,6 @@ import { REFRESH_POLICIES } from "./types";
 /** Field readers over the JSON config: each throws a ConfigError naming the full key path and the fix. */
 export type Obj = Record<string, unknown>;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
@@ -107,12 +106,12 @@ export function strList(o: Obj, f: string, path: string): string[] {
 }
 
 export function dnsLabel(v: string, path: string): string {
-    if (v.length > 63 || !DNS_LABEL.test(v)) fail(path, `"${v}" is not a DNS-1123 label`, "use lower-case letters, digits and '-', at most 63 characters");
+    if (!isDnsLabel(v)) fail(path, `"${v}" is not a DNS-1123 label`, "use lower-case letters, digits and '-', at most 63 characters");
     return v;
 }
 
 export function dnsSubdomain(v: string, path: string): string {
-    if (v.length > 253 || !DNS_SUBDOMAIN.test(v)) fail(path, `"${v}" is not a DNS-1123 subdomain`, "use lower-case letters, digits, '-' and '.'");
+    if (!isDnsSubdomain(v)) fail(path, `"${v}" is not a DNS-1123 subdomain`, "use lower-case letters, digits, '-' and '.'");
     return v;
 }
 

@@ -1,3 +1,4 @@
+import { isDnsLabel } from "../../derive";
 import { DEFAULT_TOKEN_GENERATOR_IMAGE } from "../config/schema";
 
 /**
@@ -79,7 +80,7 @@ export interface TokenGeneratorFragment {
 
 /** initContainer (+ optional refresh sidecar) + shared in-memory volume that hand a workload its installation token. */
 export function tokenGeneratorFragment(app: TokenGeneratorApp, opts: TokenGeneratorOptions = {}): TokenGeneratorFragment {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(app.name)) throw new Error(`tokenGeneratorFragment: app name "${app.name}" is not a DNS label; use lower-case letters, digits and '-'`);
+    if (!isDnsLabel(app.name)) throw new Error(`tokenGeneratorFragment: app name "${app.name}" is not a DNS label; use lower-case letters, digits and '-'`);
     const secretName = app.secretName ?? `github-app-${app.name}`;
     const uid = opts.runAsUser ?? TOKEN_GENERATOR_UID;
     const gid = opts.runAsGroup ?? TOKEN_GENERATOR_UID;
