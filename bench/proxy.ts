@@ -28,6 +28,8 @@ export function classify(method: string, url: string): string {
     const rest = parts[0] === "api" ? parts.slice(2) : parts.slice(3);
     const resource = rest[0] === "namespaces" && rest.length >= 3 ? rest[2] : rest[0] ?? "?";
     const verb = method === "GET" && u.searchParams.get("watch") === "true" ? "WATCH" : method;
+    // The namespace-claims poll (trust/claims.ts, every 15 s whatever happens) is periodic, not caused by a rotation.
+    if (verb === "GET" && resource === "namespaces" && (u.searchParams.get("labelSelector") ?? "").includes("reconciler-instance")) return "POLL namespace-claims";
     return `${verb} ${resource}`;
 }
 
@@ -94,10 +96,13 @@ export async function startCountingProxy(upstreamKubeconfig: string, dir: string
     };
 }
 
-/** Total of the non-watch counts (a watch re-established on its server timeout is not a per-rotation cost). */
+/**
+ * Total of the counts that a rotation causes: not watches (one re-established on its server timeout) and not the
+ * periodic claims poll, which are listed apart in the breakdown.
+ */
 export function requestTotal(counts: Map<string, number>): number {
     let n = 0;
-    for (const [k, v] of counts) if (!k.startsWith("WATCH ")) n += v;
+    for (const [k, v] of counts) if (!k.startsWith("WATCH ") && !k.startsWith("POLL ")) n += v;
     return n;
 }
 

@@ -7,6 +7,7 @@ import { HookRunner } from "./hooks/hooks";
 import { Change, Informer, KubeObject } from "./machinery/informer";
 import { PersistentTombstones } from "./derived/tombstones";
 import { SourcePrefetch } from "./derived/prefetch";
+import { markClaimRefused } from "./derived/writes";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
 import { KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./machinery/metrics";
@@ -21,7 +22,6 @@ import { Recorder } from "./machinery/recorder";
 import { VaultKv } from "./hooks/vault";
 import { parseQueueKey, WORKLOAD_KINDS, WorkloadKind, workloadKey } from "./machinery/queue-keys";
 import { Debouncer } from "./restarts/workloads";
-import { markClaimRefused } from "./trust/claims";
 
 export interface ControllerOptions {
     client: KubeClient;

@@ -42,3 +42,7 @@ export const SYNC_STATUSES: readonly SyncStatus[] = ["in-sync", "stale", "source
 
 /** Why a request was refused (the `reason` label of platform_secrets_refusals_total). */
 export type RefusalReason = "no-grant" | "fan-out-not-allowed" | "target-not-managed" | "hooks-annotation";
+
+/** On a secret in a namespace this instance refuses: why (written once; the status stays the acting instance's). */
+export const ANNOTATION_CLAIM_REFUSED = `${PREFIX}claim-refused`;
+

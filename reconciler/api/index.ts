@@ -10,6 +10,7 @@
  * Anything else under reconciler/ is implementation and may change without notice.
  */
 export {
+    ANNOTATION_CLAIM_REFUSED,
     ANNOTATION_FAN_OUT_OWNER,
     ANNOTATION_FAN_OUT_STATUS,
     ANNOTATION_HOOK_SOURCE,

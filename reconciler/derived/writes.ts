@@ -1,11 +1,11 @@
 import { DesiredSecret, isOwnedAnnotation, isOwnedLabel, mergeForUpdate } from "../../derive";
 import { ReconcileContext } from "../context";
 import { isKubeError } from "../../lib/kube";
-import { Secret, SecretMeta } from "../model";
+import { contentHash, Secret, SecretMeta } from "../model";
 import { secretRef } from "../machinery/recorder";
-import { ANNOTATION_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../keys";
+import { ANNOTATION_CLAIM_REFUSED, ANNOTATION_STATUS, ANNOTATION_SYNC_HANDLED, ANNOTATION_SYNC_REQUESTED } from "../keys";
 import { StatusReport, statusEvent, statusPatch } from "./status";
-import { contentHash } from "../model";
+
 
 /**
  * Every write the reconciler makes to a Secret in a tenant's namespace (derived secrets, fan-out copies, our
@@ -182,4 +182,30 @@ export async function patchSourceAnnotations(ctx: ReconcileContext, live: Secret
             object: key,
         }),
     );
+}
+
+/**
+ * Marks one secret as refused by this instance (pure decision + one merge patch): the reason in
+ * ANNOTATION_CLAIM_REFUSED and a Warning Event, only when the annotation does not already say it. The status
+ * annotations are left to the instance that acts there, so two instances never overwrite each other's status.
+ */
+export async function markClaimRefused(
+    ctx: Pick<ReconcileContext, "client" | "recorder" | "ownWrites">,
+    meta: { metadata: { namespace?: string; name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> } },
+    message: string,
+): Promise<boolean> {
+    const text = message.slice(0, 1024);
+    if (meta.metadata.annotations?.[ANNOTATION_CLAIM_REFUSED] === text) return false;
+    const ns = meta.metadata.namespace!;
+    const name = meta.metadata.name!;
+    const key = `${ns}/${name}`;
+    await ctx.ownWrites.track(key, () =>
+        ctx.client.request<{ metadata: { resourceVersion?: string } }>("PATCH", `/api/v1/namespaces/${ns}/secrets/${name}`, {
+            body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: { [ANNOTATION_CLAIM_REFUSED]: text } } },
+            contentType: "application/merge-patch+json",
+            object: key,
+        }),
+    );
+    ctx.recorder.event({ apiVersion: "v1", kind: "Secret", namespace: ns, name, uid: meta.metadata.uid }, "Warning", "NamespaceClaimed", text);
+    return true;
 }

@@ -1,11 +1,10 @@
 import { ReconcileContext } from "../context";
-import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../keys";
+import { ANNOTATION_SECRETS_HASH } from "../keys";
 import { isKubeError } from "../../lib/kube";
-import { Workload } from "../model";
 import { hooksFor } from "../trust/policy";
 import { getSecret } from "../derived/writes";
 import { WorkloadKind, workloadKey } from "../machinery/queue-keys";
-import { consumedSecrets, parseRestartOn, restartDecision, secretsHash } from "./workloads";
+import { restartDecision, secretsHash } from "./workloads";
 
 const KIND_NAME: Record<WorkloadKind, string> = { deployments: "Deployment", statefulsets: "StatefulSet", daemonsets: "DaemonSet" };
 
@@ -40,28 +39,25 @@ function settledInCache(ctx: ReconcileContext, kind: WorkloadKind, ns: string, n
 /**
  * Rolls a workload when the secrets it follows changed content: a pod-template annotation carrying their hash.
  * Debounced per workload; gated on init-time hooks (a DB password is altered before consumers restart).
+ * Decided from the informer's slim copy (what it consumes, its template's and its own hash, its resourceVersion): no
+ * GET. The PATCH carries that resourceVersion, so a workload changed since is a 409 and is decided again from the
+ * newer copy.
  */
 export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKind, ns: string, name: string): Promise<void> {
     const key = workloadKey(kind, ns, name);
     if (settledInCache(ctx, kind, ns, name)) return;
     const path = `/apis/apps/v1/namespaces/${ns}/${kind}/${name}`;
-    let wl: Workload;
-    try {
-        wl = await ctx.client.request<Workload>("GET", path, { object: `${ns}/${name}` });
-    } catch (e) {
-        if (isKubeError(e, 404)) {
-            ctx.debouncer.clear(key);
-            return;
-        }
-        throw e;
-    }
-    let names: string[];
-    try {
-        names = consumedSecrets(parseRestartOn(wl.metadata.annotations?.[ANNOTATION_RESTART_ON], `${ns}/${name}`), wl.spec?.template?.spec);
-    } catch (e) {
-        ctx.logger.warn({ object: key, err: (e as Error).message }, "invalid restart-on annotation");
+    const wl = ctx.workloadMeta(kind, `${ns}/${name}`);
+    if (!wl) {
+        // Gone (or not listed yet: its add event queues it again).
+        ctx.debouncer.clear(key);
         return;
     }
+    if (wl.invalid) {
+        ctx.logger.warn({ object: key, err: wl.invalid }, "invalid restart-on annotation");
+        return;
+    }
+    const names = wl.consumes;
     if (names.length === 0) return;
     const wait = ctx.debouncer.remaining(key, ctx.clock.now());
     if (wait > 0) {
@@ -85,27 +81,22 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         contents[n] = `${meta.type}:${meta.contentHash}`;
     }
     const hash = secretsHash(contents, ctx.fingerprint, { kind, namespace: ns, name });
-    const decision = restartDecision(hash, wl.spec?.template?.metadata?.annotations?.[ANNOTATION_SECRETS_HASH], wl.metadata.annotations?.[ANNOTATION_SECRETS_HASH]);
+    const decision = restartDecision(hash, wl.templateHash, wl.baselineHash);
     ctx.debouncer.clear(key);
     switch (decision) {
         case "none":
             return;
         case "record-baseline":
-            await ctx.client.request("PATCH", path, {
-                body: { metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } } },
-                contentType: "application/merge-patch+json",
-                object: key,
-            });
+            await patchWorkload(ctx, path, key, { metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } } });
             return;
         case "restart": {
-            await ctx.client.request("PATCH", path, {
-                body: {
+            if (
+                !(await patchWorkload(ctx, path, key, {
                     metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } },
                     spec: { template: { metadata: { annotations: { [ANNOTATION_SECRETS_HASH]: hash } } } },
-                },
-                contentType: "application/merge-patch+json",
-                object: key,
-            });
+                }))
+            )
+                return;
             ctx.metrics.restarts.inc({ kind });
             ctx.recorder.audit("restart", key, `consumed secrets changed (${names.join(",")})`, { fingerprint: hash });
             ctx.recorder.event(
@@ -120,5 +111,17 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
             const never: never = decision;
             throw new Error(`unknown decision ${String(never)}`);
         }
+    }
+}
+
+/** One merge patch of a workload; false when it is gone (404: nothing to roll). A 409 throws: the key is retried. */
+async function patchWorkload(ctx: ReconcileContext, path: string, key: string, body: Record<string, unknown>): Promise<boolean> {
+    try {
+        await ctx.client.request("PATCH", path, { body, contentType: "application/merge-patch+json", object: key });
+        return true;
+    } catch (e) {
+        if (!isKubeError(e, 404)) throw e;
+        ctx.debouncer.clear(key);
+        return false;
     }
 }

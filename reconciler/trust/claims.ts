@@ -1,6 +1,5 @@
 import { Logger } from "../../lib/log";
 import { KubeClient } from "../../lib/kube";
-import type { OwnWrites } from "../machinery/ownwrites";
 
 /**
  * Several reconciler instances in one cluster (issue 20). Each instance's own namespace (created by its stack,
@@ -135,33 +134,4 @@ export class ClaimWatcher {
     problems(): string[] {
         return this.mine ? overlaps(this.mine, this.others) : [];
     }
-}
-
-/** On a secret in a namespace this instance refuses: why (written once; the status stays the acting instance's). */
-export const ANNOTATION_CLAIM_REFUSED = "platform-secrets.io/claim-refused";
-
-/**
- * Marks one secret as refused by this instance (pure decision + one merge patch): the reason in
- * ANNOTATION_CLAIM_REFUSED and a Warning Event, only when the annotation does not already say it. The status
- * annotations are left to the instance that acts there, so two instances never overwrite each other's status.
- */
-export async function markClaimRefused(
-    ctx: { client: KubeClient; recorder: { event(obj: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string }, type: "Normal" | "Warning", reason: string, message: string): void }; ownWrites: OwnWrites },
-    meta: { metadata: { namespace?: string; name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> } },
-    message: string,
-): Promise<boolean> {
-    const text = message.slice(0, 1024);
-    if (meta.metadata.annotations?.[ANNOTATION_CLAIM_REFUSED] === text) return false;
-    const ns = meta.metadata.namespace!;
-    const name = meta.metadata.name!;
-    const key = `${ns}/${name}`;
-    await ctx.ownWrites.track(key, () =>
-        ctx.client.request<{ metadata: { resourceVersion?: string } }>("PATCH", `/api/v1/namespaces/${ns}/secrets/${name}`, {
-            body: { metadata: { resourceVersion: meta.metadata.resourceVersion, annotations: { [ANNOTATION_CLAIM_REFUSED]: text } } },
-            contentType: "application/merge-patch+json",
-            object: key,
-        }),
-    );
-    ctx.recorder.event({ apiVersion: "v1", kind: "Secret", namespace: ns, name, uid: meta.metadata.uid }, "Warning", "NamespaceClaimed", text);
-    return true;
 }
