@@ -24,9 +24,36 @@ export interface FanOutSpec {
  */
 export const FAN_OUT_LIMITS = { annotationBytes: 16 * 1024, entries: 32, namespacesPerEntry: 256, selectorChars: 1024, targets: 512 } as const;
 
-type Requirement =
+/** One requirement of a label selector, as the apiserver evaluates it (every requirement ANDed). */
+export type Requirement =
     | { op: "in" | "notin"; key: string; values: string[] }
     | { op: "exists" | "!exists"; key: string };
+
+/** The structured form (`matchLabels` + `matchExpressions`, as in a namespaceSelector) as requirements. */
+export function requirementsOf(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[] }): Requirement[] {
+    const reqs: Requirement[] = Object.entries(sel.matchLabels ?? {}).map(([key, v]) => ({ op: "in", key, values: [v] }));
+    for (const e of sel.matchExpressions ?? []) {
+        switch (e.operator) {
+            case "In":
+                reqs.push({ op: "in", key: e.key, values: e.values ?? [] });
+                break;
+            case "NotIn":
+                reqs.push({ op: "notin", key: e.key, values: e.values ?? [] });
+                break;
+            case "Exists":
+                reqs.push({ op: "exists", key: e.key });
+                break;
+            case "DoesNotExist":
+                reqs.push({ op: "!exists", key: e.key });
+                break;
+            default: {
+                const never: never = e.operator;
+                throw new Error(`unknown selector operator ${String(never)}`);
+            }
+        }
+    }
+    return reqs;
+}
 
 const KEY = "[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?";
 const VALUE = "([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
@@ -76,7 +103,8 @@ export function compileLabelSelector(selector: string): (labels: Record<string, 
     return (labels) => matchRequirements(labels ?? {}, reqs);
 }
 
-function matchRequirements(l: Record<string, string>, reqs: Requirement[]): boolean {
+/** The one label-selector matcher (string selectors, structured selectors and fan-out plans all end here). */
+export function matchRequirements(l: Record<string, string>, reqs: readonly Requirement[]): boolean {
     return reqs.every((r) => {
         const has = Object.prototype.hasOwnProperty.call(l, r.key);
         switch (r.op) {

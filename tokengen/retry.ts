@@ -1,3 +1,4 @@
+import { backoffDelay } from "../lib/backoff";
 /** Bounds for the API retry loop; `main` uses DEFAULT_RETRY, tests shrink them. */
 export interface RetryPolicy {
     /** Total attempts per request, first one included. */
@@ -21,13 +22,12 @@ export const RATE_LIMIT_DEFAULT_WAIT_MS = 60_000;
 export const RATE_LIMIT_RESET_MARGIN_MS = 1000;
 
 /**
- * "Full jitter" exponential backoff: uniform in [0, min(max, base·2^failures)). Spreads the retries of many
- * pods started together instead of having them hit GitHub in lockstep.
+ * "Full jitter" exponential backoff (lib/backoff.ts): uniform in [0, min(max, base·2^failures)). Spreads the retries
+ * of many pods started together instead of having them hit GitHub in lockstep.
  */
 export function backoffDelayMs(failures: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">, random: () => number): number {
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(failures, 30));
-    const r = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
-    return Math.floor(r * ceiling);
+    // A cap below the base means "always the cap" (the base is then never reached).
+    return backoffDelay(failures, Math.min(policy.baseDelayMs, policy.maxDelayMs), policy.maxDelayMs, random, "full");
 }
 
 /** Retry-After is either delta-seconds or an HTTP-date; undefined when absent or unparsable. */

@@ -1,15 +1,4 @@
-/**
- * Exponential backoff with "equal jitter": half the delay is fixed, half random, so retries of many clients spread
- * out while each still waits at least half the nominal delay. `rand` is injectable for tests.
- */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, rand: () => number = Math.random): number {
-    if (!(baseMs > 0) || !(maxMs >= baseMs)) {
-        throw new Error(`backoffDelay: need 0 < baseMs <= maxMs (got baseMs=${baseMs}, maxMs=${maxMs})`);
-    }
-    const nominal = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt, 40)));
-    const half = nominal / 2;
-    return Math.round(half + half * Math.min(1, Math.max(0, rand())));
-}
+export { backoffDelay } from "../../lib/backoff";
 
 /**
  * Global token bucket (reservation style): `take` always succeeds and returns how long the caller must wait

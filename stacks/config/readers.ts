@@ -1,4 +1,4 @@
-import { isDnsLabel, isDnsSubdomain } from "../../derive";
+import { isDnsLabel, isDnsSubdomain, matchRequirements, requirementsOf } from "../../derive";
 import { ConfigError, configKey } from "./errors";
 import type { LabelSelector, LabelSelectorRequirement, RefreshPolicy } from "./types";
 import { REFRESH_POLICIES } from "./types";
@@ -175,29 +175,7 @@ export function labelSelector(v: unknown, path: string): LabelSelector {
     return sel;
 }
 
-/** Does a namespace with these labels match the selector (Kubernetes semantics: everything ANDed)? */
+/** Does a namespace with these labels match the selector (Kubernetes semantics: everything ANDed)? derive's one matcher. */
 export function selectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
-    for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-    for (const e of sel.matchExpressions ?? []) {
-        const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-        switch (e.operator) {
-            case "In":
-                if (!has || !e.values!.includes(labels[e.key])) return false;
-                break;
-            case "NotIn":
-                if (has && e.values!.includes(labels[e.key])) return false;
-                break;
-            case "Exists":
-                if (!has) return false;
-                break;
-            case "DoesNotExist":
-                if (has) return false;
-                break;
-            default: {
-                const never: never = e.operator;
-                throw new Error(`unknown operator ${String(never)}`);
-            }
-        }
-    }
-    return true;
+    return matchRequirements(labels, requirementsOf(sel));
 }
