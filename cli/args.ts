@@ -1,4 +1,5 @@
 /** Argument parsing and help texts (pure). */
+import { parseArgs as nodeParseArgs } from "node:util";
 
 export interface FlagSpec {
     name: string;
@@ -108,43 +109,40 @@ export interface Parsed {
     positionals: string[];
 }
 
-/** Parses `argv` (after the command name) against the command's flags plus the global ones. */
+/**
+ * Parses `argv` (after the command name) against the command's flags plus the global ones, with node:util's
+ * parseArgs (strict: unknown flags and missing values are errors); its errors become UsageErrors naming the flag.
+ */
 export function parseArgs(argv: readonly string[], spec: CommandSpec): Parsed {
     const all = [...spec.flags, ...GLOBAL_FLAGS];
-    const flags: Record<string, string | boolean> = {};
-    const positionals: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--") {
-            positionals.push(...argv.slice(i + 1));
-            break;
-        }
-        let f: FlagSpec | undefined;
-        let inline: string | undefined;
-        if (a.startsWith("--")) {
-            const eq = a.indexOf("=");
-            const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-            inline = eq >= 0 ? a.slice(eq + 1) : undefined;
-            f = all.find((x) => x.name === name);
-            if (!f) throw new UsageError(`unknown flag --${name}`, spec.name);
-        } else if (a.startsWith("-") && a.length > 1 && a !== "-") {
-            f = all.find((x) => x.short === a.slice(1, 2));
-            if (!f) throw new UsageError(`unknown flag ${a}`, spec.name);
-            if (a.length > 2) inline = a.slice(2);
-        } else {
-            positionals.push(a);
-            continue;
-        }
-        if (f.value) {
-            const v = inline ?? argv[++i];
-            if (v === undefined) throw new UsageError(`--${f.name} needs a value (${f.value})`, spec.name);
-            flags[f.name] = v;
-        } else {
-            if (inline !== undefined) throw new UsageError(`--${f.name} takes no value`, spec.name);
-            flags[f.name] = true;
-        }
+    const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+    for (const f of all) options[f.name] = { type: f.value ? "string" : "boolean", ...(f.short ? { short: f.short } : {}) };
+    try {
+        const { values, positionals } = nodeParseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+        const flags: Record<string, string | boolean> = {};
+        for (const [k, v] of Object.entries(values)) if (typeof v === "string" || typeof v === "boolean") flags[k] = v;
+        return { flags, positionals };
+    } catch (e) {
+        throw usageErrorOf(e, all, spec.name);
     }
-    return { flags, positionals };
+}
+
+/** node:util's ERR_PARSE_ARGS_* as our messages ("unknown flag --x", "--x needs a value (NS)", "--x takes no value"). */
+function usageErrorOf(e: unknown, all: FlagSpec[], command: string): Error {
+    const code = (e as { code?: unknown })?.code;
+    const message = String((e as Error)?.message ?? e);
+    const named = /'(?:-(\w), )?--([\w-]+)/.exec(message) ?? /'-(\w)'/.exec(message);
+    const flag = named ? all.find((f) => f.name === named[2] || (named[1] !== undefined && f.short === named[1]) || (named[2] === undefined && f.short === named[1])) : undefined;
+    switch (code) {
+        case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+            return new UsageError(`unknown flag ${/'([^']+)'/.exec(message)?.[1] ?? message}`, command);
+        case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+            if (flag?.value) return new UsageError(`--${flag.name} needs a value (${flag.value})`, command);
+            if (flag) return new UsageError(`--${flag.name} takes no value`, command);
+            return new UsageError(message, command);
+        default:
+            return e instanceof Error ? e : new Error(message);
+    }
 }
 
 /** "60s", "2m", "500ms", "1h" or plain seconds → milliseconds. */

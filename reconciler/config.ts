@@ -1,3 +1,4 @@
+import { parseArgs as nodeParseArgs } from "node:util";
 import { isDnsLabel } from "../derive";
 import { hostname } from "node:os";
 
@@ -104,20 +105,23 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         const v = env[d.env];
         if (v !== undefined && v !== "") raw.set(flag, v);
     }
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const eq = a.indexOf("=");
-        const flag = eq > 0 ? a.slice(0, eq) : a;
-        if (flag === "--vault-token") throw new ConfigError("--vault-token: a Vault token is never taken on the command line (it would show in ps and the pod spec); use --vault-token-file or --vault-auth=kubernetes --vault-role=<role>");
-        if (!FLAGS[flag]) throw new ConfigError(`unknown flag "${flag}"; see --help`);
-        let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
-        if (value === undefined) {
-            if (FLAGS[flag].kind === "bool" && (argv[i + 1] === undefined || argv[i + 1].startsWith("--"))) value = "true";
-            else value = argv[++i];
-        }
-        if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
-        raw.set(flag, value);
+    for (const a of argv) {
+        if (a === "--vault-token" || a.startsWith("--vault-token=")) throw new ConfigError("--vault-token: a Vault token is never taken on the command line (it would show in ps and the pod spec); use --vault-token-file or --vault-auth=kubernetes --vault-role=<role>");
     }
+    // node:util parseArgs (strict): every flag takes a string value; a bare boolean flag means "true".
+    const args = argv.map((a, i) => (FLAGS[a]?.kind === "bool" && (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) ? `${a}=true` : a));
+    let values: Record<string, unknown>;
+    try {
+        values = nodeParseArgs({ args, options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f.slice(2), { type: "string" as const }])), strict: true, allowPositionals: false }).values;
+    } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        const flag = /'(--[\w-]+)/.exec(String((e as Error).message))?.[1] ?? /'([^']+)'/.exec(String((e as Error).message))?.[1] ?? "?";
+        if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new ConfigError(`unknown flag "${flag}"; see --help`);
+        if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new ConfigError(`flag ${flag} needs a value`);
+        if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new ConfigError(`unexpected argument ${flag}; flags only (see --help)`);
+        throw e;
+    }
+    for (const [name, v] of Object.entries(values)) if (typeof v === "string") raw.set(`--${name}`, v);
     for (const [flag, value] of raw) {
         const d = FLAGS[flag];
         const target = cfg as unknown as Record<string, unknown>;
