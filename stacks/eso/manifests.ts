@@ -146,12 +146,28 @@ export function goTemplateLiteral(text: string): string {
 }
 
 /**
+ * Go-template guards that refuse what derive's SourceReader.text(key, true, true) refuses (derive/source.ts): an
+ * empty or whitespace-only value, a value ending with a newline. `fail` stops the render: ESO reports the message on
+ * the ExternalSecret and leaves the Secret as it was, as the reconciler leaves a derived secret (seed 003). The
+ * messages are derive's, and never contain the value. A missing key already fails (ESO renders with missingkey=error).
+ */
+export function credentialGuards(format: string, keys: readonly string[]): string {
+    return keys
+        .map((k) => `{{- if eq (trim .${k}) "" }}{{ fail "${format}: key \\"${k}\\": the value is empty; set a non-empty \\"${k}\\"" }}{{ end -}}` + `{{- if or (hasSuffix "\\n" .${k}) (hasSuffix "\\r" .${k}) }}{{ fail "${format}: key \\"${k}\\": the value ends with a newline; re-create the value without the trailing newline" }}{{ end -}}`)
+        .join("");
+}
+
+/**
  * `.dockerconfigjson` template: sprig's toJson (Go's encoding/json) quotes and escapes credentials with any
  * character in them, and the registry key is written with the same escaping (derive's goJson), so ESO's output is
- * byte-for-byte derive/formats/docker.ts dockerConfigJson for the same input (test/integration/eso/formats.test.ts).
+ * byte-for-byte derive/formats/docker.ts dockerConfigJson for the same input, and it refuses what derive refuses
+ * (credentialGuards, and a ':' in the user name): test/integration/eso/fanout.test.ts.
  */
 export function dockerConfigTemplate(server: string): Record<string, string> {
-    const auths = `{"auths":{${goTemplateLiteral(goJson(server))}:{"username":{{ .username | toJson }},"password":{{ .password | toJson }},"auth":{{ printf "%s:%s" .username .password | b64enc | toJson }}}}}`;
+    const guards =
+        credentialGuards("docker", ["username", "password"]) +
+        `{{- if contains ":" .username }}{{ fail "docker: key \\"username\\": the user name contains ':'; docker splits user:password on the first ':'; use a user name without ':'" }}{{ end -}}`;
+    const auths = `${guards}{"auths":{${goTemplateLiteral(goJson(server))}:{"username":{{ .username | toJson }},"password":{{ .password | toJson }},"auth":{{ printf "%s:%s" .username .password | b64enc | toJson }}}}}`;
     return { ".dockerconfigjson": auths };
 }
 
@@ -163,8 +179,8 @@ export function kargoImageTemplate(repoURL: string, isRegex: boolean): { labels:
             // Literal text in a Go template: escape any "{{" a regular expression might contain.
             repoURL: goTemplateLiteral(repoURL),
             ...(isRegex ? { repoURLIsRegex: "true" } : {}),
-            username: "{{ .username }}",
-            password: "{{ .password }}",
+            username: `${credentialGuards("kargo", ["username"])}{{ .username }}`,
+            password: `${credentialGuards("kargo", ["password"])}{{ .password }}`,
         },
     };
 }

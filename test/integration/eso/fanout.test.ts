@@ -122,4 +122,63 @@ describe("eso: registry fan-out through the real controller (stack-rendered Clus
         assert.ok(await secret(byLabels, "registry-pull"), "the other namespace keeps its secret");
         await waitReady(docker, 30_000).catch(() => undefined);
     });
+
+    it("the templates refuse what derive refuses (derive's bad-input set): no Secret, the ExternalSecret says why, never the value", async () => {
+        const store2 = randomName("store");
+        const cases: { name: string; username?: string; password?: string; why?: RegExp }[] = [
+            { name: "colon", username: "bot:1", password: "p", why: /key "username": the user name contains ':'/ },
+            { name: "empty-user", username: " ", password: "p", why: /key "username": the value is empty/ },
+            { name: "empty-pass", username: "bot", password: "", why: /key "password": the value is empty/ },
+            { name: "newline", username: "bot", password: "secret-canary-nl\n", why: /key "password": the value ends with a newline/ },
+            { name: "fine", username: "bot", password: "p@ss word" },
+        ];
+        const paths = cases.map((c) => `${vaultPath}-${c.name}`);
+        for (const [i, c] of cases.entries()) await vaultWrite("secret", paths[i]!, { username: c.username!, password: c.password! });
+        const { objects } = await renderStack("local", {
+            storeName: store2,
+            vaultAddress: (await import("../fixture")).getEnv().vault.addr,
+            vaultTokenSecretNamespace: own,
+            storeAllowedNamespaces: allowNamespaces("local", [unlabelled]),
+            storeAllowedNamespaceLabels: [...((loadStackFile("local").storeAllowedNamespaceLabels as string[] | undefined) ?? []), `${selectLabel}=true`],
+            externalVaultPaths: [...paths, "git/platform-repo", "oauth/backstage-github", "github-apps/rex", "github-apps/clippy"],
+            dockerRegistries: cases.map((c, i) => ({ name: `${registryName}-${c.name}`, server, vaultPath: paths[i]!, secretName: `pull-${c.name}`, namespaceSelectors: [{ matchLabels: { [selectLabel]: "true" } }] })),
+        });
+        const storeObj = only(objects, "ClusterSecretStore", store2);
+        // (The token Secret the first case created in the same namespace serves this store too.)
+        const ces = cases.map((c) => only(objects, "ClusterExternalSecret", `${registryName}-${c.name}`));
+        for (const o of [storeObj, ...ces]) {
+            await apply(o);
+            applied.push(o);
+        }
+        await waitReady(storeObj);
+        const k = await admin();
+        const source = (c: (typeof cases)[number]) => ({ metadata: { namespace: byLabels, name: "src" }, type: "Opaque", data: { username: b64(c.username!), password: b64(c.password!) } });
+        for (const c of cases) {
+            const recipe: Recipe = { format: "docker", source: { namespace: byLabels, name: "src" }, target: { namespace: byLabels, name: `pull-${c.name}` }, options: { registry: server } };
+            if (!c.why) {
+                const got = await eventually(() => secret(byLabels, `pull-${c.name}`), 60_000, `pull-${c.name} written`, 200);
+                assert.equal(got.data[".dockerconfigjson"], deriveSecret(source(c), recipe).data[".dockerconfigjson"], "accepted input: byte-for-byte derive's");
+                continue;
+            }
+            assert.throws(() => deriveSecret(source(c), recipe), c.why, `derive refuses ${c.name}`);
+            const esPath = `/apis/external-secrets.io/v1/namespaces/${byLabels}/externalsecrets/${registryName}-${c.name}`;
+            const why = await eventually(
+                async () => {
+                    const es = await k.request("GET", esPath).catch(() => undefined);
+                    const ready = ((es?.status?.conditions ?? []) as { type: string; status: string; message?: string }[]).find((x) => x.type === "Ready");
+                    if (!ready || ready.status === "True") return undefined;
+                    const events = (await k.request("GET", `/api/v1/namespaces/${byLabels}/events`, { query: { fieldSelector: `involvedObject.name=${registryName}-${c.name}` } })).items as { message?: string }[];
+                    const text = [ready.message ?? "", ...events.map((e) => e.message ?? "")].join("\n");
+                    return c.why!.test(text) ? text : undefined;
+                },
+                60_000,
+                `ExternalSecret ${registryName}-${c.name} reports derive's refusal`,
+                250,
+            );
+            assert.equal(await secret(byLabels, `pull-${c.name}`), undefined, `no Secret for ${c.name}`);
+            for (const v of [c.username!, c.password!].map((x) => x.trim()).filter((x) => x.length >= 5)) assert.ok(!why.includes(v), `${c.name}: the value is not in the message`);
+        }
+        for (const p of paths) await vaultDelete("secret", p).catch(() => undefined);
+    });
 });
+

@@ -274,7 +274,7 @@ describe("stacks program: behaviour", function () {
         assert.deepEqual(app.inputs.spec.namespaceSelectors, [{ matchLabels: { "secrets/gh-docker-registry": "true" }, matchExpressions: [{ key: "platform-secrets.io/sandbox", operator: "DoesNotExist" }] }]);
         const appTpl = app.inputs.spec.externalSecretSpec.target.template;
         assert.equal(appTpl.type, "kubernetes.io/dockerconfigjson");
-        assert.match(appTpl.data[".dockerconfigjson"], /^\{"auths":\{"ghcr\.io":\{"username":\{\{ \.username \| toJson \}\}/);
+        assert.match(appTpl.data[".dockerconfigjson"], /^\{\{- if .*\{\{ end -\}\}\{"auths":\{"ghcr\.io":\{"username":\{\{ \.username \| toJson \}\}/);
         assert.equal(kargo.inputs.metadata.name, "kargo-docker-registry");
         const kTpl = kargo.inputs.spec.externalSecretSpec.target.template;
         assert.equal(kTpl.metadata.labels["kargo.akuity.io/cred-type"], "image");

@@ -74,6 +74,13 @@ describe("stand-ins (test/standins): pure parts", () => {
         assert.equal(renderTemplate('a{{ "{{" }}b', {}), "a{{b");
         assert.throws(() => renderTemplate("{{ .nope }}", {}), /no entry for key "nope"/);
         assert.throws(() => renderTemplate("{{ .a | sha256sum }}", { a: "x" }), /unsupported template function "sha256sum"/);
+        // The refusals derive makes, made by the template (fail), never with the value.
+        const tpl = dockerConfigTemplate("ghcr.io")[".dockerconfigjson"]!;
+        assert.throws(() => renderTemplate(tpl, { username: "a:b", password: "p" }), /error calling fail: docker: key "username": the user name contains ':'/);
+        assert.throws(() => renderTemplate(tpl, { username: "a", password: "  " }), /key "password": the value is empty/);
+        assert.throws(() => renderTemplate(tpl, { username: "a", password: "pw\n" }), /key "password": the value ends with a newline/);
+        assert.equal(renderTemplate("x {{- if eq .a \"1\" }} one {{ end -}} y", { a: "1" }), "x one y");
+        assert.equal(renderTemplate("x{{ if (eq .a \"1\") }}{{ .nope }}{{ end }}y", { a: "2" }), "xy");
     });
 
     it("ESO: store conditions, selectors, and syncedResourceVersion changing with annotations", () => {
