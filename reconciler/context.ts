@@ -104,35 +104,43 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (t
     return errors;
 }
 
-/** Read-only view over several maps (one per namespace-scoped informer). */
+/**
+ * Read-only view over several maps (one per namespace-scoped informer): a real ReadonlyMap (the type checks every
+ * member), each key in at most one of them.
+ */
+export class UnionView<T> implements ReadonlyMap<string, T> {
+    constructor(private readonly maps: readonly Map<string, T>[]) {}
+
+    get(k: string): T | undefined {
+        for (const m of this.maps) {
+            const v = m.get(k);
+            if (v !== undefined) return v;
+        }
+        return undefined;
+    }
+    has(k: string): boolean {
+        return this.maps.some((m) => m.has(k));
+    }
+    get size(): number {
+        return this.maps.reduce((n, m) => n + m.size, 0);
+    }
+    *entries(): MapIterator<[string, T]> {
+        for (const m of this.maps) yield* m.entries();
+    }
+    *keys(): MapIterator<string> {
+        for (const m of this.maps) yield* m.keys();
+    }
+    *values(): MapIterator<T> {
+        for (const m of this.maps) yield* m.values();
+    }
+    forEach(fn: (v: T, k: string, map: ReadonlyMap<string, T>) => void): void {
+        for (const m of this.maps) m.forEach((v, k) => fn(v, k, this));
+    }
+    [Symbol.iterator](): MapIterator<[string, T]> {
+        return this.entries();
+    }
+}
+
 export function unionView<T>(maps: Map<string, T>[]): ReadonlyMap<string, T> {
-    const view = {
-        get: (k: string) => {
-            for (const m of maps) {
-                const v = m.get(k);
-                if (v !== undefined) return v;
-            }
-            return undefined;
-        },
-        has: (k: string) => maps.some((m) => m.has(k)),
-        get size() {
-            return maps.reduce((n, m) => n + m.size, 0);
-        },
-        *entries() {
-            for (const m of maps) yield* m.entries();
-        },
-        *keys() {
-            for (const m of maps) yield* m.keys();
-        },
-        *values() {
-            for (const m of maps) yield* m.values();
-        },
-        forEach(fn: (v: T, k: string, map: ReadonlyMap<string, T>) => void) {
-            for (const m of maps) m.forEach((v, k) => fn(v, k, view as unknown as ReadonlyMap<string, T>));
-        },
-        [Symbol.iterator]() {
-            return view.entries();
-        },
-    };
-    return view as unknown as ReadonlyMap<string, T>;
+    return new UnionView(maps);
 }
