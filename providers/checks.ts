@@ -30,7 +30,13 @@ function commonFailures(news: Record<string, unknown>): Failure[] {
 }
 
 /** check() of DerivedSecret: the recipe must validate (skipped for values unknown during preview). */
-export function checkDerivedInputs(news: Record<string, unknown>): Failure[] {
+/** A provider's inputs or outputs as a field map (a copy, not a cast: the checks read unknown values). */
+export function fields(o: object): Readonly<Record<string, unknown>> {
+    return Object.fromEntries(Object.entries(o));
+}
+
+export function checkDerivedInputs(input: object): Failure[] {
+    const news = fields(input);
     const failures = commonFailures(news);
     const recipe = { format: news.format, source: news.source, target: news.target, options: news.options };
     if (containsUnknown(recipe)) return failures;
@@ -44,7 +50,8 @@ export function checkDerivedInputs(news: Record<string, unknown>): Failure[] {
 }
 
 /** check() of MirroredSecret. */
-export function checkMirrorInputs(news: Record<string, unknown>): Failure[] {
+export function checkMirrorInputs(input: object): Failure[] {
+    const news = fields(input);
     const failures = commonFailures(news);
     const { namespaces, namespaceSelector, targetName, source } = news;
     if (containsUnknown({ namespaces, namespaceSelector, targetName, source })) return failures;
@@ -108,7 +115,8 @@ function same(a: unknown, b: unknown): boolean {
  * change that changes the secret type on the same target must delete first (the type is immutable and the name is
  * taken). Drift recorded by read() is a change, so `pulumi up` after a refresh repairs it.
  */
-export function diffDerived(olds: Record<string, unknown>, news: Record<string, unknown>): DiffDecision {
+export function diffDerived(oldInput: object, newInput: object): DiffDecision {
+    const [olds, news] = [fields(oldInput), fields(newInput)];
     const reasons: string[] = [];
     for (const k of ["format", "source", "target", "options", "kubeconfig", "context", "adopt"]) {
         if (!same(olds[k], news[k])) reasons.push(k);
@@ -135,7 +143,8 @@ export function diffDerived(olds: Record<string, unknown>, news: Record<string, 
  * diff() of MirroredSecret. A new copy name means new objects: replace (create before delete, names differ).
  * A new source or namespace set is an in-place update (copies are rewritten, dropped namespaces cleaned up).
  */
-export function diffMirror(olds: Record<string, unknown>, news: Record<string, unknown>): DiffDecision {
+export function diffMirror(oldInput: object, newInput: object): DiffDecision {
+    const [olds, news] = [fields(oldInput), fields(newInput)];
     const reasons: string[] = [];
     for (const k of ["source", "targetName", "namespaces", "namespaceSelector", "kubeconfig", "context", "adopt"]) {
         if (!same(olds[k], news[k])) reasons.push(k);

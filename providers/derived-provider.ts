@@ -43,11 +43,11 @@ async function converge(api: SecretsApi, inputs: DerivedSecretInputs, owners: De
 }
 
 async function check(_olds: DerivedSecretInputs, news: DerivedSecretInputs): Promise<dynamic.CheckResult<DerivedSecretInputs>> {
-    return { inputs: news, failures: checkDerivedInputs(news as unknown as Record<string, unknown>) };
+    return { inputs: news, failures: checkDerivedInputs(news) };
 }
 
 async function diff(_id: string, olds: DerivedSecretOutputs, news: DerivedSecretInputs): Promise<dynamic.DiffResult> {
-    const d = diffDerived(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>);
+    const d = diffDerived(olds, news);
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
 }
 

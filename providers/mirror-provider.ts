@@ -67,11 +67,11 @@ async function converge(inputs: MirroredSecretInputs, previous?: MirroredSecretO
 }
 
 async function check(_olds: MirroredSecretInputs, news: MirroredSecretInputs): Promise<dynamic.CheckResult<MirroredSecretInputs>> {
-    return { inputs: news, failures: checkMirrorInputs(news as unknown as Record<string, unknown>) };
+    return { inputs: news, failures: checkMirrorInputs(news) };
 }
 
 async function diff(_id: string, olds: MirroredSecretOutputs, news: MirroredSecretInputs): Promise<dynamic.DiffResult> {
-    const d = diffMirror(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>);
+    const d = diffMirror(olds, news);
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
 }
 

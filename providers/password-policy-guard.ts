@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { fields } from "./checks";
 import { versioned } from "./schema";
 import { providerStub } from "./stub";
 
@@ -90,7 +91,8 @@ export function policyRefusal(olds: Partial<PasswordPolicyGuardInputs> | undefin
 }
 
 /** Input shape problems, as check failures naming the property (pure). */
-export function checkGuardInputs(news: Record<string, unknown>): dynamic.CheckFailure[] {
+export function checkGuardInputs(input: object): dynamic.CheckFailure[] {
+    const news = fields(input);
     const failures: dynamic.CheckFailure[] = [];
     if (typeof news.password !== "string" || news.password === "") failures.push({ property: "password", reason: "must be the password's name; fix: pass a non-empty name" });
     if (news.rotation !== UNKNOWN && !(typeof news.rotation === "number" && Number.isInteger(news.rotation) && news.rotation >= 0)) {
@@ -116,7 +118,7 @@ function outputsOf(i: PasswordPolicyGuardInputs): PasswordPolicyGuardOutputs {
 // Errors are plain `new Error(message)`: the closure serializer turns Error subclasses into functions whose
 // super() sets no message (providers/README.md, "Serialization").
 async function check(olds: Partial<PasswordPolicyGuardInputs>, news: PasswordPolicyGuardInputs): Promise<dynamic.CheckResult<PasswordPolicyGuardInputs>> {
-    const failures = checkGuardInputs(news as unknown as Record<string, unknown>);
+    const failures = checkGuardInputs(news);
     if (failures.length === 0) {
         // Reported here too (check runs before diff), so preview prints the reason once, without a stack trace.
         const refusal = policyRefusal(olds, news);

@@ -930,7 +930,11 @@ function commonFailures(news) {
   }
   return out;
 }
-function checkDerivedInputs(news) {
+function fields(o) {
+  return Object.fromEntries(Object.entries(o));
+}
+function checkDerivedInputs(input) {
+  const news = fields(input);
   const failures = commonFailures(news);
   const recipe = { format: news.format, source: news.source, target: news.target, options: news.options };
   if (containsUnknown(recipe)) return failures;
@@ -942,7 +946,8 @@ function checkDerivedInputs(news) {
   }
   return failures;
 }
-function checkMirrorInputs(news) {
+function checkMirrorInputs(input) {
+  const news = fields(input);
   const failures = commonFailures(news);
   const { namespaces, namespaceSelector, targetName, source } = news;
   if (containsUnknown({ namespaces, namespaceSelector, targetName, source })) return failures;
@@ -987,7 +992,8 @@ var FIXED_TYPE = {
 function same(a, b) {
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
 }
-function diffDerived(olds, news) {
+function diffDerived(oldInput, newInput) {
+  const [olds, news] = [fields(oldInput), fields(newInput)];
   const reasons = [];
   for (const k of ["format", "source", "target", "options", "kubeconfig", "context", "adopt"]) {
     if (!same(olds[k], news[k])) reasons.push(k);
@@ -1008,7 +1014,8 @@ function diffDerived(olds, news) {
   }
   return { changes: reasons.length > 0, replaces, deleteBeforeReplace, reasons };
 }
-function diffMirror(olds, news) {
+function diffMirror(oldInput, newInput) {
+  const [olds, news] = [fields(oldInput), fields(newInput)];
   const reasons = [];
   for (const k of ["source", "targetName", "namespaces", "namespaceSelector", "kubeconfig", "context", "adopt"]) {
     if (!same(olds[k], news[k])) reasons.push(k);
@@ -1655,7 +1662,8 @@ function policyRefusal(olds, news) {
   const next = Number(news.rotation) + 1;
   return `password ${news.password}: ${changes.join(", ")}; these settings take effect only by rotating the password (the random provider replaces the value on any of them, which would rotate it silently); fix: bump ${news.rotationKey} from ${news.rotation} to ${next} (pulumi config set --path '${news.rotationKey}' ${next}), or revert the change`;
 }
-function checkGuardInputs(news) {
+function checkGuardInputs(input) {
+  const news = fields(input);
   const failures = [];
   if (typeof news.password !== "string" || news.password === "") failures.push({ property: "password", reason: "must be the password's name; fix: pass a non-empty name" });
   if (news.rotation !== UNKNOWN2 && !(typeof news.rotation === "number" && Number.isInteger(news.rotation) && news.rotation >= 0)) {
