@@ -1,3 +1,4 @@
+import { FIELD_MANAGER } from "./keys";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { Logger } from "../lib/log";
@@ -45,6 +46,8 @@ export class Reconciler {
     private claimsStarted = false;
 
     constructor(private readonly o: ReconcilerOptions) {
+        // Everything the reconciler writes carries its name in managedFields (a client handed in keeps its own).
+        o.client.fieldManager ??= FIELD_MANAGER;
         if (o.ownNamespace) {
             this.claims = new ClaimWatcher({
                 client: o.client,

@@ -46,3 +46,5 @@ export type RefusalReason = "no-grant" | "fan-out-not-allowed" | "target-not-man
 /** On a secret in a namespace this instance refuses: why (written once; the status stays the acting instance's). */
 export const ANNOTATION_CLAIM_REFUSED = `${PREFIX}claim-refused`;
 
+/** The field manager of every write the reconciler makes (managedFields: who changed a workload's pod template). */
+export const FIELD_MANAGER = "platform-secrets-reconciler";

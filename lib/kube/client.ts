@@ -54,6 +54,11 @@ export class KubeClient {
     private headersAt = 0;
     private readonly server: URL;
     private readonly tlsOpts: https.AgentOptions;
+    /**
+     * Sent as `fieldManager` with every create, update and patch that does not name one: the managedFields of what this
+     * client writes then say who wrote it (GitOps tools show it; a workload's rollout annotation names the reconciler).
+     */
+    fieldManager?: string;
 
     private constructor(private readonly cfg: ClientConfig) {
         this.server = new URL(cfg.server);
@@ -123,7 +128,8 @@ export class KubeClient {
             headers["Content-Type"] = opts.contentType ?? "application/json";
             headers["Content-Length"] = String(payload.length);
         }
-        const u = this.url(path, opts.query);
+        const mutating = method === "POST" || method === "PUT" || method === "PATCH";
+        const u = this.url(path, mutating && this.fieldManager && opts.query?.fieldManager === undefined ? { ...opts.query, fieldManager: this.fieldManager } : opts.query);
         const mod = u.protocol === "https:" ? https : http;
         return new Promise<T>((resolve, reject) => {
             const req = mod.request(u, { method, headers, agent: this.agent, timeout: 60_000 }, (res) => {

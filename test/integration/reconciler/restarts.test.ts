@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
+import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH, FIELD_MANAGER } from "../../../reconciler/keys";
 import { canaryValue } from "../../support";
 import { admin, auditLines, createNamespace, createSource, deleteNamespaces, eventually, mutateSecret, Running, startReconciler, b64 } from "./helpers";
 
@@ -78,6 +78,9 @@ describe("reconciler: workload restarts", function () {
         assert.equal(final.spec.template.metadata.annotations[ANNOTATION_SECRETS_HASH], rolled.spec.template.metadata.annotations[ANNOTATION_SECRETS_HASH]);
         const restarts = auditLines(rec.lines).filter((a) => a.action === "restart" && a.object === `deployments:${ns}/web`);
         assert.equal(restarts.length, 1);
+        // GitOps tools see who rolled it: the template annotation is owned by the reconciler's field manager.
+        const owner = (final.metadata.managedFields as { manager: string; fieldsV1?: unknown }[]).find((m) => JSON.stringify(m.fieldsV1 ?? {}).includes(`"f:${ANNOTATION_SECRETS_HASH}"`) && JSON.stringify(m.fieldsV1).includes('"f:template"'));
+        assert.equal(owner?.manager, FIELD_MANAGER, JSON.stringify(final.metadata.managedFields));
 
         // the named-list workload ignores db-pw but follows "other"; the non-opted one never changes.
         const listed = await get("listed");
