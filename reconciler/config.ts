@@ -6,6 +6,7 @@ export interface ReconcilerConfig {
     kubeconfig?: string;
     namespaces: string[];
     debounceMs: number;
+    restartMaxDelayMs?: number;
     workers: number;
     vaultAddr?: string;
     /** kubernetes (the pod's ServiceAccount token → a Vault role) or token-file. */
@@ -46,6 +47,7 @@ const FLAGS: Record<string, { env: string; key: keyof ReconcilerConfig; kind: "s
     "--kubeconfig": { env: "KUBECONFIG", key: "kubeconfig", kind: "string" },
     "--namespaces": { env: "RECONCILER_NAMESPACES", key: "namespaces", kind: "list" },
     "--debounce-ms": { env: "RECONCILER_DEBOUNCE_MS", key: "debounceMs", kind: "int" },
+    "--restart-max-delay-ms": { env: "RECONCILER_RESTART_MAX_DELAY_MS", key: "restartMaxDelayMs", kind: "int" },
     "--workers": { env: "RECONCILER_WORKERS", key: "workers", kind: "int" },
     "--vault-addr": { env: "VAULT_ADDR", key: "vaultAddr", kind: "string" },
     "--vault-auth": { env: "VAULT_AUTH_METHOD", key: "vaultAuth", kind: "string" },

@@ -42,6 +42,8 @@ export interface ControllerOptions {
     policy?: ReconcilerPolicy;
     /** Restart debounce window per workload; default 2000 ms. */
     debounceMs?: number;
+    /** Upper bound of the debounce: a burst that never pauses rolls at most this long after its first change; default max(10 × debounce, 10 s). */
+    restartMaxDelayMs?: number;
     /** Parallel reconciles (I/O-bound: each waits on the apiserver); default 8. */
     workers?: number;
     vault?: VaultKv;
@@ -103,7 +105,7 @@ export class Controller {
             queue: this.queue,
             clock: this.clock,
             hooks,
-            debouncer: new Debouncer(o.debounceMs ?? 2000),
+            debouncer: new Debouncer(o.debounceMs ?? 2000, o.restartMaxDelayMs),
             fingerprint: o.fingerprint,
             namespaces,
             secrets: unionView(this.secretCaches),
@@ -175,8 +177,8 @@ export class Controller {
     private touchConsumers(secretKey: string): void {
         const now = this.clock.now();
         for (const w of this.ctx.index.workloadsOf(secretKey)) {
-            this.ctx.debouncer.touch(w, now);
-            this.queue.addAfter(w, this.ctx.debouncer.windowMs);
+            const at = this.ctx.debouncer.touch(w, now);
+            this.queue.addAfter(w, at - now);
         }
     }
 

@@ -29,6 +29,10 @@ export const ANNOTATION_FAN_OUT_OWNER = `${PREFIX}fan-out-owner`;
 export const ANNOTATION_RESTART_ON = `${PREFIX}restart-on`;
 /** On the pod template (and, as the baseline, on the workload): hash of the consumed secrets' type+data. */
 export const ANNOTATION_SECRETS_HASH = `${PREFIX}secrets-hash`;
+/** On a workload: the shortest time between two restarts ("30s", "5m", "1h"); changes in between are coalesced. */
+export const ANNOTATION_RESTART_MIN_INTERVAL = `${PREFIX}restart-min-interval`;
+/** On a workload, written with each rollout: when the reconciler last restarted it (ISO 8601), for the minimum interval. */
+export const ANNOTATION_RESTARTED_AT = `${PREFIX}restarted-at`;
 
 /** Label of the reconciler-managed secret (in the reconciler's own namespace) that keeps a source's hook state. */
 export const LABEL_HOOK_STATE = `${PREFIX}hook-state`;

@@ -45,6 +45,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         identity: cfg.identity,
         namespaces: cfg.namespaces,
         debounceMs: cfg.debounceMs,
+        restartMaxDelayMs: cfg.restartMaxDelayMs,
         workers: cfg.workers,
         ratePerSec: cfg.ratePerSec,
         burst: cfg.burst,

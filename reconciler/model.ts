@@ -13,8 +13,8 @@ import {
 } from "../derive";
 import { canonicalJson, isDerived } from "../derive";
 import { KubeObject } from "./machinery/informer";
-import { ANNOTATION_RESTART_ON, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
-import { consumedSecrets, parseRestartOn, PodSpec } from "./restarts/workloads";
+import { ANNOTATION_RESTART_MIN_INTERVAL, ANNOTATION_RESTART_ON, ANNOTATION_RESTARTED_AT, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
+import { consumedSecrets, parseMinInterval, parseRestartOn, PodSpec } from "./restarts/workloads";
 
 /** Hash of a secret's content (type + data only): metadata-only changes leave it unchanged. */
 export function contentHash(secret: { type?: string; data?: Record<string, string> } | undefined): string {
@@ -163,6 +163,9 @@ export interface SlimWorkload extends KubeObject {
     templateHash?: string;
     /** The workload's own baseline secrets-hash (recorded without a rollout when it opted in). */
     baselineHash?: string;
+    /** Shortest time between two restarts (restart-min-interval), and when the reconciler last restarted it. */
+    minIntervalMs?: number;
+    restartedAt?: number;
     invalid?: string;
 }
 
@@ -170,16 +173,21 @@ export function slimWorkload(o: Workload): SlimWorkload {
     const object = `${o.metadata?.namespace}/${o.metadata?.name}`;
     let consumes: string[] = [];
     let invalid: string | undefined;
+    let minIntervalMs: number | undefined;
     try {
         consumes = consumedSecrets(parseRestartOn(o.metadata?.annotations?.[ANNOTATION_RESTART_ON], object), o.spec?.template?.spec);
+        minIntervalMs = parseMinInterval(o.metadata?.annotations?.[ANNOTATION_RESTART_MIN_INTERVAL], object);
     } catch (e) {
         invalid = (e as Error).message;
     }
+    const restartedAt = Date.parse(o.metadata?.annotations?.[ANNOTATION_RESTARTED_AT] ?? "");
     return {
         metadata: { namespace: o.metadata?.namespace, name: o.metadata?.name, resourceVersion: o.metadata?.resourceVersion, uid: o.metadata?.uid },
         consumes,
         templateHash: o.spec?.template?.metadata?.annotations?.[ANNOTATION_SECRETS_HASH],
         baselineHash: o.metadata?.annotations?.[ANNOTATION_SECRETS_HASH],
+        ...(minIntervalMs !== undefined ? { minIntervalMs } : {}),
+        ...(Number.isFinite(restartedAt) ? { restartedAt } : {}),
         invalid,
     };
 }

@@ -1,5 +1,5 @@
 import { ReconcileContext } from "../context";
-import { ANNOTATION_SECRETS_HASH } from "../keys";
+import { ANNOTATION_RESTARTED_AT, ANNOTATION_SECRETS_HASH } from "../keys";
 import { isKubeError } from "../../lib/kube";
 import { hooksFor } from "../trust/policy";
 import { getSecret } from "../derived/writes";
@@ -90,9 +90,17 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
             await patchWorkload(ctx, path, key, { metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } } });
             return;
         case "restart": {
+            // A minimum interval coalesces: the key comes back when it has passed and rolls with the content current
+            // then (the last value wins), however many changes came in between.
+            const wait = wl.minIntervalMs !== undefined && wl.restartedAt !== undefined ? wl.restartedAt + wl.minIntervalMs - ctx.clock.now() : 0;
+            if (wait > 0) {
+                ctx.logger.debug({ object: key, waitMs: wait }, "restart deferred by restart-min-interval");
+                ctx.queue.addAfter(key, wait);
+                return;
+            }
             if (
                 !(await patchWorkload(ctx, path, key, {
-                    metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } },
+                    metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash, [ANNOTATION_RESTARTED_AT]: new Date(ctx.clock.now()).toISOString() } },
                     spec: { template: { metadata: { annotations: { [ANNOTATION_SECRETS_HASH]: hash } } } },
                 }))
             )

@@ -113,14 +113,27 @@ export function restartDecision(current: string, templateHash: string | undefine
     return seen === current ? "none" : "restart";
 }
 
-/** Per-workload trailing debounce: each change pushes the due time out by `windowMs`, so a burst yields one rollout. */
+/**
+ * Per-workload trailing debounce with an upper bound: each change pushes the due time out by `windowMs`, so a burst
+ * yields one rollout, but never past `maxDelayMs` after the burst's first change: a source that changes every second
+ * forever still rolls its consumers (with the value current then) at least every `maxDelayMs`.
+ */
 export class Debouncer {
     private readonly due = new Map<string, number>();
-    constructor(readonly windowMs: number) {
+    private readonly firstAt = new Map<string, number>();
+    readonly maxDelayMs: number;
+    constructor(
+        readonly windowMs: number,
+        maxDelayMs?: number,
+    ) {
         if (!(windowMs >= 0)) throw new Error(`debounce window must be >= 0 ms (got ${windowMs})`);
+        this.maxDelayMs = maxDelayMs ?? Math.max(10 * windowMs, 10_000);
+        if (!(this.maxDelayMs >= windowMs)) throw new Error(`restart max delay (${this.maxDelayMs} ms) must be >= the debounce window (${windowMs} ms)`);
     }
     touch(key: string, now: number): number {
-        const at = now + this.windowMs;
+        const first = this.firstAt.get(key) ?? now;
+        this.firstAt.set(key, first);
+        const at = Math.min(now + this.windowMs, first + this.maxDelayMs);
         this.due.set(key, at);
         return at;
     }
@@ -131,8 +144,17 @@ export class Debouncer {
     }
     clear(key: string): void {
         this.due.delete(key);
+        this.firstAt.delete(key);
     }
     get size(): number {
         return this.due.size;
     }
+}
+
+/** A restart-min-interval value ("500ms", "30s", "5m", "1h") in ms; throws naming the workload and the fix. */
+export function parseMinInterval(value: string | undefined, object: string): number | undefined {
+    if (value === undefined || value.trim() === "") return undefined;
+    const m = /^(\d+)(ms|s|m|h)$/.exec(value.trim());
+    if (!m) throw new Error(`${object}: annotation platform-secrets.io/restart-min-interval "${value}" is not a duration; write e.g. "30s", "5m" or "1h"`);
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
 }

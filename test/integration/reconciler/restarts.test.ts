@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH, FIELD_MANAGER } from "../../../reconciler/keys";
+import { ANNOTATION_RESTART_MIN_INTERVAL, ANNOTATION_RESTART_ON, ANNOTATION_RESTARTED_AT, ANNOTATION_SECRETS_HASH, FIELD_MANAGER } from "../../../reconciler/keys";
 import { canaryValue } from "../../support";
 import { admin, auditLines, createNamespace, createSource, deleteNamespaces, eventually, mutateSecret, Running, startReconciler, b64 } from "./helpers";
 
@@ -47,7 +47,7 @@ describe("reconciler: workload restarts", function () {
         await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, { body: deployment("web", "auto", "db-pw") });
         await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, { body: deployment("listed", "other", "db-pw", "other") });
         await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, { body: { ...deployment("not-opted", "", "db-pw"), metadata: { name: "not-opted" } } });
-        rec = await startReconciler([ns], { debounceMs: 1000 });
+        rec = await startReconciler([ns], { debounceMs: 1000, restartMaxDelayMs: 3000 });
 
         const baseline = await eventually(async () => {
             const d = await get("web");
@@ -91,4 +91,45 @@ describe("reconciler: workload restarts", function () {
         assert.equal(not.metadata.generation, 1);
         assert.equal(not.metadata.annotations?.[ANNOTATION_SECRETS_HASH], undefined);
     });
+
+    it("a source changing every 200 ms for 10 s: rollouts are bounded and come during the churn (max delay), the last value wins; restart-min-interval coalesces further", async () => {
+        // Runs after the first test: the suite's reconciler (debounce 1 s, max delay 3 s) is running.
+        const k = await admin();
+        await createSource(ns, "churn", { password: b64("c0") });
+        await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, { body: deployment("churn-a", "auto", "churn") });
+        const b = deployment("churn-b", "auto", "churn");
+        (b.metadata.annotations as Record<string, string>)[ANNOTATION_RESTART_MIN_INTERVAL] = "4s";
+        await k.request("POST", `/apis/apps/v1/namespaces/${ns}/deployments`, { body: b });
+        for (const n of ["churn-a", "churn-b"]) await eventually(async () => ((await get(n)).metadata.annotations?.[ANNOTATION_SECRETS_HASH] ? true : undefined), 10_000, `${n} baseline`);
+        const gen0 = { a: (await get("churn-a")).metadata.generation as number, b: (await get("churn-b")).metadata.generation as number };
+        let rolledDuringChurn = false;
+        let lastChangeAt = 0;
+        for (let i = 1; i <= 50; i++) {
+            await mutateSecret(ns, "churn", (s) => (s.data.password = b64(`c${i}`)));
+            lastChangeAt = Date.now();
+            if (i === 35) rolledDuringChurn = (await get("churn-a")).metadata.generation > gen0.a;
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.ok(rolledDuringChurn, "a never-pausing source still rolls its consumers within the max delay (3 s), not only after it stops");
+        // After the churn: the last change is rolled out (the last value wins), then nothing more.
+        const settled = async (n: string) =>
+            eventually(async () => {
+                const d = await get(n);
+                const at = Date.parse(d.metadata.annotations?.[ANNOTATION_RESTARTED_AT] ?? "");
+                return at >= lastChangeAt - 50 ? d : undefined;
+            }, 15_000, `${n} rolled after the last change`);
+        const a = await settled("churn-a");
+        const bb = await settled("churn-b");
+        await new Promise((r) => setTimeout(r, 2500));
+        const rollsA = (await get("churn-a")).metadata.generation - gen0.a;
+        const rollsB = (await get("churn-b")).metadata.generation - gen0.b;
+        assert.equal((await get("churn-a")).metadata.generation, a.metadata.generation, "nothing after the last value");
+        assert.equal((await get("churn-b")).metadata.generation, bb.metadata.generation, "nothing after the last value");
+        process.stderr.write(`[restarts] 50 changes in 10 s: ${rollsA} rollouts (debounce 1 s, max delay 3 s), ${rollsB} with restart-min-interval 4s\n`);
+        assert.ok(rollsA >= 2 && rollsA <= 6, `50 changes in 10 s → ${rollsA} rollouts (debounce 1 s, max delay 3 s)`);
+        assert.ok(rollsB >= 1 && rollsB <= 4 && rollsB <= rollsA, `with restart-min-interval 4s: ${rollsB} rollouts (without: ${rollsA})`);
+        const restartsB = auditLines(rec.lines).filter((l) => l.action === "restart" && l.object === `deployments:${ns}/churn-b`);
+        assert.equal(restartsB.length, rollsB);
+    });
 });
+

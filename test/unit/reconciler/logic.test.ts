@@ -5,6 +5,7 @@ import {
     contentHash,
     consumedSecrets,
     Debouncer,
+    parseMinInterval,
     HookDeps,
     HookError,
     hookStateName,
@@ -103,6 +104,21 @@ describe("reconciler/workloads", () => {
         assert.equal(d.remaining("w", 3500), 0);
         assert.equal(d.remaining("other", 0), 0);
         assert.throws(() => new Debouncer(-1), /debounce/);
+    });
+
+    it("debounce has an upper bound: a burst that never pauses is due at most maxDelay after its first touch", () => {
+        const d = new Debouncer(1000, 3000);
+        for (let t = 0; t <= 2800; t += 200) d.touch("w", t);
+        assert.equal(d.remaining("w", 2800), 200, "due at 3000 (first touch + max delay), not 3800");
+        d.clear("w");
+        d.touch("w", 5000);
+        assert.equal(d.remaining("w", 5000), 1000, "a new burst starts a new bound");
+        assert.equal(new Debouncer(2000).maxDelayMs, 20_000);
+        assert.throws(() => new Debouncer(5000, 1000), /max delay/);
+        assert.equal(parseMinInterval("4s", "x"), 4000);
+        assert.equal(parseMinInterval("5m", "x"), 300_000);
+        assert.equal(parseMinInterval(undefined, "x"), undefined);
+        assert.throws(() => parseMinInterval("soon", "ns/web"), /ns\/web: annotation platform-secrets.io\/restart-min-interval "soon" is not a duration/);
     });
 
     it("parses queue keys", () => {
