@@ -8,7 +8,8 @@ export interface Clock {
 export const realClock: Clock = {
     now: () => Date.now(),
     setTimer(ms, fn) {
-        const t = setTimeout(fn, Math.max(0, ms));
+        // Node fires a timeout past 2^31-1 ms at once (TimeoutOverflowWarning): clamp, so a long wait stays long.
+        const t = setTimeout(fn, Math.min(2 ** 31 - 1, Math.max(0, ms)));
         return () => clearTimeout(t);
     },
 };

@@ -4,7 +4,7 @@ import { isKubeError } from "../../lib/kube";
 import { hooksFor } from "../trust/policy";
 import { getSecret } from "../derived/writes";
 import { WorkloadKind, workloadKey } from "../machinery/queue-keys";
-import { restartDecision, secretsHash } from "./workloads";
+import { minIntervalWait, restartDecision, secretsHash } from "./workloads";
 
 const KIND_NAME: Record<WorkloadKind, string> = { deployments: "Deployment", statefulsets: "StatefulSet", daemonsets: "DaemonSet" };
 
@@ -92,7 +92,7 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         case "restart": {
             // A minimum interval coalesces: the key comes back when it has passed and rolls with the content current
             // then (the last value wins), however many changes came in between.
-            const wait = wl.minIntervalMs !== undefined && wl.restartedAt !== undefined ? wl.restartedAt + wl.minIntervalMs - ctx.clock.now() : 0;
+            const wait = minIntervalWait(wl.minIntervalMs, wl.restartedAt, ctx.clock.now());
             if (wait > 0) {
                 ctx.logger.debug({ object: key, waitMs: wait }, "restart deferred by restart-min-interval");
                 ctx.queue.addAfter(key, wait);

@@ -151,10 +151,25 @@ export class Debouncer {
     }
 }
 
+/** The longest restart-min-interval accepted (a deferred key waits at most this long). */
+export const MAX_MIN_INTERVAL_MS = 24 * 3_600_000;
+
+/**
+ * How long a restart must still wait for the workload's minimum interval (0: now). A restarted-at in the future is
+ * not ours (a clock far off, or written by hand) and is ignored, so no one can park a workload's restarts forever
+ * by writing a date, and the wait never exceeds the interval.
+ */
+export function minIntervalWait(minIntervalMs: number | undefined, restartedAt: number | undefined, now: number): number {
+    if (minIntervalMs === undefined || restartedAt === undefined || restartedAt > now + 60_000) return 0;
+    return Math.min(minIntervalMs, Math.max(0, restartedAt + minIntervalMs - now));
+}
+
 /** A restart-min-interval value ("500ms", "30s", "5m", "1h") in ms; throws naming the workload and the fix. */
 export function parseMinInterval(value: string | undefined, object: string): number | undefined {
     if (value === undefined || value.trim() === "") return undefined;
     const m = /^(\d+)(ms|s|m|h)$/.exec(value.trim());
     if (!m) throw new Error(`${object}: annotation platform-secrets.io/restart-min-interval "${value}" is not a duration; write e.g. "30s", "5m" or "1h"`);
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+    const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+    if (ms > MAX_MIN_INTERVAL_MS) throw new Error(`${object}: annotation platform-secrets.io/restart-min-interval "${value}" is longer than 24h; write at most "24h"`);
+    return ms;
 }

@@ -5,6 +5,7 @@ import {
     contentHash,
     consumedSecrets,
     Debouncer,
+    minIntervalWait,
     parseMinInterval,
     HookDeps,
     HookError,
@@ -118,6 +119,16 @@ describe("reconciler/workloads", () => {
         assert.equal(parseMinInterval("4s", "x"), 4000);
         assert.equal(parseMinInterval("5m", "x"), 300_000);
         assert.equal(parseMinInterval(undefined, "x"), undefined);
+        assert.throws(() => parseMinInterval("25h", "ns/web"), /longer than 24h/);
+        // A restarted-at in the future (forged, or a clock far off) does not park restarts; the wait never exceeds the interval.
+        assert.equal(minIntervalWait(4000, 10_000, 11_000), 3000);
+        assert.equal(minIntervalWait(4000, 10_000, 15_000), 0);
+        assert.equal(minIntervalWait(4000, Date.parse("3000-01-01"), 11_000), 0);
+        assert.equal(minIntervalWait(undefined, 10_000, 11_000), 0);
+        fc.assert(fc.property(fc.integer({ min: 0, max: 86_400_000 }), fc.double({ min: -1e15, max: 1e15, noNaN: true }), fc.integer({ min: 0, max: 1e13 }), (min, at, now) => {
+            const w = minIntervalWait(min, at, now);
+            return w >= 0 && w <= min;
+        }));
         assert.throws(() => parseMinInterval("soon", "ns/web"), /ns\/web: annotation platform-secrets.io\/restart-min-interval "soon" is not a duration/);
     });
 
