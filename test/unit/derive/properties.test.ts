@@ -20,7 +20,8 @@ const cred = (noColon = false) =>
     fc
         .string({ minLength: 1, maxLength: 40, unit: "grapheme" })
         .filter((s) => s.trim() !== "" && !/[\r\n]$/.test(s) && (!noColon || !s.includes(":")));
-const hostLabel = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+// Not "xn--…": that prefix marks an IDNA A-label, which URL parsers decode and refuse unless it is valid punycode.
+const hostLabel = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/).filter((l) => !l.startsWith("xn--"));
 const host = fc.tuple(hostLabel, fc.constantFrom("com", "io", "corp", "example.org")).map(([a, b]) => `${a}.${b}`);
 const port = fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined });
 const registry = fc.tuple(host, port).map(([h, p]) => (p === undefined ? h : `${h}:${p}`));
