@@ -54,7 +54,7 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         return;
     }
     if (wl.invalid) {
-        ctx.logger.warn({ object: key, err: wl.invalid }, "invalid restart-on annotation");
+        ctx.logger.warn({ object: key, err: wl.invalid }, "invalid restart annotation (restart-on or restart-min-interval): the workload is not restarted until it is fixed");
         return;
     }
     const names = wl.consumes;
