@@ -30,6 +30,11 @@ export interface StablePasswordArgs {
     passwordName?: string;
     /** Where the counter is set, named by the policy guard's refusal; default "the rotation of StablePassword <name>". */
     rotationKey?: string;
+    /**
+     * More keys written in the SAME KV version as the password (a `strategy: alternate` hook's active login role
+     * under "username"), so one version is one complete login; default none.
+     */
+    extraData?: pulumi.Input<Record<string, string>>;
     /** KV v2 custom_metadata naming the writing stack (stacks/ownership.ts); default none. */
     ownership?: Record<string, string>;
     /**
@@ -94,7 +99,7 @@ export class StablePassword extends pulumi.ComponentResource {
             keepers: pulumi.output(args.rotation).apply(passwordKeepers),
         }, { parent: this, dependsOn: [this.guard] });
         this.result = pulumi.secret(this.random.result);
-        const dataJson = pulumi.secret(pulumi.all([args.key ?? "password", this.random.result]).apply(([k, v]) => JSON.stringify({ [k]: v })));
+        const dataJson = pulumi.secret(pulumi.all([args.key ?? "password", this.random.result, args.extraData ?? {}]).apply(([k, v, extra]) => JSON.stringify({ ...extra, [k]: v })));
         this.secret = new vault.kv.SecretV2(`${name}-vault`, {
             mount: args.mount,
             name: args.path,

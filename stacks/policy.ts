@@ -28,6 +28,7 @@ export function withDefaults(h: HookSpec, p: PasswordSpec, c: PasswordConsumer, 
             return {
                 ...h,
                 passwordKey: h.passwordKey ?? c.secretKey,
+                ...(h.strategy === "alternate" ? { usernameKey: usernameSecretKey(c) } : {}),
                 vault: { mount: h.vault?.mount ?? kvMount, path: h.vault?.path ?? p.vaultPath, key: h.vault?.key ?? p.vaultKey },
             };
         case "job-rerun":
@@ -37,6 +38,26 @@ export function withDefaults(h: HookSpec, p: PasswordSpec, c: PasswordConsumer, 
             throw new Error(`unknown hook ${JSON.stringify(never)}`);
         }
     }
+}
+
+/** The Vault key beside the password that names the active login role of a `strategy: alternate` hook. */
+export const VAULT_USERNAME_KEY = "username";
+
+/** The two login roles of the password's alternate postgres hook, or undefined (the guardrails allow one pair per password). */
+export function alternateRoles(p: PasswordSpec): [string, string] | undefined {
+    for (const c of p.consumers) for (const h of c.hooks) if (h.type === "postgres" && h.strategy === "alternate" && h.roles) return h.roles;
+    return undefined;
+}
+
+/** The login role a rotation counter makes active (pure): the roles take turns, one per rotation. */
+export function activeRole(roles: readonly [string, string], rotation: number): string {
+    return roles[rotation % 2];
+}
+
+/** The Secret key the active role's name lands under for a consumer: its alternate hook's usernameKey, else "username". */
+export function usernameSecretKey(c: PasswordConsumer): string {
+    for (const h of c.hooks) if (h.type === "postgres" && h.strategy === "alternate" && h.usernameKey) return h.usernameKey;
+    return VAULT_USERNAME_KEY;
 }
 
 /** Whether any hook needs Vault (only postgres hooks read the previous password): otherwise the reconciler gets no Vault login at all. */

@@ -10,7 +10,7 @@ import { GitHubAppCredentials } from "./github/apps";
 import { DriftChecks } from "./drift";
 import { GitCredentials } from "./git";
 import { ReconcilerDeployment, ReconcilerVaultArgs } from "./reconciler";
-import { buildReconcilerPolicy, hookVaultPaths, policyNeedsVault } from "./policy";
+import { activeRole, alternateRoles, buildReconcilerPolicy, hookVaultPaths, policyNeedsVault, usernameSecretKey, VAULT_USERNAME_KEY } from "./policy";
 import type * as k8s from "@pulumi/kubernetes";
 import { clusterProvider, onCluster } from "./cluster";
 import { ownershipMetadata } from "./ownership";
@@ -81,6 +81,8 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             minNumeric: p.minNumeric,
             overrideSpecial: p.overrideSpecial,
             rotation: p.rotation,
+            // strategy alternate: the login role this rotation makes active, in the same Vault version as the value.
+            ...(alternateRoles(p) ? { extraData: { [VAULT_USERNAME_KEY]: activeRole(alternateRoles(p)!, p.rotation) } } : {}),
             // Named by the policy guard when length or a character class changes without a counter bump.
             passwordName: p.name,
             rotationKey: configKey(`passwords[${i}].rotation`),
@@ -104,7 +106,11 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
                     // No hooks or source label on the secret: the reconciler watches every Secret and takes hooks
                     // only from its policy ConfigMap (stacks/policy.ts), which a Secret writer cannot edit.
                     targetLabels: labels,
-                    data: [{ secretKey: c.secretKey, key: p.vaultPath, property: p.vaultKey }],
+                    // Every consumer of an alternating password gets the active role's name beside the value.
+                    data: [
+                        { secretKey: c.secretKey, key: p.vaultPath, property: p.vaultKey },
+                        ...(alternateRoles(p) ? [{ secretKey: usernameSecretKey(c), key: p.vaultPath, property: VAULT_USERNAME_KEY }] : []),
+                    ],
                 })),
             }, on({ dependsOn: [pw, store] })));
         }

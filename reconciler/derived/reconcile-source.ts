@@ -32,8 +32,10 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     let hooksDone = false;
     if (hooks.length > 0) {
         try {
-            await ctx.hooks.run(live, hooks);
+            const r = await ctx.hooks.run(live, hooks);
             hooksDone = true;
+            // An alternate postgres hook waits for the previous role to drain: nothing else would wake us.
+            if (r.recheckMs !== undefined) ctx.queue.addAfter(key, Math.max(r.recheckMs, 100));
         } catch (e) {
             if (e instanceof HookError) await markStale(ctx, key, live, `waiting for the init-time hook of ${key}; see the HookFailed Events on ${key}`);
             throw e;

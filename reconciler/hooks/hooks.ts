@@ -8,7 +8,8 @@ import { isKubeError, KubeClient } from "../../lib/kube";
 import { Clock, realClock, sleep } from "../machinery/clock";
 import { ReconcilerMetrics } from "../machinery/metrics";
 import { Secret } from "../model";
-import { alterRolePassword, canLogin, pgConnect } from "./postgres";
+import { alterRolePassword, canLogin, countSessions, pgConnect } from "./postgres";
+import { applyAlternate, knownPassword, retireIfDrained, retirePending } from "./alternate";
 import { Recorder, secretRef } from "../machinery/recorder";
 import { scrub } from "../derived/status";
 import { VaultKv } from "./vault";
@@ -62,6 +63,7 @@ export interface PgOps {
     canLogin: typeof canLogin;
     pgConnect: typeof pgConnect;
     alterRolePassword: typeof alterRolePassword;
+    countSessions: typeof countSessions;
 }
 
 export interface HookDeps {
@@ -86,7 +88,9 @@ export interface HookDeps {
 
 const NOT_LEADING = "this replica no longer holds the reconciler's Lease; the Job re-run is left to the current leader";
 
-type Outcome = { applied: true; ran: boolean } | { applied: false; error: string };
+type Outcome = { applied: true; ran: boolean; recheckMs?: number } | { applied: false; error: string };
+
+const isAlternate = (h: HookSpec): h is PostgresHook => h.type === "postgres" && h.strategy === "alternate";
 
 /** Name of the state secret of one source (a hash: any ns/name fits, and the name reveals nothing). */
 export function hookStateName(sourceKey: string): string {
@@ -103,7 +107,7 @@ export class HookRunner {
     private readonly clock: Clock;
 
     constructor(private readonly d: HookDeps) {
-        this.pg = d.pg ?? { canLogin, pgConnect, alterRolePassword };
+        this.pg = d.pg ?? { canLogin, pgConnect, alterRolePassword, countSessions };
         this.clock = d.clock ?? realClock;
     }
 
@@ -111,6 +115,8 @@ export class HookRunner {
     inputFingerprint(source: Secret, hook: HookSpec): string {
         switch (hook.type) {
             case "postgres":
+                // alternate: the login is the pair (a new role with the same password is a change too).
+                if (hook.strategy === "alternate") return this.d.fingerprint.of(`pga:${source.data?.[hook.usernameKey ?? "username"] ?? ""}:${source.data?.[hook.passwordKey ?? "password"] ?? ""}`);
                 return this.d.fingerprint.of(`pg:${source.data?.[hook.passwordKey ?? "password"] ?? ""}`);
             case "job-rerun":
                 return this.d.fingerprint.of(`job:${contentHash(source)}`);
@@ -148,8 +154,11 @@ export class HookRunner {
         return hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h));
     }
 
-    /** Runs pending hooks. Throws HookError (the queue retries with backoff) on failure. */
-    async run(source: Secret, hooks: readonly HookSpec[]): Promise<{ ranAny: boolean }> {
+    /**
+     * Runs pending hooks. Throws HookError (the queue retries with backoff) on failure. `recheckMs`: run again after
+     * that long (an alternate hook waits for the previous role's sessions to drain before retiring it).
+     */
+    async run(source: Secret, hooks: readonly HookSpec[]): Promise<{ ranAny: boolean; recheckMs?: number }> {
         const srcKey = `${source.metadata.namespace}/${source.metadata.name}`;
         let state: Secret | undefined;
         try {
@@ -161,9 +170,12 @@ export class HookRunner {
         const annotations: Record<string, string> = { ...(state?.metadata.annotations ?? {}) };
         const data: Record<string, string> = { ...(state?.data ?? {}) };
         const migrated = migrateHookState(hooks, annotations, data);
-        if (!migrated && hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h))) return { ranAny: false };
+        const draining = hooks.some((h) => isAlternate(h) && retirePending(hookSlot(h), annotations));
+        if (!migrated && !draining && hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h))) return { ranAny: false };
         let failure: string | undefined;
         let ranAny = false;
+        let recheckMs: number | undefined;
+        const soonest = (ms: number | undefined) => (recheckMs = ms === undefined ? recheckMs : Math.min(ms, recheckMs ?? ms));
         for (let i = 0; i < hooks.length; i++) {
             const hook = hooks[i];
             const fp = this.inputFingerprint(source, hook);
@@ -171,7 +183,7 @@ export class HookRunner {
             if (annotations[A_APPLIED(slot)] === fp) continue;
             let outcome: Outcome;
             try {
-                outcome = await this.runOne(source, hook, slot, annotations[A_APPLIED(slot)] === undefined, data);
+                outcome = await this.runOne(source, hook, slot, annotations[A_APPLIED(slot)] === undefined, data, annotations);
             } catch (e) {
                 // Both forms: the Secret holds base64, but an error (a driver's, a server's) quotes the plaintext.
                 const b64 = source.data?.[(hook as PostgresHook).passwordKey ?? "password"];
@@ -181,6 +193,7 @@ export class HookRunner {
             if (outcome.applied) {
                 annotations[A_APPLIED(slot)] = fp;
                 ranAny ||= outcome.ran;
+                soonest(outcome.recheckMs);
                 this.d.recorder.audit("hook", srcKey, outcome.ran ? `${hook.type} hook applied` : `${hook.type} hook baseline recorded`, { hook: hook.type, fingerprint: fp });
             } else {
                 failure = outcome.error;
@@ -189,13 +202,32 @@ export class HookRunner {
                 break;
             }
         }
+        if (!failure) for (const h of hooks) if (isAlternate(h)) soonest(await this.retire(srcKey, h, annotations, data));
         annotations[A_STATUS] = failure ? "error" : "ok";
         annotations[A_MESSAGE] = failure ?? "all hooks applied";
         annotations[ANNOTATION_HOOK_SOURCE] = srcKey;
         await this.saveState(srcKey, state, annotations, data);
         if (failure) throw new HookError(srcKey, `${srcKey}: ${failure}`);
         if (ranAny) this.d.recorder.event(secretRef(source), "Normal", "HooksApplied", "init-time hooks applied for the new content");
-        return { ranAny };
+        return { ranAny, ...(recheckMs !== undefined ? { recheckMs } : {}) };
+    }
+
+    /** Retires an alternate hook's previous role once drained; the delay until the next check, if any. */
+    private async retire(srcKey: string, hook: PostgresHook, annotations: Record<string, string>, data: Record<string, string>): Promise<number | undefined> {
+        const slot = hookSlot(hook);
+        let r;
+        try {
+            r = await retireIfDrained({ pg: this.pg, clock: this.clock, vault: this.d.vault }, hook, slot, { annotations, data });
+        } catch (e) {
+            this.d.logger.warn({ object: srcKey, err: scrub(String((e as Error).message ?? e), Object.values(data).flatMap((v) => [v, Buffer.from(v, "base64").toString("utf8")])) }, "postgres alternate: drain check failed; retried");
+            return 2_000;
+        }
+        if (r.retired) this.d.recorder.audit("hook", srcKey, `postgres alternate: previous role ${r.retired} retired (its old password no longer logs in)`, { hook: "postgres" });
+        if (r.error) {
+            this.d.recorder.audit("hook", srcKey, `postgres alternate: ${r.error}`, { hook: "postgres", result: "error" });
+            this.d.logger.warn({ object: srcKey, err: r.error }, "postgres alternate: previous role not retired yet");
+        }
+        return r.recheckMs;
     }
 
     private async saveState(srcKey: string, live: Secret | undefined, annotations: Record<string, string>, data: Record<string, string>): Promise<void> {
@@ -211,10 +243,10 @@ export class HookRunner {
         else await this.d.client.request("POST", this.statePath(), { body, object: srcKey });
     }
 
-    private async runOne(source: Secret, hook: HookSpec, slot: string, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
+    private async runOne(source: Secret, hook: HookSpec, slot: string, firstSight: boolean, data: Record<string, string>, annotations: Record<string, string>): Promise<Outcome> {
         switch (hook.type) {
             case "postgres":
-                return this.postgres(source, hook, slot, data);
+                return this.postgres(source, hook, slot, data, annotations);
             case "job-rerun":
                 return this.jobRerun(source, hook, slot, firstSight, data);
             default: {
@@ -229,7 +261,8 @@ export class HookRunner {
      * the previous value (Vault KV v2 version current-1 of the hook's own path, or the value applied last) and
      * ALTER ROLE with a client-side SCRAM verifier. Only SCRAM authentication is ever answered (postgres.ts).
      */
-    private async postgres(source: Secret, hook: PostgresHook, slot: string, data: Record<string, string>): Promise<Outcome> {
+    private async postgres(source: Secret, hook: PostgresHook, slot: string, data: Record<string, string>, annotations: Record<string, string>): Promise<Outcome> {
+        if (hook.strategy === "alternate") return applyAlternate({ pg: this.pg, clock: this.clock, vault: this.d.vault }, source, hook, slot, { annotations, data }, data[D_PG_LAST(slot)]);
         const key = hook.passwordKey ?? "password";
         const b64 = source.data?.[key];
         if (!b64) return { applied: false, error: `source has no "${key}" key for the postgres hook (role ${hook.user})` };
@@ -271,6 +304,9 @@ export class HookRunner {
             notes.push("no Vault path for this hook. Fix: give the reconciler Vault access to the password's path (reconcilerVault* settings)");
         }
         if (data[D_PG_LAST(slot)]) candidates.push({ from: "last applied value", value: Buffer.from(data[D_PG_LAST(slot)], "base64").toString("utf8") });
+        // Back from strategy alternate: the group role's password is the one we left it when it was retired.
+        const retired = knownPassword(slot, data, hook.user);
+        if (retired !== undefined) candidates.push({ from: "value set when the role was retired", value: retired });
         const tried: string[] = [];
         for (const c of candidates) {
             if (c.value === next) continue;

@@ -9,6 +9,17 @@ export const PG_TLS_MODES: readonly PgTlsMode[] = ["disable", "require", "verify
  */
 export const DEFAULT_PG_TLS_MODE: PgTlsMode = "require";
 
+/**
+ * How a postgres hook rotates: `single` (default) changes the one login role's password, so Pods that still hold the
+ * old value fail new logins until they restart; `alternate` keeps two login roles and moves consumers from one to
+ * the other, retiring the previous role only once its sessions are gone (reconciler/hooks/alternate.ts).
+ */
+export type PgStrategy = "single" | "alternate";
+export const PG_STRATEGIES: readonly PgStrategy[] = ["single", "alternate"];
+/** alternate: the longest the previous role keeps working while sessions of it remain (seconds). */
+export const DEFAULT_PG_DRAIN_SECONDS = 600;
+export const MAX_PG_DRAIN_SECONDS = 86_400;
+
 export interface PostgresHook {
     type: "postgres";
     host: string;
@@ -16,8 +27,20 @@ export interface PostgresHook {
     port?: number;
     /** default "postgres" */
     database?: string;
-    /** The role whose password the source holds. */
+    /**
+     * `single`: the role whose password the source holds. `alternate`: the NOLOGIN group role that owns the
+     * privileges (the two login roles are its members), and the login role of the era before the first alternate
+     * rotation (a `single` hook's user), whose password migrates the first time.
+     */
     user: string;
+    /** default "single" */
+    strategy?: PgStrategy;
+    /** alternate only: the two login roles, members of `user`; the source's `usernameKey` names the active one. */
+    roles?: [string, string];
+    /** alternate only: data key of the active login role's name in the source; default "username". */
+    usernameKey?: string;
+    /** alternate only: seconds the previous role keeps working at most while it has sessions; default DEFAULT_PG_DRAIN_SECONDS. */
+    drainSeconds?: number;
     /** Data key of the password in the source; default "password". */
     passwordKey?: string;
     /**
@@ -63,6 +86,7 @@ export function parseHookList(list: unknown, object: string): HookSpec[] {
                 if (h.port !== undefined && !(Number.isInteger(h.port) && (h.port as number) > 0 && (h.port as number) < 65536)) return bad(`entry ${i} (postgres) has an invalid "port"`);
                 if (h.database !== undefined && (typeof h.database !== "string" || !h.database)) return bad(`entry ${i} (postgres) has an invalid "database"`);
                 if (h.passwordKey !== undefined && (typeof h.passwordKey !== "string" || !h.passwordKey)) return bad(`entry ${i} (postgres) has an invalid "passwordKey"`);
+                const alt = parseStrategy(h, i, bad);
                 let vault: PostgresHook["vault"];
                 if (h.vault !== undefined) {
                     const v = h.vault;
@@ -88,6 +112,7 @@ export function parseHookList(list: unknown, object: string): HookSpec[] {
                     ...(h.passwordKey !== undefined ? { passwordKey: h.passwordKey as string } : {}),
                     ...(vault ? { vault } : {}),
                     ...(tls ? { tls } : {}),
+                    ...alt,
                 };
             }
             case "job-rerun": {
@@ -101,6 +126,32 @@ export function parseHookList(list: unknown, object: string): HookSpec[] {
                 return bad(`entry ${i} has unknown type ${JSON.stringify(h.type)} (expected "postgres" or "job-rerun")`);
         }
     });
+}
+
+const PG_ROLE = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+/** The alternate-strategy fields of a postgres hook entry (pure); `bad` throws. */
+function parseStrategy(h: Record<string, unknown>, i: number, bad: (problem: string) => never): Pick<PostgresHook, "strategy" | "roles" | "usernameKey" | "drainSeconds"> {
+    const where = `entry ${i} (postgres)`;
+    if (h.strategy !== undefined && !(PG_STRATEGIES as readonly unknown[]).includes(h.strategy)) return bad(`${where} "strategy" must be one of ${PG_STRATEGIES.join(", ")}`);
+    if (h.strategy !== "alternate") {
+        for (const k of ["roles", "usernameKey", "drainSeconds"]) if (h[k] !== undefined) return bad(`${where} "${k}" applies only to strategy "alternate"; add "strategy": "alternate" or drop "${k}"`);
+        return h.strategy === "single" ? { strategy: "single" } : {};
+    }
+    const roles = h.roles;
+    if (!Array.isArray(roles) || roles.length !== 2 || !roles.every((r) => typeof r === "string" && PG_ROLE.test(r)) || roles[0] === roles[1]) {
+        return bad(`${where} strategy "alternate" needs "roles": two different login role names (e.g. ["${String(h.user)}_a", "${String(h.user)}_b"]), members of "${String(h.user)}"`);
+    }
+    if (roles.includes(h.user)) return bad(`${where} "roles" must not include "user" (${String(h.user)}): user is the group role owning the privileges; the two roles log in`);
+    if (h.usernameKey !== undefined && (typeof h.usernameKey !== "string" || !h.usernameKey)) return bad(`${where} has an invalid "usernameKey"`);
+    const d = h.drainSeconds;
+    if (d !== undefined && !(Number.isInteger(d) && (d as number) >= 0 && (d as number) <= MAX_PG_DRAIN_SECONDS)) return bad(`${where} "drainSeconds" must be a whole number of seconds from 0 to ${MAX_PG_DRAIN_SECONDS}`);
+    return {
+        strategy: "alternate",
+        roles: [roles[0], roles[1]],
+        ...(h.usernameKey !== undefined ? { usernameKey: h.usernameKey as string } : {}),
+        ...(d !== undefined ? { drainSeconds: d as number } : {}),
+    };
 }
 
 /** Labels the Job controller stamps; a re-created Job must not carry them (the selector is regenerated). */

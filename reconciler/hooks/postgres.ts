@@ -231,3 +231,9 @@ export async function alterRolePassword(client: PgClient, user: string, newPassw
         throw new PgHookError(scrub(`ALTER ROLE ${user} failed: SQLSTATE ${code}: ${parts.msg}`, [newPassword, verifier]), code);
     }
 }
+
+/** Sessions of `role` the server has open now (pg_stat_activity: the user name column is visible to every role). */
+export async function countSessions(client: PgClient, role: string): Promise<number> {
+    const r = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1", [role]);
+    return r.rows[0]?.n ?? 0;
+}

@@ -67,6 +67,15 @@ export function checkHooks(cfg: StackConfig): void {
                     if (h.vault?.key !== undefined && h.vault.key !== p.vaultKey) {
                         fail(`${key}[${k}].vault.key`, `the hook would read key "${h.vault.key}", but ${own}`, `remove vault.key (it defaults to the password's vaultKey) or set it to ${p.vaultKey}`);
                     }
+                    if (h.strategy === "alternate") {
+                        const pair = alternatePairOf(p);
+                        if (pair && (pair[0] !== h.roles?.[0] || pair[1] !== h.roles?.[1])) {
+                            fail(`${key}[${k}].roles`, `password "${p.name}" already alternates between ${pair.join(" and ")}; Vault holds one active role per password`, `use roles: [${pair.join(", ")}] here too, or give this database its own password`);
+                        }
+                        if ((h.usernameKey ?? "username") === c.secretKey) {
+                            fail(`${key}[${k}].usernameKey`, `secret ${c.namespace}/${c.secretName} holds the password under "${c.secretKey}", so the role name cannot go there too`, `set usernameKey to another key (default "username")`);
+                        }
+                    }
                     if (h.passwordKey !== undefined && h.passwordKey !== c.secretKey) {
                         fail(`${key}[${k}].passwordKey`, `secret ${c.namespace}/${c.secretName} holds the password under key "${c.secretKey}", not "${h.passwordKey}"`, `remove passwordKey (it defaults to the consumer's secretKey) or set it to ${c.secretKey}`);
                     }
@@ -84,6 +93,12 @@ export function checkHooks(cfg: StackConfig): void {
     if (cfg.reconciler.fanOutGrants.length > 0 && !cfg.reconciler.enabled) {
         fail("reconcilerFanOutGrants", "fan-out grants are read only by the reconciler, which reconcilerEnabled: false leaves out", "set platform-secrets:reconcilerEnabled: true, or remove reconcilerFanOutGrants");
     }
+}
+
+/** The first alternate hook's roles of a password (the pair every other alternate hook of it must repeat). */
+function alternatePairOf(p: StackConfig["passwords"][number]): readonly string[] | undefined {
+    for (const c of p.consumers) for (const h of c.hooks) if (h.type === "postgres" && h.strategy === "alternate" && h.roles) return h.roles;
+    return undefined;
 }
 
 /**
