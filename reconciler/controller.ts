@@ -223,6 +223,7 @@ export class Controller {
 
     private onPolicy(c: Change<{ metadata: KubeObject["metadata"]; data?: Record<string, string> }>): void {
         const object = `configmap ${this.o.ownNamespace}/${this.o.policyName ?? POLICY_CONFIGMAP_NAME}`;
+        const wasPaused = this.policy.pauseRestarts !== undefined;
         if (c.type === "delete") this.policy = EMPTY_POLICY;
         else {
             try {
@@ -235,8 +236,12 @@ export class Controller {
                 return;
             }
         }
-        this.o.logger.info({ object, fanOutGrants: this.policy.fanOut.length, hookBindings: this.policy.hooks.length }, "policy loaded");
+        this.o.logger.info({ object, fanOutGrants: this.policy.fanOut.length, hookBindings: this.policy.hooks.length, ...(this.policy.pauseRestarts ? { restartsPaused: this.policy.pauseRestarts.reason } : {}) }, "policy loaded");
         if (!this.started) return;
+        // Resumed: every workload decides again (the restarts held back during the pause happen now, once each).
+        if (wasPaused && !this.policy.pauseRestarts) {
+            for (const { kind, cache } of this.workloadCachesByKind) for (const w of cache.values()) if (w.consumes.length > 0) this.queue.add(workloadKey(kind, w.metadata.namespace!, w.metadata.name!));
+        }
         for (const b of this.policy.hooks) this.queue.add(`${b.source.namespace}/${b.source.name}`);
         for (const [k, s] of this.ctx.secrets) if (hasFanOut(s)) this.queue.add(k);
     }

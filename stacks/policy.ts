@@ -14,7 +14,11 @@ export function buildReconcilerPolicy(cfg: StackConfig): ReconcilerPolicy {
             hooks.push({ source: { namespace: c.namespace, name: c.secretName }, hooks: c.hooks.map((h) => withDefaults(h, p, c, cfg.vault.kvMount)) });
         }
     }
-    return { fanOut: cfg.reconciler.fanOutGrants.map((g) => ({ ...g, ...(g.namespaces ? { namespaces: [...g.namespaces] } : {}) })), hooks };
+    return {
+        fanOut: cfg.reconciler.fanOutGrants.map((g) => ({ ...g, ...(g.namespaces ? { namespaces: [...g.namespaces] } : {}) })),
+        hooks,
+        ...(cfg.reconciler.pauseRestarts ? { pauseRestarts: { reason: cfg.reconciler.pauseRestarts } } : {}),
+    };
 }
 
 /**

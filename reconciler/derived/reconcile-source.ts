@@ -32,7 +32,7 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     let hooksDone = false;
     if (hooks.length > 0) {
         try {
-            const r = await ctx.hooks.run(live, hooks);
+            const r = await ctx.hooks.run(live, hooks, { holdRetire: ctx.policy().pauseRestarts !== undefined });
             hooksDone = true;
             // An alternate postgres hook waits for the previous role to drain: nothing else would wake us.
             if (r.recheckMs !== undefined) ctx.queue.addAfter(key, Math.max(r.recheckMs, 100));

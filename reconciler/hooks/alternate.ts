@@ -54,7 +54,7 @@ const sqlstate = (e: unknown) => String((e as { code?: unknown }).code ?? "unkno
 /** The message for a failed ALTER ROLE of `target` while logged in as `login` (never a value). */
 function alterError(login: string, target: string, e: unknown): string {
     const code = sqlstate(e);
-    if (code === "42704") return `role ${target} does not exist. Fix: create both login roles as members of the group role (docs/operations.md "Alternating PostgreSQL users")`;
+    if (code === "42704") return `role ${target} does not exist. Fix: create both login roles as members of the group role (reconciler/README.md "Alternating PostgreSQL users")`;
     if (code === "42501") {
         return `role ${login} may not set the password of ${target} (SQLSTATE 42501). The first alternate rotation logs in as the previous login role and sets both login roles' passwords; ` +
             `Fix once, as a superuser: ALTER ROLE ${login} CREATEROLE (PostgreSQL 16+: also GRANT ${target} TO ${login} WITH ADMIN OPTION). Later rotations need no right: each role changes its own password`;
@@ -181,7 +181,7 @@ async function rolesNotReady(client: { query: (sql: string, values: unknown[]) =
     const r = await client.query("SELECT rolname, pg_has_role(rolname, $2, 'MEMBER') AS member FROM pg_roles WHERE rolname = ANY($1)", [roles, group]);
     const found = new Map(r.rows.map((x) => [x.rolname, x.member]));
     const absent = roles.filter((x) => !found.has(x));
-    if (absent.length) return `login role${absent.length > 1 ? "s" : ""} ${absent.join(", ")} missing: nothing was changed. Fix: CREATE ROLE ${absent[0]} LOGIN IN ROLE ${group}; ALTER ROLE ${absent[0]} SET ROLE ${group} (docs/operations.md "Alternating PostgreSQL users")`;
+    if (absent.length) return `login role${absent.length > 1 ? "s" : ""} ${absent.join(", ")} missing: nothing was changed. Fix: CREATE ROLE ${absent[0]} LOGIN IN ROLE ${group}; ALTER ROLE ${absent[0]} SET ROLE ${group} (reconciler/README.md "Alternating PostgreSQL users")`;
     const outside = roles.filter((x) => !found.get(x));
     if (outside.length) return `login role ${outside[0]} is not a member of ${group}: it would log in without the group's privileges; nothing was changed. Fix: GRANT ${group} TO ${outside[0]}`;
     return undefined;

@@ -158,7 +158,7 @@ export class HookRunner {
      * Runs pending hooks. Throws HookError (the queue retries with backoff) on failure. `recheckMs`: run again after
      * that long (an alternate hook waits for the previous role's sessions to drain before retiring it).
      */
-    async run(source: Secret, hooks: readonly HookSpec[]): Promise<{ ranAny: boolean; recheckMs?: number }> {
+    async run(source: Secret, hooks: readonly HookSpec[], opts: { holdRetire?: boolean } = {}): Promise<{ ranAny: boolean; recheckMs?: number }> {
         const srcKey = `${source.metadata.namespace}/${source.metadata.name}`;
         let state: Secret | undefined;
         try {
@@ -170,7 +170,7 @@ export class HookRunner {
         const annotations: Record<string, string> = { ...(state?.metadata.annotations ?? {}) };
         const data: Record<string, string> = { ...(state?.data ?? {}) };
         const migrated = migrateHookState(hooks, annotations, data);
-        const draining = hooks.some((h) => isAlternate(h) && retirePending(hookSlot(h), annotations));
+        const draining = !opts.holdRetire && hooks.some((h) => isAlternate(h) && retirePending(hookSlot(h), annotations));
         if (!migrated && !draining && hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h))) return { ranAny: false };
         let failure: string | undefined;
         let ranAny = false;
@@ -202,7 +202,9 @@ export class HookRunner {
                 break;
             }
         }
-        if (!failure) for (const h of hooks) if (isAlternate(h)) soonest(await this.retire(srcKey, h, annotations, data));
+        // While restarts are paused the consumers cannot have moved: the previous role stays until the pause ends
+        // (a policy change queues every hooked source again).
+        if (!failure && !opts.holdRetire) for (const h of hooks) if (isAlternate(h)) soonest(await this.retire(srcKey, h, annotations, data));
         annotations[A_STATUS] = failure ? "error" : "ok";
         annotations[A_MESSAGE] = failure ?? "all hooks applied";
         annotations[ANNOTATION_HOOK_SOURCE] = srcKey;

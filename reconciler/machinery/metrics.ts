@@ -8,6 +8,7 @@ export class ReconcilerMetrics {
     readonly reconcileErrors: Counter;
     readonly writes: Counter;
     readonly restarts: Counter;
+    readonly restartsPaused: Counter;
     readonly hookRuns: Counter;
     readonly isLeader: Gauge;
     readonly watchRestarts: Counter;
@@ -32,6 +33,7 @@ export class ReconcilerMetrics {
         this.reconcileErrors = new Counter({ name: "platform_secrets_reconcile_errors_total", help: "Failed reconciles", labelNames: ["kind"], registers });
         this.writes = new Counter({ name: "platform_secrets_writes_total", help: "Secret writes and deletes", labelNames: ["action", "reason"], registers });
         this.restarts = new Counter({ name: "platform_secrets_workload_restarts_total", help: "Workload rollouts triggered", labelNames: ["kind"], registers });
+        this.restartsPaused = new Counter({ name: "platform_secrets_workload_restarts_paused_total", help: "Workload rollouts held back by the policy's pauseRestarts", labelNames: ["kind"], registers });
         this.hookRuns = new Counter({ name: "platform_secrets_hook_runs_total", help: "Init-time hook runs", labelNames: ["hook", "result"], registers });
         this.isLeader = new Gauge({ name: "platform_secrets_is_leader", help: "1 while this replica holds the lease", registers });
         this.watchRestarts = new Counter({ name: "platform_secrets_watch_restarts_total", help: "Watches re-established", labelNames: ["informer", "reason"], registers });

@@ -90,6 +90,13 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
             await patchWorkload(ctx, path, key, { metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } } });
             return;
         case "restart": {
+            // The administrator's incident pause: nothing rolls; lifting it queues every workload again (controller.ts).
+            const paused = ctx.policy().pauseRestarts;
+            if (paused) {
+                ctx.logger.info({ object: key, reason: paused.reason }, "restart held back: restarts are paused cluster-wide by the administrator policy");
+                ctx.metrics.restartsPaused.inc({ kind });
+                return;
+            }
             // A minimum interval coalesces: the key comes back when it has passed and rolls with the content current
             // then (the last value wins), however many changes came in between.
             const wait = minIntervalWait(wl.minIntervalMs, wl.restartedAt, ctx.clock.now());

@@ -29,6 +29,12 @@ export interface HookBinding {
 export interface ReconcilerPolicy {
     fanOut: FanOutGrant[];
     hooks: HookBinding[];
+    /**
+     * Cluster-wide pause of rollouts for an incident (issue 22 §2): while set, no workload is restarted (baselines
+     * are still recorded, derived secrets and hooks still converge, an alternate hook keeps the previous role until
+     * the pause ends); lifting it rolls every workload whose secrets changed meanwhile, once, with the content then.
+     */
+    pauseRestarts?: { reason: string };
 }
 
 export const POLICY_CONFIGMAP_NAME = "platform-secrets-policy";
@@ -60,7 +66,16 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
         return bad(POLICY_KEY, "not valid JSON", 'write {"fanOut":[],"hooks":[]} (the stack renders it from config)');
     }
     if (!isRecord(doc)) return bad(POLICY_KEY, "not a JSON object", 'write {"fanOut":[],"hooks":[]}');
-    for (const k of Object.keys(doc)) if (k !== "fanOut" && k !== "hooks") bad(k, "unknown field", 'use only "fanOut" and "hooks"');
+    for (const k of Object.keys(doc)) if (k !== "fanOut" && k !== "hooks" && k !== "pauseRestarts") bad(k, "unknown field", 'use only "fanOut", "hooks" and "pauseRestarts"');
+    let pauseRestarts: ReconcilerPolicy["pauseRestarts"];
+    if (doc.pauseRestarts !== undefined) {
+        const pr = doc.pauseRestarts;
+        // The reason lands in logs and in `platform-secrets status`: one printable line.
+        if (!isRecord(pr) || typeof pr.reason !== "string" || !/^[^\p{Cc}]{1,200}$/u.test(pr.reason) || Object.keys(pr).some((k) => k !== "reason")) {
+            return bad("pauseRestarts", "not {reason: <1-200 printable characters>}", 'write {"reason": "INC-123: no rollouts"} (the stack renders it from platform-secrets:reconcilerPauseRestarts), or drop it to resume');
+        }
+        pauseRestarts = { reason: pr.reason };
+    }
     const fanOutRaw = doc.fanOut ?? [];
     const hooksRaw = doc.hooks ?? [];
     if (!Array.isArray(fanOutRaw)) return bad("fanOut", "not an array", "make it a list of {sourceNamespace, namespaces?, namespaceSelector?}");
@@ -104,7 +119,7 @@ export function parsePolicy(raw: string | undefined, object: string): Reconciler
         }
         return { source: { namespace, name }, hooks: specs };
     });
-    return { fanOut, hooks };
+    return { fanOut, hooks, ...(pauseRestarts ? { pauseRestarts } : {}) };
 }
 
 /**
@@ -131,5 +146,5 @@ export function renderPolicy(policy: ReconcilerPolicy): string {
     const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
     const sortedFanOut = [...policy.fanOut].sort(byKey((g) => `${g.sourceNamespace}\n${canonicalJson(g)}`));
     const sortedHooks = [...policy.hooks].sort(byKey((b) => `${b.source.namespace}/${b.source.name}`));
-    return canonicalJson({ fanOut: sortedFanOut, hooks: sortedHooks });
+    return canonicalJson({ fanOut: sortedFanOut, hooks: sortedHooks, ...(policy.pauseRestarts ? { pauseRestarts: policy.pauseRestarts } : {}) });
 }

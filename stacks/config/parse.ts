@@ -113,6 +113,14 @@ function reconcilerVault(c: Obj, esoAddress: string): { address: string; auth: R
  * The validator: raw Pulumi config → StackConfig, defaults applied, then the guardrails. Pure (the token output is
  * passed through untouched); throws ConfigError naming the key and the fix.
  */
+/** The incident pause's reason, or undefined when not paused; one printable line (it reaches logs and the CLI). */
+function pauseReason(v: string | undefined): string | undefined {
+    const reason = (v ?? "").trim();
+    if (reason === "") return undefined;
+    if (!/^[^\p{Cc}]{1,200}$/u.test(reason)) fail("reconcilerPauseRestarts", "must be one line of at most 200 printable characters", 'write the reason, e.g. "INC-123: no rollouts", or "" to resume');
+    return reason;
+}
+
 export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<string>, driftSecrets: DriftSecretValues = {}): StackConfig {
     const c = decodeRaw(raw);
     const missing = missingRequired(c);
@@ -191,6 +199,7 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
             prometheusRules: c.reconcilerPrometheusRules as boolean,
             vault: reconcilerVault(c, address),
             fanOutGrants: (c.reconcilerFanOutGrants as unknown[]).map((g, idx) => fanOutGrant(g, `reconcilerFanOutGrants[${idx}]`)),
+            pauseRestarts: pauseReason(S("reconcilerPauseRestarts")),
         },
         drift: parseDrift(c, driftSecrets, address),
         githubToken,

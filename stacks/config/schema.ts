@@ -78,6 +78,7 @@ const CORE_SCALAR_KEYS: readonly ScalarKeySchema[] = [
     s("reconcilerImage", "Reconciler image (reconciler/Dockerfile); the default is what the release workflow publishes for this package version (docs/install.md).", DEFAULT_RECONCILER_IMAGE),
     i("reconcilerReplicas", "Reconciler replicas (leader-elected): the standby takes the Lease when the leader's Pod or node goes; 1 only where no second Pod fits.", 2),
     s("reconcilerNamespace", "Namespace the reconciler runs in (created by it) and where git credential sources land by default.", "platform-secrets"),
+    s("reconcilerPauseRestarts", "Incident switch: when non-empty (the reason, e.g. \"INC-123\"), the reconciler rolls no workload (derived secrets and hooks still converge); set it back to empty and `pulumi up` to resume, which rolls each workload whose secrets changed meanwhile once.", ""),
     i("reconcilerDebounceMs", "Reconciler debounce of bursts of source events, in milliseconds.", 2000),
     b("reconcilerSkipAwait", "Do not wait for the reconciler Deployment to roll out (a sandbox without a kubelet).", false),
     b("reconcilerPrometheusRules", "Render the reconciler's alert rules as a PrometheusRule (needs the Prometheus operator's CRDs in the cluster).", false),

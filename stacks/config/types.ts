@@ -223,6 +223,8 @@ export interface ReconcilerSettings {
     vault: { address: string; auth: ReconcilerVaultAuth; caCert?: string };
     /** Administrator consent for fan-out (reconciler policy `fanOut`): which namespaces a source namespace may write into. */
     fanOutGrants: FanOutGrant[];
+    /** reconcilerPauseRestarts: the incident pause's reason (policy `pauseRestarts`); undefined = not paused. */
+    pauseRestarts?: string;
 }
 
 export type { DriftSettings } from "./drift";

@@ -79,6 +79,16 @@ describe("reconciler/policy: parsePolicy", () => {
         rejects({ hooks: [{ source: { namespace: "db", name: "a" }, hooks: [{ type: "job-rerun", job: "j", namespace: "kube-system" }] }] }, "hooks[0].hooks", /only in its source's namespace/);
     });
 
+    it("pauseRestarts: a one-line reason pauses rollouts; anything else is refused naming the fix; it renders back the same", () => {
+        const p = parsePolicy('{"fanOut":[],"hooks":[],"pauseRestarts":{"reason":"INC-7: failover"}}', "cm");
+        assert.deepEqual(p.pauseRestarts, { reason: "INC-7: failover" });
+        assert.deepEqual(parsePolicy(renderPolicy(p), "cm"), p);
+        assert.equal(parsePolicy('{"fanOut":[],"hooks":[]}', "cm").pauseRestarts, undefined);
+        for (const bad of ['true', '{}', '{"reason":""}', '{"reason":"a\\u001b]52;c;x"}', '{"reason":"x","until":"1h"}']) {
+            assert.throws(() => parsePolicy(`{"pauseRestarts":${bad}}`, "cm"), (e: unknown) => e instanceof PolicyError && /key "pauseRestarts": not \{reason/.test((e as Error).message) && /Fix: write \{"reason"/.test((e as Error).message), bad);
+        }
+    });
+
     it("a source listed twice is refused (its hooks must be one ordered list)", () => {
         const dup = { hooks: [valid.hooks[0], { source: { namespace: "db", name: "app-db" }, hooks: [{ type: "job-rerun", job: "j" }] }] };
         rejects(dup, "hooks[1]", /source db\/app-db is listed twice/);

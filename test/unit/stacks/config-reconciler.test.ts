@@ -23,6 +23,12 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
         assert.deepEqual(parse("prod").passwords[1].consumers[0].hooks[0], { type: "postgres", host: "authentik-postgresql.authentik.svc", user: "authentik", tls: { mode: "require" } });
     });
 
+    it("reconcilerPauseRestarts: a reason renders the policy's pauseRestarts, empty resumes, a control character is refused", () => {
+        assert.deepEqual(buildReconcilerPolicy(parse("dev", { reconcilerPauseRestarts: " INC-9 " })).pauseRestarts, { reason: "INC-9" });
+        assert.equal(buildReconcilerPolicy(parse("dev")).pauseRestarts, undefined);
+        rejects(() => parse("dev", { reconcilerPauseRestarts: "INC\u001b[2J" }), "platform-secrets:reconcilerPauseRestarts", /one line of at most 200 printable characters/);
+    });
+
     it("rejects a job-rerun hook naming a namespace (it acts only in its source's namespace)", () => {
         const pw = devPasswords();
         pw[2].consumers[0].hooks = [{ type: "job-rerun", job: "authentik-bootstrap", namespace: "kube-system" }];
