@@ -62,6 +62,15 @@ function alterError(login: string, target: string, e: unknown): string {
     return `ALTER ROLE ${target} as ${login} failed (SQLSTATE ${code})`;
 }
 
+/**
+ * Back to the login role itself: a login role with `ALTER ROLE … SET ROLE <group>` (so objects it creates belong to
+ * the group) runs as the group after login, and PostgreSQL would take its own password change for a change of
+ * another role's (42501). `SET ROLE NONE` makes the current user the session user again.
+ */
+async function asItself(client: { query: (sql: string) => Promise<unknown> }): Promise<void> {
+    await client.query("SET ROLE NONE");
+}
+
 /** A random password only the reconciler knows: what a retired role is left with. */
 function unguessable(): string {
     return randomBytes(24).toString("base64url");
@@ -125,6 +134,7 @@ export async function applyAlternate(d: AlternateDeps, source: { data?: Record<s
         const client = await d.pg.pgConnect(as(hook, username), known).catch(() => undefined);
         if (client) {
             try {
+                await asItself(client);
                 await d.pg.alterRolePassword(client, username, next);
             } catch (e) {
                 return { applied: false, error: alterError(username, username, e) };
@@ -285,6 +295,7 @@ async function retireOne(d: AlternateDeps, hook: PostgresHook, slot: string, st:
     }
     try {
         const fresh = unguessable();
+        await asItself(client);
         await d.pg.alterRolePassword(client, r.role, fresh);
         st.data[D_ROLE(slot, r.role)] = b64(fresh);
     } catch (e) {

@@ -80,7 +80,9 @@ describe("reconciler: alternating PostgreSQL users (issue 22 §1)", function () 
         await mutateSecret(ns, "db", (s) => {
             s.data = { password: b64(next.password), ...(next.username ? { username: b64(next.username) } : {}) };
         });
-        await eventually(async () => (f.rolloutsSeen > rollouts ? true : undefined), 20_000, `${label}: consumers restarted`);
+        await eventually(async () => (f.rolloutsSeen > rollouts ? true : undefined), 20_000, `${label}: consumers restarted`).catch(async (e) => {
+            throw new Error(`${(e as Error).message}; hook state: ${(await stateOf())?.metadata.annotations?.["platform-secrets.io/hook-message"]}; last hook audits: ${JSON.stringify(auditLines(rec.lines).filter((l) => l.action === "hook").slice(-3).map((l) => l.reason))}`);
+        });
         await f.settled();
         let deadAfterMs: number | undefined;
         if (waitOldDead) {
@@ -90,7 +92,8 @@ describe("reconciler: alternating PostgreSQL users (issue 22 §1)", function () 
         // A few more attempts with the fleet on the new login only.
         await new Promise((r) => setTimeout(r, 500));
         const failed = f.stats.failed;
-        report.push(`${label}: ${failed} failed of ${f.stats.attempts}${deadAfterMs !== undefined ? `; previous value dead ${(deadAfterMs / 1000).toFixed(1)} s after the Secret changed` : ""}`);
+        const window = f.stats.firstFailAt !== undefined ? `, logins failing for ${((f.stats.lastFailAt! - f.stats.firstFailAt) / 1000).toFixed(1)} s` : "";
+        report.push(`${label}: ${failed} failed of ${f.stats.attempts}${window}${deadAfterMs !== undefined ? `; previous value dead ${(deadAfterMs / 1000).toFixed(1)} s after the Secret changed` : ""}`);
         return { failed, ...(deadAfterMs !== undefined ? { deadAfterMs } : {}) };
     }
 

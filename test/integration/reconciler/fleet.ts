@@ -36,6 +36,9 @@ export interface FleetStats {
     failed: number;
     /** Failed logins by role. */
     failedBy: Record<string, number>;
+    /** First and last failed login (epoch ms): the window in which Pods could not log in. */
+    firstFailAt?: number;
+    lastFailAt?: number;
 }
 
 async function connect(user: string, password: string): Promise<Client> {
@@ -82,7 +85,7 @@ export class Fleet {
     }
 
     resetStats(): void {
-        Object.assign(this.stats, { attempts: 0, failed: 0, failedBy: {} });
+        Object.assign(this.stats, { attempts: 0, failed: 0, failedBy: {}, firstFailAt: undefined, lastFailAt: undefined });
     }
 
     async stop(): Promise<void> {
@@ -140,6 +143,8 @@ export class Fleet {
             await (await connect(r.user, r.password)).end();
         } catch {
             this.stats.failed++;
+            this.stats.firstFailAt ??= Date.now();
+            this.stats.lastFailAt = Date.now();
             this.stats.failedBy[r.user] = (this.stats.failedBy[r.user] ?? 0) + 1;
         } finally {
             r.busy = false;

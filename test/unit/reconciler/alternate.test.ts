@@ -19,7 +19,7 @@ function fakePg(roles: Record<string, { password?: string; createRole?: boolean;
             const as = h.user;
             return {
                 end: async () => undefined,
-                query: async (_sql: string, values: unknown[]) => ({ rows: (values[0] as string[]).filter((r) => roles[r]).map((r) => ({ rolname: r, member: roles[r]!.member !== false })) }),
+                query: async (_sql: string, values?: unknown[]) => ({ rows: ((values?.[0] as string[] | undefined) ?? []).filter((r) => roles[r]).map((r) => ({ rolname: r, member: roles[r]!.member !== false })) }),
                 as,
             } as never;
         },
