@@ -218,7 +218,7 @@ export interface Graph {
 
 const secretId = (k: string) => `secret:${k}`;
 const workloadId = (w: WorkloadInfo) => `${w.kind}:${w.namespace}/${w.name}`;
-const singular: Record<WorkloadInfo["kind"], string> = { deployments: "deployment", statefulsets: "statefulset", daemonsets: "daemonset" };
+const singular: Record<WorkloadInfo["kind"], string> = { deployments: "deployment", statefulsets: "statefulset", daemonsets: "daemonset", rollouts: "rollout" };
 
 /** Sources → derived secrets → the workloads that restart on them (pure). */
 export function buildGraph(report: StatusReport, workloads: readonly WorkloadInfo[]): Graph {

@@ -9,7 +9,7 @@ import { PersistentTombstones } from "./derived/tombstones";
 import { SourcePrefetch } from "./derived/prefetch";
 import { markClaimRefused } from "./derived/writes";
 import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
-import { KubeClient } from "../lib/kube";
+import { isKubeError, KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./machinery/metrics";
 import { DependencyIndex, hasFanOut, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
 import { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy } from "./trust/policy";
@@ -62,6 +62,8 @@ export interface ControllerOptions {
     deleteGraceMs?: number;
     /** Watch workloads for restarts; default true. */
     workloads?: boolean;
+    /** How often the cluster is asked whether it serves Argo Rollouts until it does; default 5 min. */
+    rolloutsDiscoveryMs?: number;
     /** Namespaces another reconciler instance claims (reconciler/trust/claims.ts): refused, never acted in. */
     claims?: { refusal(namespace: string): string | undefined };
     /** A fresh leadership check before a Job re-run (HookDeps.confirmLeadership); absent without leader election. */
@@ -150,6 +152,7 @@ export class Controller {
 
     private build(namespaces: Set<string> | undefined): void {
         const scopes = namespaces ? [...namespaces].map((ns) => ({ tag: ns, core: `/api/v1/namespaces/${ns}`, apps: `/apis/apps/v1/namespaces/${ns}` })) : [{ tag: "all", core: "/api/v1", apps: "/apis/apps/v1" }];
+        this.scopeTags = namespaces ? [...namespaces] : undefined;
         // Every secret, labelled or not: sources are created by people and ESO, who put no label of ours on them.
         for (const s of scopes) this.secretCaches.push(this.informer(`secrets[${s.tag}]`, `${s.core}/secrets`, slimSecret, (c) => this.onSecret(c)).cache);
         const nsInf = this.informer("namespaces", "/api/v1/namespaces", slimNamespace, (c) => this.onNamespace(c));
@@ -167,6 +170,40 @@ export class Controller {
             const name = this.o.policyName ?? POLICY_CONFIGMAP_NAME;
             this.informer(`policy[${this.o.ownNamespace}/${name}]`, `/api/v1/namespaces/${this.o.ownNamespace}/configmaps`, (o: { metadata: KubeObject["metadata"]; data?: Record<string, string> }) => o, (c) => this.onPolicy(c), `metadata.name=${name}`);
         }
+    }
+
+    private scopeTags?: string[];
+    private rolloutsWatched = false;
+    private cancelDiscovery?: () => void;
+
+    /**
+     * Argo Rollouts is a CRD: its Rollouts are watched once the cluster serves `argoproj.io/v1alpha1` rollouts
+     * (discovery is readable by every authenticated identity). Asked at start and, until then, every
+     * `rolloutsDiscoveryMs`, so installing Argo Rollouts after the reconciler needs no restart.
+     */
+    private async watchRolloutsWhenServed(): Promise<void> {
+        if (this.o.workloads === false || this.rolloutsWatched || this.stopped) return;
+        let served = false;
+        try {
+            const list = await this.o.client.request<{ resources?: { name?: string }[] }>("GET", "/apis/argoproj.io/v1alpha1", { object: "discovery argoproj.io/v1alpha1" });
+            served = (list.resources ?? []).some((r) => r.name === "rollouts");
+        } catch (e) {
+            if (!isKubeError(e, 404)) this.o.logger.warn({ err: String((e as Error).message ?? e) }, "Argo Rollouts discovery failed; asked again later");
+        }
+        if (!served) {
+            this.cancelDiscovery = this.clock.setTimer(this.o.rolloutsDiscoveryMs ?? 300_000, () => void this.watchRolloutsWhenServed());
+            return;
+        }
+        this.rolloutsWatched = true;
+        const tags = this.scopeTags ?? ["all"];
+        for (const tag of tags) {
+            const base = this.scopeTags ? `/apis/argoproj.io/v1alpha1/namespaces/${tag}` : "/apis/argoproj.io/v1alpha1";
+            const inf = this.informer(`rollouts[${tag}]`, `${base}/rollouts`, slimWorkload, (c) => this.onWorkload("rollouts", c));
+            this.workloadCaches.push(inf.cache);
+            this.workloadCachesByKind.push({ kind: "rollouts", cache: inf.cache });
+            if (this.started) inf.start();
+        }
+        this.o.logger.info({ namespaces: tags }, "Argo Rollouts served: watching Rollouts");
     }
 
     /** Skips the watch echo of a write this process made (see ownwrites.ts). */
@@ -297,6 +334,7 @@ export class Controller {
     }
 
     async start(): Promise<void> {
+        await this.watchRolloutsWhenServed();
         for (const inf of this.informers) inf.start();
         await Promise.all(this.informers.map((i) => i.waitForSync()));
         // Deletions witnessed by an earlier process: their grace runs on from when they were seen, not from now.
@@ -406,6 +444,7 @@ export class Controller {
         if (this.stopped) return;
         this.stopped = true;
         this.cancelResync?.();
+        this.cancelDiscovery?.();
         await Promise.all(this.informers.map((i) => i.stop()));
         await this.queue.shutDown();
         await Promise.all(this.workers);

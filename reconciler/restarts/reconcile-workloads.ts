@@ -3,10 +3,25 @@ import { ANNOTATION_RESTARTED_AT, ANNOTATION_SECRETS_HASH } from "../keys";
 import { isKubeError } from "../../lib/kube";
 import { hooksFor } from "../trust/policy";
 import { getSecret } from "../derived/writes";
-import { WorkloadKind, workloadKey } from "../machinery/queue-keys";
+import { workloadApi, WorkloadKind, workloadKey } from "../machinery/queue-keys";
 import { minIntervalWait, restartDecision, secretsHash } from "./workloads";
 
-const KIND_NAME: Record<WorkloadKind, string> = { deployments: "Deployment", statefulsets: "StatefulSet", daemonsets: "DaemonSet" };
+const KIND_NAME: Record<WorkloadKind, string> = { deployments: "Deployment", statefulsets: "StatefulSet", daemonsets: "DaemonSet", rollouts: "Rollout" };
+
+/**
+ * The restart write (pure). apps/v1 workloads: the secrets hash in the pod template, which makes the controller roll
+ * new Pods. An Argo Rollout: `spec.restartAt` (what `kubectl argo rollouts restart` sets: Pods created before it are
+ * replaced, honouring the Rollout's own maxUnavailable) and the hash on the object only; a template change would be
+ * a new revision that runs the canary/blue-green steps and analysis again for a mere secret change.
+ */
+export function restartPatch(kind: WorkloadKind, resourceVersion: string | undefined, hash: string, now: number): Record<string, unknown> {
+    const at = new Date(now).toISOString();
+    const metadata = { resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash, [ANNOTATION_RESTARTED_AT]: at } };
+    // Argo Rollouts replaces Pods created before restartAt, both in whole seconds: rounded UP, so a Pod started in
+    // the same second as the change (possibly with the old value) is replaced too (Argo waits out the < 1 s ahead).
+    if (kind === "rollouts") return { metadata, spec: { restartAt: new Date(Math.ceil(now / 1000) * 1000).toISOString().replace(".000Z", "Z") } };
+    return { metadata, spec: { template: { metadata: { annotations: { [ANNOTATION_SECRETS_HASH]: hash } } } } };
+}
 
 /** Whether the administrator-declared init-time hooks behind `secretKey` (its own, or its source's) are done. */
 async function hooksSettled(ctx: ReconcileContext, secretKey: string): Promise<boolean> {
@@ -46,7 +61,7 @@ function settledInCache(ctx: ReconcileContext, kind: WorkloadKind, ns: string, n
 export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKind, ns: string, name: string): Promise<void> {
     const key = workloadKey(kind, ns, name);
     if (settledInCache(ctx, kind, ns, name)) return;
-    const path = `/apis/apps/v1/namespaces/${ns}/${kind}/${name}`;
+    const path = `${workloadApi(kind)}/namespaces/${ns}/${kind}/${name}`;
     const wl = ctx.workloadMeta(kind, `${ns}/${name}`);
     if (!wl) {
         // Gone (or not listed yet: its add event queues it again).
@@ -105,17 +120,11 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
                 ctx.queue.addAfter(key, wait);
                 return;
             }
-            if (
-                !(await patchWorkload(ctx, path, key, {
-                    metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash, [ANNOTATION_RESTARTED_AT]: new Date(ctx.clock.now()).toISOString() } },
-                    spec: { template: { metadata: { annotations: { [ANNOTATION_SECRETS_HASH]: hash } } } },
-                }))
-            )
-                return;
+            if (!(await patchWorkload(ctx, path, key, restartPatch(kind, wl.metadata.resourceVersion, hash, ctx.clock.now())))) return;
             ctx.metrics.restarts.inc({ kind });
             ctx.recorder.audit("restart", key, `consumed secrets changed (${names.join(",")})`, { fingerprint: hash });
             ctx.recorder.event(
-                { apiVersion: "apps/v1", kind: KIND_NAME[kind], namespace: ns, name, uid: wl.metadata.uid },
+                { apiVersion: kind === "rollouts" ? "argoproj.io/v1alpha1" : "apps/v1", kind: KIND_NAME[kind], namespace: ns, name, uid: wl.metadata.uid },
                 "Normal",
                 "SecretsChanged",
                 `rolling restart: secrets ${names.join(",")} changed`,

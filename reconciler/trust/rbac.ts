@@ -21,6 +21,8 @@ export function reconcilerRbacRules(): { cluster: PolicyRule[]; secrets: PolicyR
         cluster: [
             { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
             { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
+            // Argo Rollouts (a CRD; a rule for a group the cluster does not serve grants nothing until it does).
+            { apiGroups: ["argoproj.io"], resources: ["rollouts"], verbs: ["get", "list", "watch", "patch"] },
         ],
         secrets: [
             { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
