@@ -224,8 +224,11 @@ export class Controller {
         const old = c.type === "add" ? undefined : c.old;
         this.ctx.index.setDerived(c.key, obj ? sourceKeyOf(obj) : undefined);
         if (!this.started) return;
-        // Content (type + data) changes roll consumers; metadata-only changes and deletions never do.
-        if (obj && (!old || obj.contentHash !== old.contentHash || obj.type !== old.type)) this.touchConsumers(c.key);
+        // Content (type + data) changes roll consumers; metadata-only changes and deletions never do, nor changes of a
+        // secret marked restart-on-ignore. Toggling that mark changes what the consumers follow: they record a new
+        // baseline (no rollout).
+        if (obj && !obj.restartIgnored && (!old || obj.contentHash !== old.contentHash || obj.type !== old.type)) this.touchConsumers(c.key);
+        if (obj && old && !obj.restartIgnored !== !old.restartIgnored) for (const w of this.ctx.index.workloadsOf(c.key)) this.queue.add(w);
         if (c.type === "delete") {
             const owner = c.old.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER];
             if (owner && isDerived(c.old)) this.queue.add(owner); // a deleted fan-out copy is re-created

@@ -13,8 +13,8 @@ import {
 } from "../derive";
 import { canonicalJson, isDerived } from "../derive";
 import { KubeObject } from "./machinery/informer";
-import { ANNOTATION_RESTART_MIN_INTERVAL, ANNOTATION_RESTART_ON, ANNOTATION_RESTARTED_AT, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
-import { consumedSecrets, parseMinInterval, parseRestartOn, PodSpec } from "./restarts/workloads";
+import { ANNOTATION_RESTART_MIN_INTERVAL, ANNOTATION_RESTART_ON, ANNOTATION_RESTART_ON_IGNORE, ANNOTATION_RESTARTED_AT, ANNOTATION_RETAIN, ANNOTATION_SECRETS_HASH } from "./keys";
+import { consumedSecrets, parseMinInterval, parseRestartIgnore, parseRestartOn, PodSpec } from "./restarts/workloads";
 
 /** Hash of a secret's content (type + data only): metadata-only changes leave it unchanged. */
 export function contentHash(secret: { type?: string; data?: Record<string, string> } | undefined): string {
@@ -70,6 +70,8 @@ export interface SecretMeta extends KubeObject {
     deleting: boolean;
     /** Data key names of a derived secret (a merge patch must null the keys the derivation no longer writes). */
     dataKeys?: string[];
+    /** `restart-on-ignore: "true"`: no workload restarts for this secret's changes. */
+    restartIgnored?: true;
 }
 
 function pick(m: Record<string, string> | undefined, keep: (k: string) => boolean): Record<string, string> | undefined {
@@ -130,6 +132,7 @@ export function slimSecret(o: Secret): SecretMeta {
         immutable: o.immutable === true,
         deleting: o.metadata?.deletionTimestamp !== undefined,
         ...(derived ? { dataKeys: Object.keys(o.data ?? {}).sort().slice(0, MAX_CACHED_DATA_KEYS) } : {}),
+        ...(ann?.[ANNOTATION_RESTART_ON_IGNORE]?.trim() === "true" ? { restartIgnored: true as const } : {}),
     };
 }
 
@@ -175,7 +178,8 @@ export function slimWorkload(o: Workload): SlimWorkload {
     let invalid: string | undefined;
     let minIntervalMs: number | undefined;
     try {
-        consumes = consumedSecrets(parseRestartOn(o.metadata?.annotations?.[ANNOTATION_RESTART_ON], object), o.spec?.template?.spec);
+        const ignored = parseRestartIgnore(o.metadata?.annotations?.[ANNOTATION_RESTART_ON_IGNORE], object);
+        consumes = consumedSecrets(parseRestartOn(o.metadata?.annotations?.[ANNOTATION_RESTART_ON], object), o.spec?.template?.spec).filter((n) => !ignored.includes(n));
         minIntervalMs = parseMinInterval(o.metadata?.annotations?.[ANNOTATION_RESTART_MIN_INTERVAL], object);
     } catch (e) {
         invalid = (e as Error).message;

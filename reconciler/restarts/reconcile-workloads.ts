@@ -44,6 +44,7 @@ function settledInCache(ctx: ReconcileContext, kind: WorkloadKind, ns: string, n
     const contents: Record<string, string> = {};
     for (const n of w.consumes) {
         const meta = ctx.secrets.get(`${ns}/${n}`);
+        if (meta?.restartIgnored) continue;
         const src = ctx.index.sourceOf(`${ns}/${n}`) ?? `${ns}/${n}`;
         if (!meta || meta.deleting || hooksFor(ctx.policy(), src).length > 0) return false;
         contents[n] = `${meta.type}:${meta.contentHash}`;
@@ -72,7 +73,8 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         ctx.logger.warn({ object: key, err: wl.invalid }, "invalid restart annotation (restart-on or restart-min-interval): the workload is not restarted until it is fixed");
         return;
     }
-    const names = wl.consumes;
+    // A Secret marked restart-on-ignore: "true" rolls nothing (its owner said so), whoever consumes it.
+    const names = wl.consumes.filter((n) => !ctx.secrets.get(`${ns}/${n}`)?.restartIgnored);
     if (names.length === 0) return;
     const wait = ctx.debouncer.remaining(key, ctx.clock.now());
     if (wait > 0) {

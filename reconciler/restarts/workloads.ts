@@ -1,6 +1,6 @@
 import { canonicalJson, isDnsSubdomain } from "../../derive";
 import { Fingerprinter } from "../fingerprint";
-import { ANNOTATION_RESTART_ON } from "../keys";
+import { ANNOTATION_RESTART_ON, ANNOTATION_RESTART_ON_IGNORE } from "../keys";
 
 import type { WorkloadKind } from "../machinery/queue-keys";
 
@@ -55,6 +55,15 @@ export function parseRestartOn(value: string | undefined, object: string): Resta
     return { mode: "list", names };
 }
 
+/** Parses a workload's restart-on-ignore list (pure). Throws naming the workload when a name is not a secret name. */
+export function parseRestartIgnore(value: string | undefined, object: string): string[] {
+    const names = [...new Set((value ?? "").split(",").map((s) => s.trim()).filter(Boolean))].sort();
+    for (const n of names) {
+        if (!isDnsSubdomain(n)) throw new Error(`${object}: annotation ${ANNOTATION_RESTART_ON_IGNORE} lists "${n}", which is not a secret name; write a comma list of secret names`);
+    }
+    return names;
+}
+
 /** The secrets a workload's restarts follow (empty when not opted in). */
 export function consumedSecrets(restartOn: RestartOn, podSpec: PodSpec | undefined): string[] {
     switch (restartOn.mode) {
@@ -91,13 +100,19 @@ export const SCOPED_HASH_MARK = "w";
  * write guesses into its own Secret of the same name, opt a `replicas: 0` Deployment in and compare the hashes.
  */
 export function secretsHash(contents: Record<string, string>, fp: Fingerprinter, workload: WorkloadRef): string {
-    return `${fp.keyId}${SCOPED_HASH_MARK}.${fp.of(canonicalJson({ workload: `${workload.kind}/${workload.namespace}/${workload.name}`, contents }))}`;
+    // The third part tags WHICH secrets the hash covers (issue 22 §2): a change of that set (restart-on,
+    // restart-on-ignore, the pod spec) is a new baseline, not a content change, so ignoring a secret restarts nothing.
+    const set = fp.of(`set:${Object.keys(contents).sort().join(",")}`).slice(0, 8);
+    return `${fp.keyId}${SCOPED_HASH_MARK}.${fp.of(canonicalJson({ workload: `${workload.kind}/${workload.namespace}/${workload.name}`, contents }))}.${set}`;
 }
 
-/** The key id part of a secrets-hash value ("" for values written before key ids existed). */
-function keyIdOf(hash: string): string {
+/** key id, content MAC and (since issue 22) set tag of a secrets-hash ("" key for values from before key ids). */
+function hashParts(hash: string): { key: string; mac: string; set?: string } {
     const dot = hash.indexOf(".");
-    return dot > 0 ? hash.slice(0, dot) : "";
+    if (dot <= 0) return { key: "", mac: hash };
+    const rest = hash.slice(dot + 1);
+    const d2 = rest.indexOf(".");
+    return d2 < 0 ? { key: hash.slice(0, dot), mac: rest } : { key: hash.slice(0, dot), mac: rest.slice(0, d2), set: rest.slice(d2 + 1) };
 }
 
 /**
@@ -106,11 +121,17 @@ function keyIdOf(hash: string): string {
  */
 export function restartDecision(current: string, templateHash: string | undefined, baselineHash: string | undefined): "none" | "record-baseline" | "restart" {
     // A hash made under another fingerprint key (a lost key, a run without its own namespace) says nothing about
-    // the content: it is ignored, so a new key records a new baseline instead of rolling every workload.
-    const sameKey = (h: string | undefined) => (h !== undefined && keyIdOf(h) === keyIdOf(current) ? h : undefined);
-    const seen = sameKey(templateHash) ?? sameKey(baselineHash);
+    // the content: it is ignored, so a new key records a new baseline instead of rolling every workload. Nor does
+    // a hash over another set of secrets (one written before set tags covers the same set: an upgrade rolls nothing).
+    const cur = hashParts(current);
+    const comparable = (h: string | undefined) => {
+        if (h === undefined) return undefined;
+        const p = hashParts(h);
+        return p.key === cur.key && (p.set === undefined || p.set === cur.set) ? p : undefined;
+    };
+    const seen = comparable(templateHash) ?? comparable(baselineHash);
     if (seen === undefined) return "record-baseline";
-    return seen === current ? "none" : "restart";
+    return seen.mac === cur.mac ? "none" : "restart";
 }
 
 /**

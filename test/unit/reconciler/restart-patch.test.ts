@@ -1,6 +1,9 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import { ANNOTATION_RESTARTED_AT, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
+import { ANNOTATION_RESTART_ON, ANNOTATION_RESTART_ON_IGNORE, ANNOTATION_RESTARTED_AT, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
+import { Fingerprinter } from "../../../reconciler/fingerprint";
+import { slimSecret, slimWorkload } from "../../../reconciler/model";
+import { parseRestartIgnore, restartDecision, secretsHash } from "../../../reconciler/restarts/workloads";
 import { parseQueueKey, workloadApi } from "../../../reconciler/machinery/queue-keys";
 import { restartPatch } from "../../../reconciler/restarts/reconcile-workloads";
 
@@ -29,5 +32,38 @@ describe("reconciler/restarts: the restart write per kind (pure)", () => {
                 assert.ok(t >= now && t - now < 1000);
             }),
         );
+    });
+});
+
+
+describe("reconciler/restarts: restart-on-ignore and the set a secrets-hash covers (pure)", () => {
+    const fp = new Fingerprinter(Buffer.alloc(32, 7));
+    const W = { kind: "deployments" as const, namespace: "a", name: "api" };
+    it("a change of the followed set is a new baseline, never a restart; a content change within the set restarts", () => {
+        const both = secretsHash({ db: "Opaque:1", tls: "Opaque:1" }, fp, W);
+        const dbOnly = secretsHash({ db: "Opaque:1" }, fp, W);
+        const dbChanged = secretsHash({ db: "Opaque:2" }, fp, W);
+        assert.equal(restartDecision(dbOnly, both, both), "record-baseline", "ignoring tls restarts nothing");
+        assert.equal(restartDecision(dbOnly, both, dbOnly), "none", "the new baseline holds");
+        assert.equal(restartDecision(dbChanged, both, dbOnly), "restart");
+        // Back to both with tls changed while ignored: the template (the Pods' start) says they hold the old tls.
+        assert.equal(restartDecision(secretsHash({ db: "Opaque:1", tls: "Opaque:9" }, fp, W), both, dbOnly), "restart");
+        // A hash from before set tags (key.mac) covers the same set: the upgrade rolls nothing.
+        const legacy = both.split(".").slice(0, 2).join(".");
+        assert.equal(restartDecision(both, legacy, legacy), "none");
+    });
+
+    it("the workload's list leaves names out of what it follows; the Secret's mark is kept in the slim cache; bad names are refused", () => {
+        const w = slimWorkload({
+            metadata: { namespace: "a", name: "api", annotations: { [ANNOTATION_RESTART_ON]: "auto", [ANNOTATION_RESTART_ON_IGNORE]: " tls , pull " } },
+            spec: { template: { spec: { containers: [{ envFrom: [{ secretRef: { name: "db" } }] }], volumes: [{ secret: { secretName: "tls" } }], imagePullSecrets: [{ name: "pull" }] } } },
+        } as never);
+        assert.deepEqual(w.consumes, ["db"]);
+        assert.deepEqual(parseRestartIgnore(undefined, "x"), []);
+        assert.throws(() => parseRestartIgnore("ok,Bad_Name", "a/api"), /a\/api: annotation platform-secrets.io\/restart-on-ignore lists "Bad_Name", which is not a secret name/);
+        const bad = slimWorkload({ metadata: { namespace: "a", name: "api", annotations: { [ANNOTATION_RESTART_ON]: "auto", [ANNOTATION_RESTART_ON_IGNORE]: "x y" } } } as never);
+        assert.match(bad.invalid ?? "", /restart-on-ignore/);
+        assert.equal(slimSecret({ metadata: { namespace: "a", name: "db", annotations: { [ANNOTATION_RESTART_ON_IGNORE]: "true" } }, data: {} } as never).restartIgnored, true);
+        assert.equal(slimSecret({ metadata: { namespace: "a", name: "db", annotations: { [ANNOTATION_RESTART_ON_IGNORE]: "yes" } }, data: {} } as never).restartIgnored, undefined);
     });
 });
