@@ -80,6 +80,25 @@ export const COMMANDS: CommandSpec[] = [
         details: ["Needs RBAC patch on secrets in that namespace (the request is an annotation).", EXIT],
     },
     {
+        name: "rotation",
+        usage: "rotation NS/NAME [-A] [--vault-addr URL] [--vault-token-file FILE] [--vault-mount secret] [-o table|json]",
+        summary: "one rotation from Vault to the last Pod: Vault version, ESO sync, hooks, derived secrets, rollouts",
+        flags: [
+            { name: "all-namespaces", short: "A", help: "look for derived secrets (fan-out copies) and their consumers in every namespace" },
+            { name: "vault-addr", value: "URL", help: "Vault address (default $VAULT_ADDR)" },
+            { name: "vault-token-file", value: "FILE", help: "file holding your Vault token (default $VAULT_TOKEN_FILE, else ~/.vault-token, which `vault login` writes)" },
+            { name: "vault-ca-file", value: "FILE", help: "PEM CA bundle for an https Vault (default $VAULT_CACERT)" },
+            { name: "vault-mount", value: "MOUNT", help: "KV v2 mount the ExternalSecrets read (default secret)" },
+            { name: "output", short: "o", value: "FORMAT", help: "table (default) or json" },
+        ],
+        details: [
+            "NS/NAME is a Secret ESO writes (a consumer of a stable password) or any source of derived secrets.",
+            "Steps, in the order the value travels: vault (version N, N-1 readable), eso (the Secret holds version N: compared here, never printed), hooks (applied for this content; administrators only), derived (rewritten from this content), workload (rolled after the change, new Pods ready).",
+            "Exits 0 when every step has the new version, 1 naming the first step that has not (the last step of the rotation procedure, stacks/README.md).",
+            EXIT,
+        ],
+    },
+    {
         name: "graph",
         usage: "graph [-n NS | -A] [--dot]",
         summary: "sources → derived secrets → workloads that restart on them",

@@ -1,6 +1,6 @@
 import { ANNOTATION_FAN_OUT, ANNOTATION_SOURCE_NAME, ANNOTATION_SOURCE_NAMESPACE, isDerived } from "../derive";
 import { KubeClient } from "../lib/kube";
-import { ANNOTATION_FAN_OUT_STATUS, ANNOTATION_RESTART_ON, ANNOTATION_SYNC_REQUESTED, consumedSecrets, parseRestartOn, PodSpec, WORKLOAD_KINDS, WorkloadKind } from "../reconciler/api";
+import { ANNOTATION_FAN_OUT_STATUS, ANNOTATION_RESTART_ON, ANNOTATION_RESTART_ON_IGNORE, ANNOTATION_SYNC_REQUESTED, consumedSecrets, parseRestartIgnore, parseRestartOn, PodSpec, WORKLOAD_KINDS, WorkloadKind } from "../reconciler/api";
 import { describeError, getSlimSecret, isForbidden, key, listSecrets, SlimSecret } from "./kube";
 
 /**
@@ -156,7 +156,8 @@ export function workloadInfo(kind: WorkloadKind, w: RawWorkload): WorkloadInfo {
     const name = w.metadata?.name ?? "";
     try {
         const r = parseRestartOn(w.metadata?.annotations?.[ANNOTATION_RESTART_ON], `${kind}:${namespace}/${name}`);
-        return { kind, namespace, name, consumes: consumedSecrets(r, w.spec?.template?.spec) };
+        const ignored = parseRestartIgnore(w.metadata?.annotations?.[ANNOTATION_RESTART_ON_IGNORE], `${kind}:${namespace}/${name}`);
+        return { kind, namespace, name, consumes: consumedSecrets(r, w.spec?.template?.spec).filter((n) => !ignored.includes(n)) };
     } catch (e) {
         return { kind, namespace, name, consumes: [], problem: (e as Error).message };
     }

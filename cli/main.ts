@@ -9,6 +9,12 @@ import { AccessError, connect, Connection, describeError, isForbidden, parseRef,
 import { buildGraph, buildStatus, statusExitCode } from "./model";
 import { paint, renderGraphDot, renderGraphText, renderStatus, stateColor, Style } from "./render";
 import { requestSync, syncExitCode } from "./sync";
+import { renderRotation, rotationExitCode } from "./rotation";
+import { collectRotation } from "./rotation-collect";
+import { VaultKv } from "../reconciler/api";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import * as path from "node:path";
 import { CheckResult, checkDerivedRecipe, checkFormat, checkSource, impliedChecks, parseOptions, renderChecks, secretsFromManifest, ValidateUsageError } from "./validate";
 
 /**
@@ -189,7 +195,42 @@ async function dashboardCmd(c: Ctx): Promise<number> {
     return EXIT.ok;
 }
 
-const RUN: Record<string, (c: Ctx) => Promise<number>> = { status, explain: explainCmd, validate: validateCmd, sync: syncCmd, graph: graphCmd, dashboard: dashboardCmd };
+/** The user's own Vault read access for `rotation`, or why there is none (then Vault steps are unknown). */
+function vaultFor(c: Ctx): { vault?: VaultKv; unavailable?: string } {
+    const addr = str(c.args, "vault-addr") ?? c.io.env.VAULT_ADDR;
+    if (!addr) return { unavailable: "no Vault address: set VAULT_ADDR or --vault-addr (and vault login)" };
+    const tokenFile = str(c.args, "vault-token-file") ?? c.io.env.VAULT_TOKEN_FILE ?? path.join(homedir(), ".vault-token");
+    if (!existsSync(tokenFile)) return { unavailable: `no Vault token file ${tokenFile}: run vault login, or pass --vault-token-file` };
+    const ca = str(c.args, "vault-ca-file") ?? c.io.env.VAULT_CACERT;
+    try {
+        return { vault: new VaultKv({ addr, auth: { method: "token-file", path: tokenFile }, ...(ca ? { caPem: readFileSync(ca, "utf8") } : {}) }) };
+    } catch (e) {
+        throw new UsageError((e as Error).message, "rotation");
+    }
+}
+
+async function rotationCmd(c: Ctx): Promise<number> {
+    const ref = oneRef(c, "rotation");
+    const output = str(c.args, "output") ?? "table";
+    if (!["table", "json"].includes(output)) throw new UsageError(`-o must be table or json (got "${output}")`, "rotation");
+    const conn = await c.connect();
+    const { vault, unavailable } = vaultFor(c);
+    try {
+        const report = await withProgress(c, `following the rotation of ${ref.namespace}/${ref.name}`, collectRotation(conn.client, ref, {
+            ...(vault ? { vault } : {}),
+            ...(unavailable ? { vaultUnavailable: unavailable } : {}),
+            vaultMount: str(c.args, "vault-mount") ?? "secret",
+            reconcilerNamespace: c.reconcilerNamespace,
+            allNamespaces: c.args.flags["all-namespaces"] === true,
+        }));
+        c.io.stdout(output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderRotation(report, c.style));
+        return rotationExitCode(report);
+    } finally {
+        vault?.close();
+    }
+}
+
+const RUN: Record<string, (c: Ctx) => Promise<number>> = { status, explain: explainCmd, validate: validateCmd, sync: syncCmd, rotation: rotationCmd, graph: graphCmd, dashboard: dashboardCmd };
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
     const [cmd, ...rest] = argv;

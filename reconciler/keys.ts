@@ -31,6 +31,12 @@ export const ANNOTATION_RESTART_ON = `${PREFIX}restart-on`;
 export const ANNOTATION_SECRETS_HASH = `${PREFIX}secrets-hash`;
 /** On a workload: the shortest time between two restarts ("30s", "5m", "1h"); changes in between are coalesced. */
 export const ANNOTATION_RESTART_MIN_INTERVAL = `${PREFIX}restart-min-interval`;
+/**
+ * On a hook state Secret: sha256 of the source's type + data (model.ts contentHash) for which every hook is applied.
+ * The state is readable only in the reconciler's namespace (it holds a password anyway): what `platform-secrets
+ * rotation` compares with the live source to say "hooks applied for this content" without a keyed fingerprint.
+ */
+export const ANNOTATION_HOOKS_APPLIED_CONTENT = `${PREFIX}hooks-applied-content`;
 /** On a workload: secret names its restarts do not follow (`a,b`). On a Secret: `"true"`, no workload restarts for it. */
 export const ANNOTATION_RESTART_ON_IGNORE = `${PREFIX}restart-on-ignore`;
 /** On a workload, written with each rollout: when the reconciler last restarted it (ISO 8601), for the minimum interval. */

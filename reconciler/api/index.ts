@@ -15,6 +15,7 @@ export {
     ANNOTATION_FAN_OUT_STATUS,
     ANNOTATION_HOOK_SOURCE,
     ANNOTATION_HOOK_SOURCE_HASH,
+    ANNOTATION_HOOKS_APPLIED_CONTENT,
     ANNOTATION_RESTART_MIN_INTERVAL,
     ANNOTATION_RESTART_ON_IGNORE,
     ANNOTATION_RESTART_ON,
@@ -38,7 +39,11 @@ export { EMPTY_POLICY, hooksFor, parsePolicy, POLICY_CONFIGMAP_NAME, POLICY_KEY,
 export type { FanOutGrant, HookBinding, ReconcilerPolicy } from "../trust/policy";
 export { reconcilerRbacRules } from "../trust/rbac";
 export { claimMetadata } from "../trust/claims";
-export { consumedSecrets, parseRestartOn } from "../restarts/workloads";
+export { consumedSecrets, parseRestartIgnore, parseRestartOn } from "../restarts/workloads";
+export { contentHash } from "../model";
+export { hookStateName } from "../hooks/hooks";
 export type { PodSpec } from "../restarts/workloads";
-export { WORKLOAD_KINDS } from "../machinery/queue-keys";
+export { ALL_WORKLOAD_KINDS, WORKLOAD_KINDS, workloadApi } from "../machinery/queue-keys";
 export type { WorkloadKind } from "../machinery/queue-keys";
+export { VaultKv } from "../hooks/vault";
+export type { VaultConfig } from "../hooks/vault";

@@ -3,7 +3,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PREFIX } from "../../derive";
 import { Logger } from "../../lib/log";
 import { Fingerprinter } from "../fingerprint";
 import { HookSpec, JobRerunHook, jobFromCronJob, jobTemplateFrom, PostgresHook } from "./hookspec";
-import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, LABEL_HOOK_STATE } from "../keys";
+import { ANNOTATION_HOOK_SOURCE, ANNOTATION_HOOK_SOURCE_HASH, ANNOTATION_HOOKS_APPLIED_CONTENT, LABEL_HOOK_STATE } from "../keys";
 import { isKubeError, KubeClient } from "../../lib/kube";
 import { Clock, realClock, sleep } from "../machinery/clock";
 import { ReconcilerMetrics } from "../machinery/metrics";
@@ -171,7 +171,8 @@ export class HookRunner {
         const data: Record<string, string> = { ...(state?.data ?? {}) };
         const migrated = migrateHookState(hooks, annotations, data);
         const draining = !opts.holdRetire && hooks.some((h) => isAlternate(h) && retirePending(hookSlot(h), annotations));
-        if (!migrated && !draining && hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h))) return { ranAny: false };
+        const content = contentHash(source);
+        if (!migrated && !draining && annotations[ANNOTATION_HOOKS_APPLIED_CONTENT] === content && hooks.every((h) => annotations[A_APPLIED(hookSlot(h))] === this.inputFingerprint(source, h))) return { ranAny: false };
         let failure: string | undefined;
         let ranAny = false;
         let recheckMs: number | undefined;
@@ -205,6 +206,8 @@ export class HookRunner {
         // While restarts are paused the consumers cannot have moved: the previous role stays until the pause ends
         // (a policy change queues every hooked source again).
         if (!failure && !opts.holdRetire) for (const h of hooks) if (isAlternate(h)) soonest(await this.retire(srcKey, h, annotations, data));
+        if (failure) delete annotations[ANNOTATION_HOOKS_APPLIED_CONTENT];
+        else annotations[ANNOTATION_HOOKS_APPLIED_CONTENT] = content;
         annotations[A_STATUS] = failure ? "error" : "ok";
         annotations[A_MESSAGE] = failure ?? "all hooks applied";
         annotations[ANNOTATION_HOOK_SOURCE] = srcKey;

@@ -108,6 +108,20 @@ export class VaultKv {
         return typeof v === "number" ? v : undefined;
     }
 
+    /**
+     * KV v2 metadata of a path: the current version, when it was written, and whether the version before it is still
+     * readable (neither deleted nor destroyed); undefined when the path does not exist.
+     */
+    async versions(mount: string, path: string): Promise<{ current: number; createdAt?: number; previousReadable: boolean } | undefined> {
+        const r = await this.get(`/v1/${segments("mount", mount)}/metadata/${segments("path", path)}`);
+        const cur = r?.data?.current_version;
+        if (typeof cur !== "number") return undefined;
+        const vs = (r?.data?.versions ?? {}) as Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }>;
+        const prev = vs[String(cur - 1)];
+        const createdAt = Date.parse(vs[String(cur)]?.created_time ?? "");
+        return { current: cur, ...(Number.isFinite(createdAt) ? { createdAt } : {}), previousReadable: prev !== undefined && !prev.destroyed && !prev.deletion_time };
+    }
+
     /** The value of `key` at `version` (undefined when the version or key does not exist, or was deleted). */
     async readVersion(mount: string, path: string, version: number, key: string): Promise<string | undefined> {
         if (!Number.isInteger(version) || version < 1) return undefined;
@@ -217,7 +231,7 @@ async function readSecretFile(path: string, what: string): Promise<string> {
  * type-checked where it is used.
  */
 interface VaultBody {
-    data?: { current_version?: unknown; data?: Record<string, unknown> };
+    data?: { current_version?: unknown; versions?: unknown; data?: Record<string, unknown> };
     auth?: { client_token?: unknown; lease_duration?: unknown };
 }
 
