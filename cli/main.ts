@@ -187,11 +187,13 @@ async function dashboardCmd(c: Ctx): Promise<number> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port must be a port number", "dashboard");
     const refreshMs = parseDuration(str(c.args, "refresh") ?? "5s", "refresh");
     const conn = await c.connect();
-    const d = await startDashboard({ client: conn.client, scope: scopeOf(c, conn), port, refreshMs, context: conn.context });
+    const { vault, unavailable } = vaultFor(c);
+    const d = await startDashboard({ client: conn.client, scope: scopeOf(c, conn), port, refreshMs, context: conn.context, ...(vault ? { vault } : {}), ...(unavailable ? { vaultUnavailable: unavailable } : {}), vaultMount: str(c.args, "vault-mount") ?? "secret", reconcilerNamespace: c.reconcilerNamespace });
     c.io.stdout(`platform-secrets dashboard for context "${conn.context}" on ${d.url} (127.0.0.1 only; Ctrl-C stops it)\n`);
     c.io.onListening?.(d.url);
     await c.io.interrupted();
     await d.close();
+    vault?.close();
     return EXIT.ok;
 }
 

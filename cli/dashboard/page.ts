@@ -38,6 +38,8 @@ button{cursor:pointer}
 <label>State <select id="state" data-testid="state-filter"><option value="">all</option><option value="not-in-sync">not in sync</option><option>in-sync</option><option>stale</option><option>source-missing</option><option>refused</option><option>error</option><option>pending</option><option>unknown</option></select></label>
 </div>
 <table><thead><tr><th>Source / target</th><th>Kind</th><th>Format</th><th>State</th><th>Age</th><th>Reason</th><th></th></tr></thead><tbody id="rows" data-testid="rows"></tbody></table>
+<h2>Rotation</h2>
+<div id="rotation" data-testid="rotation" class="msg">Choose “Rotation” on a source to follow its last rotation from Vault to the last Pod.</div>
 <h2>Dependency graph</h2>
 <div id="graph" data-testid="graph"></div>
 <script nonce="${o.nonce}">
@@ -61,6 +63,32 @@ function syncButton(target, label) {
   b.addEventListener("click", () => sync(target, b));
   return b;
 }
+function rotationButton(source) {
+  const b = el("button", { "data-testid": "rotation-button", "data-source": source }, "Rotation");
+  b.addEventListener("click", () => rotation(source));
+  return b;
+}
+async function rotation(source) {
+  const box = $("rotation");
+  box.textContent = "reading the rotation of " + source + "…";
+  try {
+    const res = await fetch("/api/rotation?source=" + encodeURIComponent(source), { cache: "no-store" });
+    const j = await res.json();
+    if (!res.ok) throw new Error(j.error || ("HTTP " + res.status));
+    box.textContent = "";
+    box.appendChild(el("div", { class: "banner " + (j.complete ? "ok" : "error"), "data-testid": "rotation-verdict" }, j.complete ? j.subject + ": every step has the new version" : j.subject + ": first missing step: " + j.firstMissing.kind + " " + j.firstMissing.object + ": " + j.firstMissing.detail));
+    const t = el("table", {});
+    for (const s of j.steps) {
+      const tr = el("tr", { "data-testid": "rotation-step", "data-kind": s.kind, "data-state": s.state });
+      const st = el("td", {}); st.appendChild(el("span", { class: "badge s-" + (s.state === "done" ? "in-sync" : s.state === "failed" ? "error" : "pending") }, s.state));
+      tr.append(el("td", {}, s.kind), el("td", {}, s.object), st, el("td", { class: "msg" }, s.detail));
+      t.appendChild(tr);
+    }
+    box.appendChild(t);
+  } catch (e) {
+    box.textContent = "rotation view failed: " + e.message;
+  }
+}
 function render() {
   if (!data) return;
   const r = data.report, tbody = $("rows");
@@ -78,7 +106,7 @@ function render() {
     const c1 = el("td", { colspan: "3" }, g.source);
     const c2 = el("td", {}); c2.appendChild(el("span", { class: "badge s-" + g.sourceState }, g.sourceState === "present" ? "source" : g.sourceState));
     const c3 = el("td", { colspan: "2", class: "msg" }, g.fanOut ? "fan-out: " + Object.entries(g.fanOut.counts).map(([s, n]) => n + " " + s).join(", ") + (g.fanOut.truncated ? " (" + g.fanOut.truncated + " not listed)" : "") : "");
-    const c4 = el("td", {}); if (g.sourceState === "present") c4.appendChild(syncButton(g.source, "Sync source"));
+    const c4 = el("td", {}); if (g.sourceState === "present") { c4.appendChild(syncButton(g.source, "Sync source")); c4.appendChild(rotationButton(g.source)); }
     head.append(c1, c2, c3, c4);
     tbody.appendChild(head);
     for (const row of rows) {

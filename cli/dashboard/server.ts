@@ -6,6 +6,8 @@ import { collect, Scope } from "../collect";
 import { AccessError, describeError, parseRef, RefError } from "../kube";
 import { buildGraph, buildStatus, StatusReport } from "../model";
 import { NotPermittedError, requestSync, SyncResult } from "../sync";
+import type { VaultKv } from "../../reconciler/api";
+import { collectRotation } from "../rotation-collect";
 import { renderPage } from "./page";
 import { renderGraphSvg } from "./svg";
 
@@ -34,6 +36,11 @@ export interface DashboardOptions {
     refreshMs: number;
     context: string;
     syncTimeoutMs?: number;
+    /** The rotation panel's Vault access (the user's own token file) or why there is none; see `rotation`. */
+    vault?: VaultKv;
+    vaultUnavailable?: string;
+    vaultMount?: string;
+    reconcilerNamespace?: string;
 }
 
 export interface Dashboard {
@@ -55,6 +62,8 @@ const TOKEN_HEADER = "x-dashboard-token";
 const COOKIE = "ps-dashboard-session";
 /** Each sync polls the apiserver until acknowledged (up to syncTimeoutMs): a bound on what one page can start. */
 export const MAX_CONCURRENT_SYNCS = 4;
+/** A rotation view reads Vault and several lists: at most this many at once. */
+export const MAX_CONCURRENT_ROTATIONS = 2;
 
 /** Constant-time comparison of a presented token with the session's (pure). */
 export function tokenMatches(presented: string | undefined, token: string): boolean {
@@ -120,6 +129,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     let port = o.port;
     const token = randomBytes(32).toString("base64url");
     let syncs = 0;
+    let rotations = 0;
     const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
     const scopeText = o.scope.kind === "all" ? "all namespaces" : `namespace ${o.scope.namespace}`;
     // Concurrent refreshes (several tabs) share one read of the cluster.
@@ -157,6 +167,38 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
                 return json(res, 200, await status());
             } catch (e) {
                 return json(res, 502, { error: describeError(e, "reading the cluster") });
+            }
+        }
+        if (req.method === "GET" && url.pathname === "/api/rotation") {
+            // Read-only, yet limited like a sync: a source this dashboard shows, inside its scope.
+            let ref: { namespace: string; name: string };
+            try {
+                ref = parseRef(url.searchParams.get("source") ?? undefined, "source");
+            } catch (e) {
+                return json(res, 400, { error: e instanceof RefError ? e.message : "expected ?source=ns/name" });
+            }
+            try {
+                const refused = syncRefusal(ref, o.scope, (await status()).report);
+                if (refused) return json(res, 403, { error: refused.replace("can be synced", "have a rotation view") });
+            } catch (e) {
+                return json(res, 502, { error: describeError(e, "reading the cluster") });
+            }
+            if (rotations >= MAX_CONCURRENT_ROTATIONS) return json(res, 429, { error: `${MAX_CONCURRENT_ROTATIONS} rotation views are already being read; retry when one finishes` });
+            rotations++;
+            try {
+                const report = await collectRotation(o.client, ref, {
+                    ...(o.vault ? { vault: o.vault } : {}),
+                    vaultUnavailable: o.vaultUnavailable ?? "no Vault access",
+                    vaultMount: o.vaultMount ?? "secret",
+                    reconcilerNamespace: o.reconcilerNamespace ?? "platform-secrets-system",
+                    allNamespaces: o.scope.kind === "all",
+                });
+                return json(res, 200, report);
+            } catch (e) {
+                if (e instanceof AccessError) return json(res, 404, { error: e.message });
+                return json(res, 502, { error: describeError(e, `rotation view of ${ref.namespace}/${ref.name}`) });
+            } finally {
+                rotations--;
             }
         }
         if (url.pathname === "/api/sync") {

@@ -156,6 +156,24 @@ describe("cli: dashboard in headless Chromium", function () {
         await page.close();
     });
 
+    it("the rotation panel follows a source's rotation (the same view as `platform-secrets rotation`); only for sources it shows", async () => {
+        const page = await open(dash.url);
+        await page.click(`tr[data-testid=group][data-source="${D}/db"] [data-testid=rotation-button]`);
+        await page.waitForSelector("[data-testid=rotation-verdict]", { timeout: 20_000 });
+        const steps = await page.$$eval("tr[data-testid=rotation-step]", (trs) => trs.map((t) => `${t.getAttribute("data-kind")}:${t.children[1]?.textContent}:${t.getAttribute("data-state")}`));
+        // A plain source (no ExternalSecret, no hooks): its derived secrets and the workload that follows it.
+        assert.ok(steps.includes(`derived:${D}/db-copy:done`), steps.join(" "));
+        assert.ok(steps.some((x) => x.startsWith(`workload:deployments/${D}/web:`)), steps.join(" "));
+        assert.match((await page.textContent("[data-testid=rotation-verdict]")) ?? "", new RegExp(`^secret ${D}/db: `));
+        seen.push(await page.content());
+        await page.close();
+        const T = { Host: new URL(dash.url).host, "X-Dashboard-Token": new URL(dash.url).searchParams.get("token")! };
+        const outside = await rawRequest(dash.url, "GET", `/api/rotation?source=${encodeURIComponent(`${other}/foreign`)}`, T);
+        assert.equal(outside.code, 403);
+        assert.match(outside.text, /outside this dashboard's scope/);
+        assert.equal((await rawRequest(dash.url, "GET", `/api/rotation?source=${encodeURIComponent(`${D}/db`)}`, { Host: T.Host })).code, 401, "needs the session token");
+    });
+
     it("a user without patch rights sees a clear error, and nothing is written", async () => {
         readerDash = await startDashboardCli(await namespaceUserKubeconfig(D, [SECRETS_READ]));
         const page = await open(readerDash.url);

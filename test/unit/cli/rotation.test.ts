@@ -43,7 +43,7 @@ describe("cli/rotation (pure decisions)", () => {
     it("workloads: rolled after the change and every new replica ready is done; before it pending; kubectl rollout status semantics", () => {
         const changed = Date.parse("2026-12-07T10:00:00Z");
         const w = (restartedAt: string | undefined, status: Record<string, number>, replicas = 2) => ({
-            metadata: { namespace: "n", name: "api", generation: 3, creationTimestamp: "2026-12-01T00:00:00Z", annotations: restartedAt ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {} },
+            metadata: { namespace: "n", name: "api", generation: 3, creationTimestamp: "2026-12-01T00:00:00Z", annotations: (restartedAt ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}) as Record<string, string> },
             spec: { replicas },
             status: { observedGeneration: 3, ...status },
         });
