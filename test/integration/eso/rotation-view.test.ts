@@ -60,7 +60,7 @@ describe("eso: the rotation view through the real controller (platform-secrets r
         rmSync(tokenDir, { recursive: true, force: true });
     });
 
-    it("every step done after a rotation; the hooks step named while the reconciler is stopped, the ESO step while ESO has not synced", async () => {
+    it("every step done after a rotation; the hooks step named while the reconciler is stopped, the ESO step while ESO is stopped", async () => {
         const k = await admin();
         const r0 = await renderStack("local", overrides(0));
         await writeProgramVaultSecrets(r0.resources, (n) => n === vaultPath);
@@ -110,12 +110,28 @@ describe("eso: the rotation view through the real controller (platform-secrets r
         }, 60_000, "rotation 1 everywhere");
         assert.match(after.out, /every step has the new version/);
 
-        // A new Vault version that ESO has not carried (as when the controller is down): the ESO step is named.
-        await writeProgramVaultSecrets((await renderStack("local", overrides(2))).resources, (n) => n === vaultPath);
-        const notSynced = await view();
+        // ESO stopped (its process frozen with SIGSTOP: no leader election to lose), then pulumi up rotates: the ESO
+        // step is named. Resumed, it syncs and the chain converges again.
+        const esoPid = getEnv().eso?.pid;
+        assert.ok(esoPid, "the real ESO controller runs in this environment");
+        let notSynced: Awaited<ReturnType<typeof view>>;
+        process.kill(esoPid, "SIGSTOP");
+        try {
+            const r2 = await renderStack("local", overrides(2));
+            await writeProgramVaultSecrets(r2.resources, (n) => n === vaultPath);
+            await apply(only(r2.objects, "ExternalSecret", "db-app", ns));
+            await new Promise((r) => setTimeout(r, 1000));
+            notSynced = await view();
+        } finally {
+            process.kill(esoPid, "SIGCONT");
+        }
         assert.equal(notSynced.code, 1);
         assert.match(notSynced.out, /first missing step: eso externalsecret\/\S+\/db-app: secret \S+\/db-app still holds an earlier version: ESO has not synced/);
+        const resumed = await eventually(async () => {
+            const r = await view();
+            return r.code === 0 ? r : undefined;
+        }, 60_000, "rotation 2 everywhere once ESO runs again");
         const third = (await vaultRead("secret", vaultPath))!.data.password!;
-        for (const v of [first, second, third]) for (const r of [before, stalled, after, notSynced]) assert.ok(!r.out.includes(v) && !r.err.includes(v), "no value in the CLI's output");
+        for (const v of [first, second, third]) for (const r of [before, stalled, after, notSynced, resumed]) assert.ok(!r.out.includes(v) && !r.err.includes(v), "no value in the CLI's output");
     });
 });
