@@ -1,6 +1,5 @@
-import type { KubeConfig } from "@kubernetes/client-node";
 import { LABEL_DERIVED, MANAGED_BY_LABEL, PREFIX, ANNOTATION_SOURCE_HASH } from "../derive";
-import { isKubeError, KubeApiError, KubeClient, RequestOptions } from "../lib/kube";
+import { isKubeError, KubeApiError, KubeClient, loadKubeconfig, LoadedKubeconfig, RequestOptions } from "../lib/kube";
 
 /**
  * The CLI's access to the cluster: the USER's kubeconfig and context (so Kubernetes RBAC decides what each person
@@ -21,33 +20,24 @@ export interface Connection {
     server: string;
 }
 
-/** Loads the user's kubeconfig (--kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster) and context. */
+/**
+ * Loads the user's kubeconfig (--kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster) and context with
+ * lib/kube's loader (tokens, certificates, exec plugins such as `aws eks get-token`).
+ */
 export async function connect(o: ConnectOptions): Promise<Connection> {
-    // Loaded on demand: client-node is heavy, and --help or `validate --file` need no cluster.
-    const { KubeConfig: Config } = await import("@kubernetes/client-node");
-    const kc: KubeConfig = new Config();
+    let loaded: LoadedKubeconfig;
     try {
-        if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-        else kc.loadFromDefault();
+        loaded = loadKubeconfig({ ...(o.kubeconfig ? { path: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
     } catch (e) {
-        throw new AccessError(`cannot load the kubeconfig${o.kubeconfig ? ` ${o.kubeconfig}` : ""}: ${firstLine(e)}; pass --kubeconfig or set KUBECONFIG`);
+        throw new AccessError(`cannot load the kubeconfig${o.kubeconfig ? ` ${o.kubeconfig}` : ""}: ${firstLine(e)}`);
     }
-    if (o.context) {
-        if (!kc.getContexts().some((c) => c.name === o.context)) {
-            throw new AccessError(`context "${o.context}" is not in the kubeconfig; known contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`);
-        }
-        kc.setCurrentContext(o.context);
-    }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new AccessError("the kubeconfig has no current context or cluster; pass --context or --kubeconfig");
     let client: KubeClient;
     try {
-        client = await KubeClient.create(kc);
+        client = KubeClient.fromConfig(loaded.config);
     } catch (e) {
-        throw new AccessError(`cannot use the credentials of context "${kc.getCurrentContext()}": ${firstLine(e)}`);
+        throw new AccessError(`cannot use the credentials of context "${loaded.context}": ${firstLine(e)}`);
     }
-    const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace || "default";
-    return { client, namespace, context: kc.getCurrentContext(), server: cluster.server };
+    return { client, namespace: loaded.namespace, context: loaded.context, server: loaded.config.server };
 }
 
 /** A problem reaching or using the cluster (exit code 3): unreachable, bad kubeconfig, not permitted, not found. */

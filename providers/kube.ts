@@ -1,8 +1,10 @@
 import { LABEL_DERIVED, type SecretLike } from "../derive";
+import { isKubeError, KubeApiError, KubeClient, loadKubeconfig } from "../lib/kube";
 
 /**
- * The few apiserver calls the providers make. Built inside provider methods: @kubernetes/client-node is required
- * lazily so the serialized provider captures no client object (Pulumi serializes providers into state).
+ * The few apiserver calls the providers make, through lib/kube (the one client and kubeconfig loader of the
+ * product, issue 23). Built inside provider methods, so the serialized provider captures no client object (Pulumi
+ * serializes providers into state).
  */
 export interface SecretsApi {
     get(namespace: string, name: string): Promise<SecretLike | undefined>;
@@ -31,23 +33,6 @@ export class KubeError extends Error {
     }
 }
 
-interface StatusBody {
-    reason?: string;
-    message?: string;
-    details?: { causes?: { field?: string }[] };
-}
-
-function parseBody(body: unknown): StatusBody {
-    if (typeof body === "string") {
-        try {
-            return JSON.parse(body) as StatusBody;
-        } catch {
-            return {};
-        }
-    }
-    return typeof body === "object" && body !== null ? (body as StatusBody) : {};
-}
-
 const FIXES: Record<number, string> = {
     401: "check the credentials in the kubeconfig",
     403: "grant the kubeconfig's identity get/list/create/update/delete on secrets in that namespace (and list on namespaces for selectors); update on the source secret lets the provider add its namespace grant",
@@ -57,20 +42,17 @@ const FIXES: Record<number, string> = {
 };
 
 export function kubeError(e: unknown, action: string, object: string): KubeError {
-    const code = typeof (e as { code?: unknown })?.code === "number" ? ((e as { code: number }).code) : undefined;
-    if (code === undefined) {
+    if (!(e instanceof KubeApiError)) {
         // Transport errors (refused, TLS, DNS) carry URLs and OS codes, no object content.
         const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
         return new KubeError(`${action} ${object} failed: cannot reach the apiserver (${msg}). Fix: check the kubeconfig's server address and that the apiserver is up`);
     }
-    const status = parseBody((e as { body?: unknown }).body);
+    const code = e.code;
     // 400/422 messages may quote submitted field values; only field names are kept from those.
-    const detail =
-        code === 400 || code === 422
-            ? (status.details?.causes ?? []).map((c) => c.field).filter(Boolean).join(", ")
-            : (status.message ?? "");
+    const detail = code === 400 || code === 422 ? e.causes.join(", ") : e.statusMessage;
     const fix = FIXES[code] ?? "see the apiserver logs";
-    return new KubeError(`${action} ${object} failed: HTTP ${code}${status.reason ? ` ${status.reason}` : ""}${detail ? ` (${detail})` : ""}. Fix: ${fix}`, code);
+    const reason = e.reason && e.reason !== "Unknown" ? ` ${e.reason}` : "";
+    return new KubeError(`${action} ${object} failed: HTTP ${code}${reason}${detail ? ` (${detail})` : ""}. Fix: ${fix}`, code);
 }
 
 /**
@@ -100,85 +82,82 @@ function fromWire(s: { metadata?: SecretLike["metadata"]; type?: string; data?: 
  * credentials rotate is not a changing input.
  */
 export function connect(kubeconfig?: string, context?: string): SecretsApi {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
-    const kc = new k8s.KubeConfig();
-    if (kubeconfig !== undefined && kubeconfig !== "") kc.loadFromString(kubeconfig);
-    else kc.loadFromDefault();
-    if (context !== undefined && context !== "") {
-        if (!kc.getContexts().some((c) => c.name === context)) {
-            const known = kc.getContexts().map((c) => c.name).join(", ") || "none";
-            throw new KubeError(`kubeconfig context "${context}" not found (contexts: ${known}). Fix: set platform-secrets:kubeContext to one of them, or point KUBECONFIG at the kubeconfig that has it`);
+    let loaded;
+    try {
+        loaded = loadKubeconfig({ ...(kubeconfig ? { content: kubeconfig } : {}), ...(context ? { context } : {}) });
+    } catch (e) {
+        const msg = (e as Error).message;
+        if (context && /context ".*" not found/.test(msg)) {
+            throw new KubeError(`kubeconfig context "${context}" not found (${/\(contexts: [^)]*\)/.exec(msg)?.[0].slice(1, -1) ?? "contexts: none"}). Fix: set platform-secrets:kubeContext to one of them, or point KUBECONFIG at the kubeconfig that has it`);
         }
-        kc.setCurrentContext(context);
+        throw new KubeError(`${msg}. Fix: point KUBECONFIG at a valid kubeconfig`);
     }
-    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const client = KubeClient.fromConfig(loaded.config);
     const key = (ns: string | undefined, name: string | undefined) => `secret ${ns}/${name}`;
+    const secretPath = (ns: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name !== undefined ? `/${encodeURIComponent(name)}` : ""}`;
+    type Wire = { metadata?: SecretLike["metadata"]; type?: string; data?: Record<string, string> };
     return {
         async get(namespace, name) {
             try {
-                return fromWire(await core.readNamespacedSecret({ namespace, name }));
+                return fromWire(await client.request<Wire>("GET", secretPath(namespace, name)));
             } catch (e) {
-                if ((e as { code?: number }).code === 404) return undefined;
+                if (isKubeError(e, 404)) return undefined;
                 throw kubeError(e, "reading", key(namespace, name));
             }
         },
         async create(secret) {
             try {
-                return fromWire(await core.createNamespacedSecret({ namespace: secret.metadata.namespace!, body: toWire(secret) }));
+                return fromWire(await client.request<Wire>("POST", secretPath(secret.metadata.namespace!), { body: toWire(secret) }));
             } catch (e) {
                 throw kubeError(e, "creating", key(secret.metadata.namespace, secret.metadata.name));
             }
         },
         async replace(secret) {
             try {
-                return fromWire(
-                    await core.replaceNamespacedSecret({ namespace: secret.metadata.namespace!, name: secret.metadata.name!, body: toWire(secret) }),
-                );
+                return fromWire(await client.request<Wire>("PUT", secretPath(secret.metadata.namespace!, secret.metadata.name!), { body: toWire(secret) }));
             } catch (e) {
                 throw kubeError(e, "updating", key(secret.metadata.namespace, secret.metadata.name));
             }
         },
         async remove(namespace, name, precondition) {
             try {
-                await core.deleteNamespacedSecret({ namespace, name, body: precondition ? { preconditions: precondition } : undefined });
+                await client.request("DELETE", secretPath(namespace, name), precondition ? { body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: precondition } } : {});
             } catch (e) {
-                if ((e as { code?: number }).code === 404) return;
+                if (isKubeError(e, 404)) return;
                 throw kubeError(e, "deleting", key(namespace, name));
             }
         },
         async listNamespaces(labelSelector) {
             try {
-                const list = await core.listNamespace({ labelSelector });
-                return list.items.map((n) => n.metadata?.name ?? "").filter((n) => n !== "").sort();
+                const list = await client.request<{ items?: { metadata?: { name?: string } }[] }>("GET", "/api/v1/namespaces", { query: { labelSelector } });
+                return (list.items ?? []).map((n) => n.metadata?.name ?? "").filter((n) => n !== "").sort();
             } catch (e) {
                 throw kubeError(e, "listing", `namespaces${labelSelector ? ` matching "${labelSelector}"` : ""}`);
             }
         },
         async namespaceLabels(name) {
             try {
-                return { ...((await core.readNamespace({ name })).metadata?.labels ?? {}) };
+                return { ...((await client.request<{ metadata?: { labels?: Record<string, string> } }>("GET", `/api/v1/namespaces/${encodeURIComponent(name)}`)).metadata?.labels ?? {}) };
             } catch (e) {
-                const code = (e as { code?: number }).code;
-                if (code === 404 || code === 403) return undefined;
+                if (isKubeError(e, 404) || isKubeError(e, 403)) return undefined;
                 throw kubeError(e, "reading", `namespace ${name}`);
             }
         },
         async externalSecretReady(namespace, name) {
-            const custom = kc.makeApiClient(k8s.CustomObjectsApi);
             try {
-                const es = (await custom.getNamespacedCustomObject({ group: "external-secrets.io", version: "v1", namespace, plural: "externalsecrets", name })) as {
-                    status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-                };
+                const es = await client.request<{ status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }>(
+                    "GET",
+                    `/apis/external-secrets.io/v1/namespaces/${encodeURIComponent(namespace)}/externalsecrets/${encodeURIComponent(name)}`,
+                );
                 const c = (es.status?.conditions ?? []).find((x) => x.type === "Ready");
                 return c ? { status: c.status, reason: c.reason, message: c.message } : "no-condition";
             } catch (e) {
-                return (e as { code?: number }).code === 404 ? "missing" : "unreadable";
+                return isKubeError(e, 404) ? "missing" : "unreadable";
             }
         },
         async listDerived(namespace) {
             try {
-                return (await core.listNamespacedSecret({ namespace, labelSelector: `${LABEL_DERIVED}=true` })).items.map(fromWire);
+                return ((await client.request<{ items?: Wire[] }>("GET", secretPath(namespace), { query: { labelSelector: `${LABEL_DERIVED}=true` } })).items ?? []).map(fromWire);
             } catch (e) {
                 throw kubeError(e, "listing", `derived secrets in namespace ${namespace}`);
             }

@@ -2,8 +2,8 @@ import * as https from "node:https";
 import { JSONParser } from "@streamparser/json";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { ClientConfig } from "./kubeconfig";
+import { ExecCredential, runExecPlugin } from "./exec";
 
 /** An apiserver error: HTTP code plus the Status reason ("Conflict", "NotFound", "Gone", ...). Never a body value. */
 export class KubeApiError extends Error {
@@ -12,6 +12,9 @@ export class KubeApiError extends Error {
         readonly reason: string,
         message: string,
         readonly object?: string,
+        /** The apiserver's own message, trimmed; and for 400/422 the names of the fields it refused (details.causes). */
+        readonly statusMessage = "",
+        readonly causes: readonly string[] = [],
     ) {
         super(message);
         this.name = "KubeApiError";
@@ -53,7 +56,7 @@ export class KubeClient {
     private headers: Record<string, string> = {};
     private headersAt = 0;
     private readonly server: URL;
-    private readonly tlsOpts: https.AgentOptions;
+    private tlsOpts: https.AgentOptions;
     /**
      * Sent as `fieldManager` with every create, update and patch that does not name one: the managedFields of what this
      * client writes then say who wrote it (GitOps tools show it; a workload's rollout annotation names the reconciler).
@@ -73,25 +76,6 @@ export class KubeClient {
         return new KubeClient(cfg);
     }
 
-    /** From a client-node KubeConfig (tests and tools that already hold one); static credentials only. */
-    static async create(kc: KubeConfig): Promise<KubeClient> {
-        const cluster = kc.getCurrentCluster();
-        if (!cluster) throw new Error("kubeconfig has no current cluster; set current-context or pass a kubeconfig with one");
-        const opts: https.RequestOptions = {};
-        await kc.applyToHTTPSOptions(opts);
-        const auth = (opts.headers as Record<string, string> | undefined)?.Authorization ?? (opts.headers as Record<string, string> | undefined)?.authorization;
-        return new KubeClient({
-            server: cluster.server,
-            ca: opts.ca as Buffer | undefined,
-            cert: opts.cert as Buffer | undefined,
-            key: opts.key as Buffer | undefined,
-            token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined,
-            insecureSkipTlsVerify: opts.rejectUnauthorized === false,
-            servername: opts.servername ?? undefined,
-            basicAuth: opts.auth ? { username: opts.auth.split(":")[0], password: opts.auth.split(":").slice(1).join(":") } : undefined,
-        });
-    }
-
     /** Token files (in-cluster, projected SA tokens) rotate; re-read them at most once a minute. */
     private refreshHeaders(): void {
         const h: Record<string, string> = {};
@@ -109,9 +93,35 @@ export class KubeClient {
         this.headersAt = Date.now();
     }
 
+    private execCred?: ExecCredential;
+    private execRun?: Promise<ExecCredential>;
+
     private async authHeaders(): Promise<Record<string, string>> {
+        if (this.cfg.exec) return this.execHeaders();
         if (this.cfg.tokenFile && Date.now() - this.headersAt > 60_000) this.refreshHeaders();
         return this.headers;
+    }
+
+    /** An exec plugin's credential, run once for concurrent callers and again 30 s before it expires. */
+    private async execHeaders(): Promise<Record<string, string>> {
+        const fresh = (c: ExecCredential | undefined) => c !== undefined && (c.expiresAt === undefined || c.expiresAt - 30_000 > Date.now());
+        if (!fresh(this.execCred)) {
+            this.execRun ??= runExecPlugin(this.cfg.exec!).finally(() => (this.execRun = undefined));
+            const cred = await this.execRun;
+            if (cred.cert && (cred.cert !== this.execCred?.cert || cred.key !== this.execCred?.key) && this.server.protocol === "https:") {
+                // A client certificate from the plugin: new connections present it.
+                this.tlsOpts = { ...this.tlsOpts, cert: cred.cert, key: cred.key };
+                this.agent.destroy();
+                this.agent = new https.Agent({ ...this.tlsOpts, keepAlive: true, maxSockets: 64, keepAliveMsecs: 30_000 });
+            }
+            this.execCred = cred;
+        }
+        return this.execCred?.token ? { Authorization: `Bearer ${this.execCred.token}` } : {};
+    }
+
+    /** A 401 means the plugin's credential was revoked or expired early: the next request runs the plugin again. */
+    private rejected(code: number): void {
+        if (code === 401) this.execCred = undefined;
     }
 
     private url(path: string, query?: RequestOptions["query"]): URL {
@@ -147,6 +157,7 @@ export class KubeClient {
                         }
                         return;
                     }
+                    this.rejected(code);
                     reject(statusError(code, text, method, path, opts.object));
                 });
             });
@@ -201,7 +212,10 @@ export class KubeClient {
                 });
                 res.on("error", reject);
                 res.on("end", () => {
-                    if (code < 200 || code >= 300) return reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "LIST", path));
+                    if (code < 200 || code >= 300) {
+                        this.rejected(code);
+                        return reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "LIST", path));
+                    }
                     if (failed) return reject(failed);
                     if (parser) {
                         if (!parser.isEnded) parser.end();
@@ -238,7 +252,10 @@ export class KubeClient {
                 if (code !== 200) {
                     const chunks: Buffer[] = [];
                     res.on("data", (c: Buffer) => chunks.push(c));
-                    res.on("end", () => reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "WATCH", path)));
+                    res.on("end", () => {
+                        this.rejected(code);
+                        reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "WATCH", path));
+                    });
                     res.on("error", reject);
                     return;
                 }
@@ -290,13 +307,15 @@ export class KubeClient {
 function statusError(code: number, text: string, method: string, path: string, object?: string): KubeApiError {
     let reason = "Unknown";
     let message = "";
+    let causes: string[] = [];
     try {
         const s = JSON.parse(text);
         reason = s.reason ?? reason;
         // Status messages of the apiserver name objects and fields, not secret values.
         message = typeof s.message === "string" ? s.message.slice(0, 300) : "";
+        causes = Array.isArray(s.details?.causes) ? s.details.causes.map((c: { field?: unknown }) => (typeof c?.field === "string" ? c.field : "")).filter(Boolean) : [];
     } catch {
         /* non-JSON body: keep only the code */
     }
-    return new KubeApiError(code, reason, `${method} ${path}${object ? ` (${object})` : ""}: ${code} ${reason}${message ? `: ${message}` : ""}`, object);
+    return new KubeApiError(code, reason, `${method} ${path}${object ? ` (${object})` : ""}: ${code} ${reason}${message ? `: ${message}` : ""}`, object, message, causes);
 }

@@ -1027,6 +1027,474 @@ function diffMirror(oldInput, newInput) {
   return { changes: reasons.length > 0, replaces, deleteBeforeReplace: false, reasons };
 }
 
+// lib/kube/client.ts
+var https = __toESM(require("node:https"));
+var import_json = require("@streamparser/json");
+var fs = __toESM(require("node:fs"));
+var http = __toESM(require("node:http"));
+
+// lib/kube/exec.ts
+var import_node_child_process = require("node:child_process");
+var SUPPORTED = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
+function parseExecCredential(stdout, cfg) {
+  let doc;
+  try {
+    doc = JSON.parse(stdout);
+  } catch {
+    throw new Error(`kubeconfig exec plugin ${cfg.command}: its output is not JSON (an ExecCredential was expected)`);
+  }
+  if (doc?.kind !== "ExecCredential") throw new Error(`kubeconfig exec plugin ${cfg.command}: its output is not an ExecCredential`);
+  if (doc.apiVersion !== cfg.apiVersion) throw new Error(`kubeconfig exec plugin ${cfg.command}: answered ${String(doc.apiVersion)}, the kubeconfig asked for ${cfg.apiVersion}`);
+  const s = doc.status ?? {};
+  const expiresAt = typeof s.expirationTimestamp === "string" ? Date.parse(s.expirationTimestamp) : void 0;
+  const cred = { ...Number.isFinite(expiresAt) ? { expiresAt } : {} };
+  if (typeof s.token === "string" && s.token) cred.token = s.token;
+  if (typeof s.clientCertificateData === "string" && typeof s.clientKeyData === "string") {
+    cred.cert = Buffer.from(s.clientCertificateData);
+    cred.key = Buffer.from(s.clientKeyData);
+  }
+  if (!cred.token && !cred.cert) throw new Error(`kubeconfig exec plugin ${cfg.command}: the ExecCredential has neither status.token nor clientCertificateData + clientKeyData`);
+  return cred;
+}
+function runExecPlugin(cfg, timeoutMs = 6e4) {
+  if (!SUPPORTED.includes(cfg.apiVersion)) {
+    return Promise.reject(new Error(`kubeconfig exec plugin ${cfg.command}: apiVersion ${cfg.apiVersion} is not supported; use client.authentication.k8s.io/v1 or v1beta1`));
+  }
+  const info = { apiVersion: cfg.apiVersion, kind: "ExecCredential", spec: { interactive: false, ...cfg.cluster ? { cluster: { server: cfg.cluster.server, ...cfg.cluster["certificate-authority-data"] ? { "certificate-authority-data": cfg.cluster["certificate-authority-data"] } : {} } } : {} } };
+  const env = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
+  for (const e of cfg.env) env[e.name] = e.value;
+  return new Promise((resolve2, reject) => {
+    const child = (0, import_node_child_process.execFile)(cfg.command, cfg.args, { env, cwd: cfg.cwd, timeout: timeoutMs, maxBuffer: 1 << 20, windowsHide: true }, (err, stdout, stderr) => {
+      if (err) {
+        const why = String(stderr ?? "").split("\n").find((l) => l.trim()) ?? err.message.split("\n")[0];
+        const missing = err.code === "ENOENT";
+        reject(new Error(`kubeconfig exec plugin ${cfg.command} ${missing ? "not found on PATH; install it or fix users[].user.exec.command" : `failed: ${why.slice(0, 200)}`}`));
+        return;
+      }
+      try {
+        resolve2(parseExecCredential(String(stdout), cfg));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    child.stdin?.end();
+  });
+}
+
+// lib/kube/client.ts
+var KubeApiError = class extends Error {
+  constructor(code, reason, message, object, statusMessage = "", causes = []) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+    this.object = object;
+    this.statusMessage = statusMessage;
+    this.causes = causes;
+    this.name = "KubeApiError";
+  }
+  code;
+  reason;
+  object;
+  statusMessage;
+  causes;
+};
+function isKubeError(e, code) {
+  return e instanceof KubeApiError && (code === void 0 || e.code === code);
+}
+var KubeClient = class _KubeClient {
+  constructor(cfg) {
+    this.cfg = cfg;
+    this.server = new URL(cfg.server);
+    this.tlsOpts = { ca: cfg.ca, cert: cfg.cert, key: cfg.key, rejectUnauthorized: cfg.insecureSkipTlsVerify ? false : void 0, servername: cfg.servername };
+    const common = { keepAlive: true, maxSockets: 64, keepAliveMsecs: 3e4 };
+    this.agent = this.server.protocol === "https:" ? new https.Agent({ ...this.tlsOpts, ...common }) : new http.Agent(common);
+    this.refreshHeaders();
+  }
+  cfg;
+  agent;
+  headers = {};
+  headersAt = 0;
+  server;
+  tlsOpts;
+  /**
+   * Sent as `fieldManager` with every create, update and patch that does not name one: the managedFields of what this
+   * client writes then say who wrote it (GitOps tools show it; a workload's rollout annotation names the reconciler).
+   */
+  fieldManager;
+  /** From our own loader (lib/kube/kubeconfig.ts): what the process uses, without client-node's RSS cost. */
+  static fromConfig(cfg) {
+    return new _KubeClient(cfg);
+  }
+  /** Token files (in-cluster, projected SA tokens) rotate; re-read them at most once a minute. */
+  refreshHeaders() {
+    const h = {};
+    let token = this.cfg.token;
+    if (this.cfg.tokenFile) {
+      try {
+        token = fs.readFileSync(this.cfg.tokenFile, "utf8").trim();
+      } catch {
+        throw new Error(`cannot read token file ${this.cfg.tokenFile}; check the service-account token mount`);
+      }
+    }
+    if (token) h.Authorization = `Bearer ${token}`;
+    else if (this.cfg.basicAuth) h.Authorization = `Basic ${Buffer.from(`${this.cfg.basicAuth.username}:${this.cfg.basicAuth.password}`).toString("base64")}`;
+    this.headers = h;
+    this.headersAt = Date.now();
+  }
+  execCred;
+  execRun;
+  async authHeaders() {
+    if (this.cfg.exec) return this.execHeaders();
+    if (this.cfg.tokenFile && Date.now() - this.headersAt > 6e4) this.refreshHeaders();
+    return this.headers;
+  }
+  /** An exec plugin's credential, run once for concurrent callers and again 30 s before it expires. */
+  async execHeaders() {
+    const fresh = (c) => c !== void 0 && (c.expiresAt === void 0 || c.expiresAt - 3e4 > Date.now());
+    if (!fresh(this.execCred)) {
+      this.execRun ??= runExecPlugin(this.cfg.exec).finally(() => this.execRun = void 0);
+      const cred = await this.execRun;
+      if (cred.cert && (cred.cert !== this.execCred?.cert || cred.key !== this.execCred?.key) && this.server.protocol === "https:") {
+        this.tlsOpts = { ...this.tlsOpts, cert: cred.cert, key: cred.key };
+        this.agent.destroy();
+        this.agent = new https.Agent({ ...this.tlsOpts, keepAlive: true, maxSockets: 64, keepAliveMsecs: 3e4 });
+      }
+      this.execCred = cred;
+    }
+    return this.execCred?.token ? { Authorization: `Bearer ${this.execCred.token}` } : {};
+  }
+  /** A 401 means the plugin's credential was revoked or expired early: the next request runs the plugin again. */
+  rejected(code) {
+    if (code === 401) this.execCred = void 0;
+  }
+  url(path, query) {
+    const u = new URL(this.server.toString().replace(/\/$/, "") + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== void 0) u.searchParams.set(k, String(v));
+    return u;
+  }
+  async request(method, path, opts = {}) {
+    const headers = { ...await this.authHeaders(), Accept: opts.accept ?? "application/json" };
+    let payload;
+    if (opts.body !== void 0) {
+      payload = Buffer.from(JSON.stringify(opts.body));
+      headers["Content-Type"] = opts.contentType ?? "application/json";
+      headers["Content-Length"] = String(payload.length);
+    }
+    const mutating = method === "POST" || method === "PUT" || method === "PATCH";
+    const u = this.url(path, mutating && this.fieldManager && opts.query?.fieldManager === void 0 ? { ...opts.query, fieldManager: this.fieldManager } : opts.query);
+    const mod = u.protocol === "https:" ? https : http;
+    return new Promise((resolve2, reject) => {
+      const req = mod.request(u, { method, headers, agent: this.agent, timeout: 6e4 }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const code = res.statusCode ?? 0;
+          if (code >= 200 && code < 300) {
+            try {
+              resolve2(text ? JSON.parse(text) : {});
+            } catch (e) {
+              reject(new KubeApiError(code, "BadResponse", `${method} ${path}: unparsable response`, opts.object));
+            }
+            return;
+          }
+          this.rejected(code);
+          reject(statusError(code, text, method, path, opts.object));
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: request timed out`)));
+      req.on("error", reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+  /**
+   * One page of a list, each item handed to `onItem` as it is parsed. Why not `request`: a page is `limit` items of
+   * whatever size tenants gave them (500 Secrets of ~1 MiB is 500 MB), and holding it whole, as raw chunks, joined
+   * text and parsed objects, OOM-kills the reconciler on every relist (issue 21). A page up to `bufferBytes` (default
+   * 4 MiB, nearly every page) is parsed at once with JSON.parse (fast); past that the rest is parsed as it arrives,
+   * item by item (@streamparser/json, ~5x slower per byte), so memory is one item plus what `onItem` keeps.
+   */
+  async list(path, query, onItem, o = {}) {
+    const headers = { ...await this.authHeaders(), Accept: "application/json" };
+    const u = this.url(path, query);
+    const mod = u.protocol === "https:" ? https : http;
+    const limit = o.bufferBytes ?? 4 * 1024 * 1024;
+    return new Promise((resolve2, reject) => {
+      const req = mod.request(u, { method: "GET", headers, agent: this.agent, timeout: 6e4 }, (res) => {
+        const code = res.statusCode ?? 0;
+        let chunks = [];
+        let bytes = 0;
+        let parser;
+        let meta = {};
+        let failed;
+        const bad = (_e) => new KubeApiError(code, "BadResponse", `LIST ${path}: unparsable response`);
+        const stream = () => {
+          const p = new import_json.JSONParser({ paths: ["$.metadata", "$.items.*"], keepStack: false });
+          p.onValue = ({ value, key }) => {
+            if (typeof key === "number") onItem(value);
+            else meta = value ?? {};
+          };
+          p.onError = (e) => failed ??= bad(e);
+          return p;
+        };
+        res.on("data", (c) => {
+          if (failed) return;
+          if (parser) return void parser.write(c);
+          chunks.push(c);
+          bytes += c.length;
+          if (code >= 200 && code < 300 && bytes > limit) {
+            parser = stream();
+            for (const b of chunks) parser.write(b);
+            chunks = [];
+          }
+        });
+        res.on("error", reject);
+        res.on("end", () => {
+          if (code < 200 || code >= 300) {
+            this.rejected(code);
+            return reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "LIST", path));
+          }
+          if (failed) return reject(failed);
+          if (parser) {
+            if (!parser.isEnded) parser.end();
+            return failed ? reject(failed) : resolve2(meta);
+          }
+          let page;
+          try {
+            page = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          } catch (e) {
+            return reject(bad(e));
+          }
+          chunks = [];
+          for (const it of page.items ?? []) onItem(it);
+          resolve2(page.metadata ?? {});
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error(`LIST ${path}: request timed out`)));
+      req.on("error", reject);
+      req.end();
+    });
+  }
+  /** Opens a watch stream and calls `onEvent` per JSON line; `onActivity` fires on every chunk (stall detection). */
+  async watch(path, query, onEvent, onActivity) {
+    const headers = { ...await this.authHeaders(), Accept: "application/json" };
+    const u = this.url(path, { ...query, watch: "true" });
+    const mod = u.protocol === "https:" ? https : http;
+    let req;
+    let aborted = false;
+    const done = new Promise((resolve2, reject) => {
+      req = mod.request(u, { method: "GET", headers, agent: false, ...u.protocol === "https:" ? this.tlsOnly() : {} }, (res) => {
+        const code = res.statusCode ?? 0;
+        if (code !== 200) {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () => {
+            this.rejected(code);
+            reject(statusError(code, Buffer.concat(chunks).toString("utf8"), "WATCH", path));
+          });
+          res.on("error", reject);
+          return;
+        }
+        let buf = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => {
+          onActivity();
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (!line.trim()) continue;
+            let ev;
+            try {
+              ev = JSON.parse(line);
+            } catch {
+              continue;
+            }
+            if (typeof ev === "object" && ev !== null && !Array.isArray(ev)) onEvent(ev);
+          }
+        });
+        res.on("end", () => resolve2());
+        res.on("close", () => resolve2());
+        res.on("error", (e) => aborted ? resolve2() : reject(e));
+      });
+      req.on("error", (e) => aborted ? resolve2() : reject(e));
+      req.end();
+    });
+    return {
+      done,
+      abort: () => {
+        aborted = true;
+        req?.destroy();
+      }
+    };
+  }
+  tlsOnly() {
+    return { ca: this.tlsOpts.ca, cert: this.tlsOpts.cert, key: this.tlsOpts.key, rejectUnauthorized: this.tlsOpts.rejectUnauthorized, servername: this.tlsOpts.servername };
+  }
+  close() {
+    this.agent.destroy();
+  }
+};
+function statusError(code, text, method, path, object) {
+  let reason = "Unknown";
+  let message = "";
+  let causes = [];
+  try {
+    const s = JSON.parse(text);
+    reason = s.reason ?? reason;
+    message = typeof s.message === "string" ? s.message.slice(0, 300) : "";
+    causes = Array.isArray(s.details?.causes) ? s.details.causes.map((c) => typeof c?.field === "string" ? c.field : "").filter(Boolean) : [];
+  } catch {
+  }
+  return new KubeApiError(code, reason, `${method} ${path}${object ? ` (${object})` : ""}: ${code} ${reason}${message ? `: ${message}` : ""}`, object, message, causes);
+}
+
+// lib/kube/kubeconfig.ts
+var fs2 = __toESM(require("node:fs"));
+var os = __toESM(require("node:os"));
+var nodePath = __toESM(require("node:path"));
+var YAML = __toESM(require("yaml"));
+function dataOrFile(data, file, base, what) {
+  if (typeof data === "string" && data) return Buffer.from(data, "base64");
+  if (typeof file === "string" && file) {
+    const p = file.startsWith("/") ? file : `${base}/${file}`;
+    try {
+      return fs2.readFileSync(p);
+    } catch {
+      throw new Error(`kubeconfig: cannot read ${what} file ${p}; fix the path in the kubeconfig`);
+    }
+  }
+  return void 0;
+}
+var isFields = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+function named(list, name, field) {
+  if (!Array.isArray(list)) return void 0;
+  const entry = list.find((e) => isFields(e) && e.name === name);
+  const value = isFields(entry) ? entry[field] : void 0;
+  return isFields(value) ? value : void 0;
+}
+function parseKubeconfig(doc, baseDir, context, where = "kubeconfig") {
+  const d = isFields(doc) ? doc : {};
+  const ctxName = context ?? (typeof d["current-context"] === "string" ? d["current-context"] : void 0);
+  const ctx = named(d.contexts, ctxName, "context");
+  if (!ctx) throw new Error(`${where}: context "${ctxName ?? ""}" not found; set current-context`);
+  const cluster = named(d.clusters, ctx.cluster, "cluster");
+  if (typeof cluster?.server !== "string" || !cluster.server) throw new Error(`${where}: cluster "${String(ctx.cluster)}" of context "${ctxName}" has no server`);
+  const user = named(d.users, ctx.user, "user") ?? {};
+  if (user["auth-provider"]) {
+    throw new Error(`${where}: user "${String(ctx.user)}" uses the legacy auth-provider plugin "${String(user["auth-provider"].name ?? "")}", removed from Kubernetes; switch it to its exec plugin (gke-gcloud-auth-plugin, kubelogin) as kubectl asks`);
+  }
+  const exec = user.exec === void 0 ? void 0 : execConfig(user.exec, cluster, baseDir, `${where}: user "${String(ctx.user)}"`);
+  return {
+    ...exec ? { exec } : {},
+    server: cluster.server,
+    ca: dataOrFile(cluster["certificate-authority-data"], cluster["certificate-authority"], baseDir, "certificate-authority"),
+    cert: dataOrFile(user["client-certificate-data"], user["client-certificate"], baseDir, "client-certificate"),
+    key: dataOrFile(user["client-key-data"], user["client-key"], baseDir, "client-key"),
+    token: typeof user.token === "string" ? user.token : void 0,
+    tokenFile: typeof user.tokenFile === "string" ? user.tokenFile : void 0,
+    insecureSkipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
+    servername: typeof cluster["tls-server-name"] === "string" ? cluster["tls-server-name"] : void 0,
+    basicAuth: typeof user.username === "string" ? { username: user.username, password: String(user.password ?? "") } : void 0
+  };
+}
+function execConfig(raw, cluster, baseDir, where) {
+  const e = isFields(raw) ? raw : {};
+  if (typeof e.command !== "string" || !e.command) throw new Error(`${where}: exec needs a command`);
+  if (typeof e.apiVersion !== "string") throw new Error(`${where}: exec needs an apiVersion (client.authentication.k8s.io/v1)`);
+  const args = Array.isArray(e.args) ? e.args.map(String) : [];
+  const env = Array.isArray(e.env) ? e.env.filter(isFields).map((x) => ({ name: String(x.name), value: String(x.value ?? "") })) : [];
+  const command = e.command.includes("/") && !nodePath.isAbsolute(e.command) ? nodePath.resolve(baseDir, e.command) : e.command;
+  return {
+    apiVersion: e.apiVersion,
+    command,
+    args,
+    env,
+    cwd: baseDir,
+    ...e.provideClusterInfo === true ? { cluster: { server: String(cluster.server), ...typeof cluster["certificate-authority-data"] === "string" ? { "certificate-authority-data": cluster["certificate-authority-data"] } : {} } } : {}
+  };
+}
+function readDoc(path) {
+  let doc;
+  try {
+    doc = YAML.parse(fs2.readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`kubeconfig ${path}: cannot read or parse (${e.message.split("\n")[0]}); pass --kubeconfig with a valid file`);
+  }
+  const d = isFields(doc) ? doc : {};
+  const base = nodePath.dirname(nodePath.resolve(path));
+  const abs = (m, keys) => {
+    for (const k of keys) if (m && typeof m[k] === "string" && m[k] && !nodePath.isAbsolute(m[k])) m[k] = nodePath.resolve(base, m[k]);
+  };
+  for (const c of Array.isArray(d.clusters) ? d.clusters : []) if (isFields(c) && isFields(c.cluster)) abs(c.cluster, ["certificate-authority"]);
+  for (const u of Array.isArray(d.users) ? d.users : []) {
+    if (!isFields(u) || !isFields(u.user)) continue;
+    abs(u.user, ["client-certificate", "client-key", "tokenFile"]);
+    const ex = u.user.exec;
+    if (isFields(ex) && typeof ex.command === "string" && ex.command.includes("/")) abs(ex, ["command"]);
+  }
+  return d;
+}
+function mergeKubeconfigs(docs) {
+  const out = { clusters: [], users: [], contexts: [] };
+  for (const d of docs) {
+    if (out["current-context"] === void 0 && typeof d["current-context"] === "string" && d["current-context"]) out["current-context"] = d["current-context"];
+    for (const list of ["clusters", "users", "contexts"]) {
+      const have = out[list];
+      for (const e of Array.isArray(d[list]) ? d[list] : []) if (isFields(e) && !have.some((x) => x.name === e.name)) have.push(e);
+    }
+  }
+  return out;
+}
+function loadKubeconfig(o = {}) {
+  const env = o.env ?? process.env;
+  let doc;
+  let where;
+  if (o.content !== void 0 && o.content.trim() !== "") {
+    const parsed = YAML.parse(o.content);
+    doc = isFields(parsed) ? parsed : {};
+    where = "kubeconfig (content)";
+  } else if (o.path) {
+    doc = readDoc(o.path);
+    where = `kubeconfig ${o.path}`;
+  } else {
+    const listed = (env.KUBECONFIG ?? "").split(nodePath.delimiter).filter((p) => p && fs2.existsSync(p));
+    const home = nodePath.join(env.HOME ?? os.homedir(), ".kube", "config");
+    const files = listed.length ? listed : fs2.existsSync(home) ? [home] : [];
+    if (files.length === 0) {
+      if (env.KUBERNETES_SERVICE_HOST) return { config: inClusterConfig(env), context: "in-cluster", namespace: inClusterNamespace(), contexts: ["in-cluster"] };
+      throw new Error("no kubeconfig: KUBECONFIG names no existing file and ~/.kube/config does not exist (and this is not a Pod); pass --kubeconfig or set KUBECONFIG");
+    }
+    doc = files.length === 1 ? readDoc(files[0]) : mergeKubeconfigs(files.map(readDoc));
+    where = `kubeconfig ${files.join(nodePath.delimiter)}`;
+  }
+  const contexts = (Array.isArray(doc.contexts) ? doc.contexts : []).filter(isFields).map((c) => String(c.name));
+  const context = o.context || (typeof doc["current-context"] === "string" ? doc["current-context"] : "");
+  if (!contexts.includes(context)) {
+    throw new Error(`${where}: context "${context}" not found (contexts: ${contexts.join(", ") || "none"}); ${o.context ? "pass one of them" : "set current-context or pass --context"}`);
+  }
+  const ns = named(doc.contexts, context, "context")?.namespace;
+  return { config: parseKubeconfig(doc, ".", context, where), context, namespace: typeof ns === "string" && ns ? ns : "default", contexts };
+}
+var SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+function inClusterNamespace() {
+  try {
+    return fs2.readFileSync(`${SA_DIR}/namespace`, "utf8").trim() || "default";
+  } catch {
+    return "default";
+  }
+}
+function inClusterConfig(env = process.env) {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) throw new Error("not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset); pass --kubeconfig");
+  const h = host.includes(":") ? `[${host}]` : host;
+  return { server: `https://${h}:${port}`, ca: fs2.readFileSync(`${SA_DIR}/ca.crt`), tokenFile: `${SA_DIR}/token` };
+}
+
 // providers/kube.ts
 var KubeError = class extends Error {
   constructor(message, status) {
@@ -1037,16 +1505,6 @@ var KubeError = class extends Error {
   }
   status;
 };
-function parseBody(body) {
-  if (typeof body === "string") {
-    try {
-      return JSON.parse(body);
-    } catch {
-      return {};
-    }
-  }
-  return typeof body === "object" && body !== null ? body : {};
-}
 var FIXES = {
   401: "check the credentials in the kubeconfig",
   403: "grant the kubeconfig's identity get/list/create/update/delete on secrets in that namespace (and list on namespaces for selectors); update on the source secret lets the provider add its namespace grant",
@@ -1055,15 +1513,15 @@ var FIXES = {
   422: "fix the fields named above"
 };
 function kubeError(e, action, object) {
-  const code = typeof e?.code === "number" ? e.code : void 0;
-  if (code === void 0) {
+  if (!(e instanceof KubeApiError)) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     return new KubeError(`${action} ${object} failed: cannot reach the apiserver (${msg}). Fix: check the kubeconfig's server address and that the apiserver is up`);
   }
-  const status = parseBody(e.body);
-  const detail = code === 400 || code === 422 ? (status.details?.causes ?? []).map((c) => c.field).filter(Boolean).join(", ") : status.message ?? "";
+  const code = e.code;
+  const detail = code === 400 || code === 422 ? e.causes.join(", ") : e.statusMessage;
   const fix = FIXES[code] ?? "see the apiserver logs";
-  return new KubeError(`${action} ${object} failed: HTTP ${code}${status.reason ? ` ${status.reason}` : ""}${detail ? ` (${detail})` : ""}. Fix: ${fix}`, code);
+  const reason = e.reason && e.reason !== "Unknown" ? ` ${e.reason}` : "";
+  return new KubeError(`${action} ${object} failed: HTTP ${code}${reason}${detail ? ` (${detail})` : ""}. Fix: ${fix}`, code);
 }
 function plainError(e) {
   const msg = typeof e?.message === "string" ? e.message : String(e);
@@ -1079,82 +1537,81 @@ function fromWire(s) {
   return { metadata: s.metadata ?? {}, type: s.type, data: s.data ?? {} };
 }
 function connect(kubeconfig, context) {
-  const k8s = require("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
-  if (kubeconfig !== void 0 && kubeconfig !== "") kc.loadFromString(kubeconfig);
-  else kc.loadFromDefault();
-  if (context !== void 0 && context !== "") {
-    if (!kc.getContexts().some((c) => c.name === context)) {
-      const known = kc.getContexts().map((c) => c.name).join(", ") || "none";
-      throw new KubeError(`kubeconfig context "${context}" not found (contexts: ${known}). Fix: set platform-secrets:kubeContext to one of them, or point KUBECONFIG at the kubeconfig that has it`);
+  let loaded;
+  try {
+    loaded = loadKubeconfig({ ...kubeconfig ? { content: kubeconfig } : {}, ...context ? { context } : {} });
+  } catch (e) {
+    const msg = e.message;
+    if (context && /context ".*" not found/.test(msg)) {
+      throw new KubeError(`kubeconfig context "${context}" not found (${/\(contexts: [^)]*\)/.exec(msg)?.[0].slice(1, -1) ?? "contexts: none"}). Fix: set platform-secrets:kubeContext to one of them, or point KUBECONFIG at the kubeconfig that has it`);
     }
-    kc.setCurrentContext(context);
+    throw new KubeError(`${msg}. Fix: point KUBECONFIG at a valid kubeconfig`);
   }
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const client = KubeClient.fromConfig(loaded.config);
   const key = (ns, name) => `secret ${ns}/${name}`;
+  const secretPath = (ns, name) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name !== void 0 ? `/${encodeURIComponent(name)}` : ""}`;
   return {
     async get(namespace, name) {
       try {
-        return fromWire(await core.readNamespacedSecret({ namespace, name }));
+        return fromWire(await client.request("GET", secretPath(namespace, name)));
       } catch (e) {
-        if (e.code === 404) return void 0;
+        if (isKubeError(e, 404)) return void 0;
         throw kubeError(e, "reading", key(namespace, name));
       }
     },
     async create(secret) {
       try {
-        return fromWire(await core.createNamespacedSecret({ namespace: secret.metadata.namespace, body: toWire(secret) }));
+        return fromWire(await client.request("POST", secretPath(secret.metadata.namespace), { body: toWire(secret) }));
       } catch (e) {
         throw kubeError(e, "creating", key(secret.metadata.namespace, secret.metadata.name));
       }
     },
     async replace(secret) {
       try {
-        return fromWire(
-          await core.replaceNamespacedSecret({ namespace: secret.metadata.namespace, name: secret.metadata.name, body: toWire(secret) })
-        );
+        return fromWire(await client.request("PUT", secretPath(secret.metadata.namespace, secret.metadata.name), { body: toWire(secret) }));
       } catch (e) {
         throw kubeError(e, "updating", key(secret.metadata.namespace, secret.metadata.name));
       }
     },
     async remove(namespace, name, precondition) {
       try {
-        await core.deleteNamespacedSecret({ namespace, name, body: precondition ? { preconditions: precondition } : void 0 });
+        await client.request("DELETE", secretPath(namespace, name), precondition ? { body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: precondition } } : {});
       } catch (e) {
-        if (e.code === 404) return;
+        if (isKubeError(e, 404)) return;
         throw kubeError(e, "deleting", key(namespace, name));
       }
     },
     async listNamespaces(labelSelector) {
       try {
-        const list = await core.listNamespace({ labelSelector });
-        return list.items.map((n) => n.metadata?.name ?? "").filter((n) => n !== "").sort();
+        const list = await client.request("GET", "/api/v1/namespaces", { query: { labelSelector } });
+        return (list.items ?? []).map((n) => n.metadata?.name ?? "").filter((n) => n !== "").sort();
       } catch (e) {
         throw kubeError(e, "listing", `namespaces${labelSelector ? ` matching "${labelSelector}"` : ""}`);
       }
     },
     async namespaceLabels(name) {
       try {
-        return { ...(await core.readNamespace({ name })).metadata?.labels ?? {} };
+        return { ...(await client.request("GET", `/api/v1/namespaces/${encodeURIComponent(name)}`)).metadata?.labels ?? {} };
       } catch (e) {
-        const code = e.code;
-        if (code === 404 || code === 403) return void 0;
+        if (isKubeError(e, 404) || isKubeError(e, 403)) return void 0;
         throw kubeError(e, "reading", `namespace ${name}`);
       }
     },
     async externalSecretReady(namespace, name) {
-      const custom = kc.makeApiClient(k8s.CustomObjectsApi);
       try {
-        const es = await custom.getNamespacedCustomObject({ group: "external-secrets.io", version: "v1", namespace, plural: "externalsecrets", name });
+        const es = await client.request(
+          "GET",
+          `/apis/external-secrets.io/v1/namespaces/${encodeURIComponent(namespace)}/externalsecrets/${encodeURIComponent(name)}`
+        );
         const c = (es.status?.conditions ?? []).find((x) => x.type === "Ready");
         return c ? { status: c.status, reason: c.reason, message: c.message } : "no-condition";
       } catch (e) {
-        return e.code === 404 ? "missing" : "unreadable";
+        return isKubeError(e, 404) ? "missing" : "unreadable";
       }
     },
     async listDerived(namespace) {
       try {
-        return (await core.listNamespacedSecret({ namespace, labelSelector: `${LABEL_DERIVED}=true` })).items.map(fromWire);
+        return ((await client.request("GET", secretPath(namespace), { query: { labelSelector: `${LABEL_DERIVED}=true` } })).items ?? []).map(fromWire);
       } catch (e) {
         throw kubeError(e, "listing", `derived secrets in namespace ${namespace}`);
       }
@@ -1591,14 +2048,14 @@ function loadRuntime(moduleRel = RUNTIME_MODULE) {
   const g = globalThis;
   const loaded = g.__platformSecretsProviders?.[moduleRel];
   if (loaded) return loaded;
-  const fs = require("node:fs");
+  const fs3 = require("node:fs");
   const path = require("node:path");
   const roots = [process.cwd()];
   try {
     roots.push(path.resolve(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "../../.."));
   } catch {
   }
-  const root = roots.find((r) => fs.existsSync(path.join(r, moduleRel)));
+  const root = roots.find((r) => fs3.existsSync(path.join(r, moduleRel)));
   if (root === void 0) {
     throw new Error(
       `platform-secrets providers: ${moduleRel} not found under ${roots.join(" or ")}. Fix: run pulumi from the platform-secrets project directory, a checkout at least as new as the one that last updated this stack, with its dependencies installed (npm ci, or npm ci --omit=dev)`

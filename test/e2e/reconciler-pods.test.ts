@@ -7,7 +7,7 @@ import { AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAu
 import { Client } from "pg";
 import * as YAML from "yaml";
 import { createClusterContent } from "../../bench/cluster";
-import { KubeClient } from "../../lib/kube";
+import { kubeClientFrom } from "../support";
 import { ROOT } from "../env/engine";
 import { BuiltImages } from "../env/images";
 import { LocalStack, openLocalStack } from "../env/local-stack";
@@ -264,7 +264,7 @@ describe("e2e: installed as production installs it, on a real node (issue 19)", 
     it("under its memory limit (the kubelet's), a new leader lists the benchmark's Secrets and 80 big ones, and keeps reconciling", async () => {
         const { env } = getE2E();
         const t0 = Date.now();
-        const client = await KubeClient.create(kc);
+        const client = await kubeClientFrom(kc);
         const setup = await createClusterContent(client, BENCH_NS, BENCH_SIZES, { namespaceExists: true });
         timings["pods.benchContentS"] = Math.round(setup.totalMs / 100) / 10;
         // And what any tenant with `edit` in its namespace may create: 80 Secrets of ~700 KiB (issue 21: one list page

@@ -3,7 +3,7 @@ import { deriveSecret, Recipe } from "../../../derive";
 import { POLICY_CONFIGMAP_NAME, POLICY_KEY, ReconcilerPolicy, renderPolicy } from "../../../reconciler/trust/policy";
 import { Reconciler, ReconcilerOptions } from "../../../reconciler/app";
 import { KubeClient, isKubeError } from "../../../lib/kube";
-import { capturingLogger, eventually, randomName, TestKube, testKube } from "../../support";
+import { capturingLogger, eventually, kubeClientFrom, randomName, TestKube, testKube } from "../../support";
 import { getEnv } from "../fixture";
 
 export const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -11,7 +11,7 @@ export const unb64 = (s: string | undefined) => (s === undefined ? undefined : B
 
 let shared: TestKube | undefined;
 export async function admin(): Promise<TestKube> {
-    shared ??= testKube(await KubeClient.create(getEnv().kubeConfig()));
+    shared ??= testKube(await kubeClientFrom(getEnv().kubeConfig()));
     return shared;
 }
 
@@ -97,7 +97,7 @@ export async function tenantClient(ns: string, extra: { apiGroups: string[]; res
     });
     const kc = new KubeConfig();
     kc.loadFromFile(await getEnv().mintServiceAccountKubeconfig(ns, sa));
-    return KubeClient.create(kc);
+    return kubeClientFrom(kc);
 }
 
 export interface Running {
@@ -109,7 +109,7 @@ export interface Running {
 
 export async function startReconciler(namespaces: string[], opts: Partial<ReconcilerOptions> = {}): Promise<Running> {
     const cap = capturingLogger("reconciler");
-    const client = opts.client ?? (await KubeClient.create(getEnv().kubeConfig()));
+    const client = opts.client ?? (await kubeClientFrom(getEnv().kubeConfig()));
     const r = new Reconciler({ client, logger: cap.logger, identity: randomName("rec"), namespaces, debounceMs: 300, workers: 4, deleteGraceMs: 1000, retryMaxMs: 2000, resyncMs: 0, ...opts });
     await r.start();
     if (!opts.lease) await r.waitUntilReconciling();
@@ -158,7 +158,7 @@ export async function reconcilerIdentity(ownNs: string): Promise<{ client: KubeC
     await k.request("POST", `${rbac}/namespaces/${ownNs}/rolebindings`, { body: { metadata: { name: `${base}-own` }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${base}-own` }, subjects: subj } });
     const kc = new KubeConfig();
     kc.loadFromFile(await getEnv().mintServiceAccountKubeconfig(ownNs, sa));
-    const client = await KubeClient.create(kc);
+    const client = await kubeClientFrom(kc);
     return {
         client,
         cleanup: async () => {

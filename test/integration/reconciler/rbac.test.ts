@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
 import { reconcilerRbacRules } from "../../../reconciler/trust/rbac";
-import { KubeClient, isKubeError } from "../../../lib/kube";
+import { isKubeError } from "../../../lib/kube";
 import { Reconciler } from "../../../reconciler/app";
-import { capturingLogger, canaryValue, randomName } from "../../support";
+import { capturingLogger, canaryValue, kubeClientFrom, randomName } from "../../support";
 import { getEnv } from "../fixture";
 import { admin, bootstrapDerived, createNamespace, createSource, deleteNamespaces, eventually, getSecret, mutateSecret, unb64, b64 } from "./helpers";
 
@@ -43,7 +43,7 @@ describe("reconciler: the RBAC the stack deploys is enough and no more", functio
         const kcPath = await getEnv().mintServiceAccountKubeconfig(home, sa);
         const kc = new KubeConfig();
         kc.loadFromFile(kcPath);
-        const client = await KubeClient.create(kc);
+        const client = await kubeClientFrom(kc);
         const cap = capturingLogger("rbac");
         const r = new Reconciler({ client, logger: cap.logger, identity: "rbac-test", namespaces: [work], ownNamespace: home, lease: { namespace: home, name: "ps-reconciler", durationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 }, debounceMs: 200 });
         try {

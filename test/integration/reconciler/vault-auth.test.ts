@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { KubeClient } from "../../../lib/kube";
 import { VaultError, VaultKv } from "../../../reconciler/hooks/vault";
 import { DEFAULT_VAULT_AUDIENCE } from "../../../stacks/reconciler";
-import { canaryValue, randomName, withTimeout } from "../../support";
+import { canaryValue, kubeClientFrom, randomName, withTimeout } from "../../support";
 import { getEnv } from "../fixture";
 
 /** The test's root-token calls to Vault (setup and teardown only; VaultKv never sees the root token). */
@@ -78,7 +78,7 @@ describe("reconciler/vault: Kubernetes and token-file auth against the real Vaul
 
     before(async function () {
         const env = getEnv();
-        kube = await KubeClient.create(env.kubeConfig());
+        kube = await kubeClientFrom(env.kubeConfig());
         dir = mkdtempSync(path.join(tmpdir(), "ps-vault-auth-"));
         await kube.request("POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "test.platform-secrets.io/suite": "reconciler" } } } });
         for (const sa of ["vault-reviewer", role, "intruder"]) {
