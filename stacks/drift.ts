@@ -24,8 +24,7 @@ export interface DeploymentRunPlan {
 
 /**
  * Writes the kubeconfig from its secret variable to ~/.kube/config, the file every loader reads when KUBECONFIG
- * is unset (the kubernetes provider's clientcmd and @kubernetes/client-node's loadFromDefault of the dynamic
- * providers alike). Only the variable's name is in the command, never its value; umask keeps the file 0600.
+ * is unset (the kubernetes provider's clientcmd and lib/kube's loadKubeconfig in the dynamic providers alike). Only the variable's name is in the command, never its value; umask keeps the file 0600.
  */
 export const WRITE_KUBECONFIG = `mkdir -p "$HOME/.kube" && (umask 077 && printf '%s\\n' "$${DRIFT_KUBECONFIG_VAR}" > "$HOME/.kube/config")`;
 
