@@ -1,3 +1,4 @@
+import { KubeApiError } from "../../../lib/kube";
 import { strict as assert } from "node:assert";
 import { UNKNOWN, checkDerivedInputs, checkMirrorInputs, diffDerived, diffMirror, kubeError, plainError } from "../../../providers";
 import { canaryValue } from "../../support";
@@ -99,10 +100,11 @@ describe("providers: diff", () => {
 describe("providers: errors", () => {
     it("kubeError keeps code, reason and the fix, and drops bodies of 400/422 responses", () => {
         const canary = canaryValue();
-        const e422 = kubeError({ code: 422, body: JSON.stringify({ reason: "Invalid", message: `data: Invalid value: "${canary}"`, details: { causes: [{ field: "data[x]" }] } }) }, "creating", "secret a/b");
+        // As lib/kube's client raises them (statusError): the apiserver's message and the refused fields' names.
+        const e422 = kubeError(new KubeApiError(422, "Invalid", `POST /api/v1/namespaces/a/secrets: 422 Invalid: data: Invalid value: "${canary}"`, "a/b", `data: Invalid value: "${canary}"`, ["data[x]"]), "creating", "secret a/b");
         assert.match(e422.message, /creating secret a\/b failed: HTTP 422 Invalid \(data\[x\]\)\. Fix: /);
         assert.ok(!e422.message.includes(canary));
-        const e403 = kubeError({ code: 403, body: { reason: "Forbidden", message: "secrets is forbidden" } }, "reading", "secret a/b");
+        const e403 = kubeError(new KubeApiError(403, "Forbidden", "GET …: 403 Forbidden: secrets is forbidden", "a/b", "secrets is forbidden"), "reading", "secret a/b");
         assert.match(e403.message, /HTTP 403 Forbidden \(secrets is forbidden\)\. Fix: grant/);
         const conn = kubeError(new Error("connect ECONNREFUSED 127.0.0.1:1"), "reading", "secret a/b");
         assert.match(conn.message, /cannot reach the apiserver/);
