@@ -28,7 +28,7 @@ export class UsageError extends Error {
 export const GLOBAL_FLAGS: FlagSpec[] = [
     { name: "kubeconfig", value: "FILE", help: "kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config)" },
     { name: "context", value: "NAME", help: "kubeconfig context to use (default: the current context)" },
-    { name: "reconciler-namespace", value: "NS", help: "namespace of the reconciler and its policy ConfigMap (default: $PLATFORM_SECRETS_NAMESPACE or platform-secrets-system)" },
+    { name: "reconciler-namespace", value: "NS", help: "namespace of the reconciler and its policy ConfigMap (default: $PLATFORM_SECRETS_NAMESPACE, else platform-secrets, the stack's default reconcilerNamespace)" },
     { name: "no-color", help: "never colour the output (colours are only used on a terminal, and never with NO_COLOR set)" },
     { name: "help", short: "h", help: "show help" },
 ];

@@ -259,7 +259,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
             io,
             args,
             style: { color },
-            reconcilerNamespace: str(args, "reconciler-namespace") ?? io.env.PLATFORM_SECRETS_NAMESPACE ?? "platform-secrets-system",
+            reconcilerNamespace: str(args, "reconciler-namespace") ?? io.env.PLATFORM_SECRETS_NAMESPACE ?? "platform-secrets",
             connect: async () => (conn ??= await connect({ kubeconfig: str(args, "kubeconfig"), context: str(args, "context") })),
         };
         try {

@@ -131,20 +131,25 @@ async function hookStep(client: KubeClient, source: RawSecret, o: RotationOption
         if (isForbidden(e)) return hooksStep(object, "forbidden", content, undefined);
         if (!isNotFound(e)) throw e;
     }
-    // No state: hooks never ran. Declared at all? The policy ConfigMap(s) in the reconciler's namespace say.
+    // No state: hooks never ran. Declared at all? The policy ConfigMap(s) in the reconciler's namespace say; finding
+    // none there means we look in the wrong place, which must not pass for "no hooks".
+    const elsewhere = { kind: "hooks" as const, object, state: "unknown" as const, detail: `no administrator policy in namespace ${o.reconcilerNamespace}: pass --reconciler-namespace (the stack's reconcilerNamespace) to check the hooks` };
     let declared = false;
     try {
         const cms = await client.request<{ items?: { data?: Record<string, string>; metadata?: { name?: string } }[] }>("GET", `/api/v1/namespaces/${o.reconcilerNamespace}/configmaps`);
-        for (const cm of cms.items ?? []) {
-            if (cm.data?.[POLICY_KEY] === undefined) continue;
+        const policies = (cms.items ?? []).filter((cm) => cm.data?.[POLICY_KEY] !== undefined);
+        if (policies.length === 0) return elsewhere;
+        for (const cm of policies) {
             try {
-                declared ||= hooksFor(parsePolicy(cm.data[POLICY_KEY], `configmap ${cm.metadata?.name}`), srcKey).length > 0;
+                declared ||= hooksFor(parsePolicy(cm.data![POLICY_KEY], `configmap ${cm.metadata?.name}`), srcKey).length > 0;
             } catch {
                 // an invalid policy declares nothing the reconciler would run
             }
         }
     } catch (e) {
-        if (!isForbidden(e) && !isNotFound(e)) throw e;
+        if (isNotFound(e)) return elsewhere;
+        if (!isForbidden(e)) throw e;
+        return hooksStep(object, "forbidden", content, undefined);
     }
     return hooksStep(object, "absent", content, declared);
 }

@@ -190,7 +190,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
                     ...(o.vault ? { vault: o.vault } : {}),
                     vaultUnavailable: o.vaultUnavailable ?? "no Vault access",
                     vaultMount: o.vaultMount ?? "secret",
-                    reconcilerNamespace: o.reconcilerNamespace ?? "platform-secrets-system",
+                    reconcilerNamespace: o.reconcilerNamespace ?? "platform-secrets",
                     allNamespaces: o.scope.kind === "all",
                 });
                 return json(res, 200, report);

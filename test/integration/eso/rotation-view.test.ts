@@ -85,6 +85,10 @@ describe("eso: the rotation view through the real controller (platform-secrets r
             const r = await view();
             return r.code === 0 ? r : undefined;
         }, 60_000, "the first version is everywhere");
+        // Looking in the wrong reconciler namespace is not "no hooks": the step says where to look.
+        const wrongNs = await cli(getEnv().kubeconfigPath, "rotation", `${ns}/db-app`, "--reconciler-namespace", `${own}-nope`, "--vault-addr", getEnv().vault.addr, "--vault-token-file", path.join(tokenDir, "token"));
+        assert.equal(wrongNs.code, 1);
+        assert.match(wrongNs.out, /\? hooks +hooks of \S+\/db-app +unknown: no administrator policy in namespace \S+-nope: pass --reconciler-namespace/);
         for (const step of [/✓ vault +secret\/platform-secrets-test\/\S+ +done: version 1 \(the first/, /✓ eso +externalsecret\/\S+\/db-app +done/, /✓ hooks +hooks of \S+\/db-app +done/, /✓ derived +\S+\/db-app-copy +done/, /✓ workload +deployments\/\S+\/api +done/]) assert.match(before.out, step);
 
         // The reconciler stops; pulumi up rotates; ESO syncs: the hook is what is missing.
