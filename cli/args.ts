@@ -81,9 +81,11 @@ export const COMMANDS: CommandSpec[] = [
     },
     {
         name: "rotation",
-        usage: "rotation NS/NAME [-A] [--vault-addr URL] [--vault-token-file FILE] [--vault-mount secret] [-o table|json]",
+        usage: "rotation NS/NAME | rotation --password VAULT_PATH [-n NS | -A]  [--vault-addr URL] [--vault-token-file FILE] [--vault-mount secret] [-o table|json]",
         summary: "one rotation from Vault to the last Pod: Vault version, ESO sync, hooks, derived secrets, rollouts",
         flags: [
+            { name: "password", value: "VAULT_PATH", help: "a stable password by its Vault path inside the mount (e.g. dev/authentik/postgres): every consumer Secret of it" },
+            { name: "namespace", short: "n", value: "NS", help: "with --password: only ExternalSecrets in this namespace (default: all you may list)" },
             { name: "all-namespaces", short: "A", help: "look for derived secrets (fan-out copies) and their consumers in every namespace" },
             { name: "vault-addr", value: "URL", help: "Vault address (default $VAULT_ADDR)" },
             { name: "vault-token-file", value: "FILE", help: "file holding your Vault token (default $VAULT_TOKEN_FILE, else ~/.vault-token, which `vault login` writes)" },
@@ -92,7 +94,7 @@ export const COMMANDS: CommandSpec[] = [
             { name: "output", short: "o", value: "FORMAT", help: "table (default) or json" },
         ],
         details: [
-            "NS/NAME is a Secret ESO writes (a consumer of a stable password) or any source of derived secrets.",
+            "NS/NAME is a Secret ESO writes (a consumer of a stable password) or any source of derived secrets; --password follows every consumer Secret of one password (the ExternalSecrets reading its Vault path).",
             "Steps, in the order the value travels: vault (version N, N-1 readable), eso (the Secret holds version N: compared here, never printed), hooks (applied for this content; administrators only), derived (rewritten from this content), workload (rolled after the change, new Pods ready).",
             "Exits 0 when every step has the new version, 1 naming the first step that has not (the last step of the rotation procedure, stacks/README.md).",
             EXIT,

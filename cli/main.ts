@@ -10,7 +10,7 @@ import { buildGraph, buildStatus, statusExitCode } from "./model";
 import { paint, renderGraphDot, renderGraphText, renderStatus, stateColor, Style } from "./render";
 import { requestSync, syncExitCode } from "./sync";
 import { renderRotation, rotationExitCode } from "./rotation";
-import { collectRotation } from "./rotation-collect";
+import { collectPasswordRotation, collectRotation } from "./rotation-collect";
 import { VaultKv } from "../reconciler/api";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -213,19 +213,27 @@ function vaultFor(c: Ctx): { vault?: VaultKv; unavailable?: string } {
 }
 
 async function rotationCmd(c: Ctx): Promise<number> {
-    const ref = oneRef(c, "rotation");
+    const password = str(c.args, "password");
+    if (password !== undefined && c.args.positionals.length > 0) throw new UsageError("pass either NS/NAME or --password VAULT_PATH, not both", "rotation");
+    const ref = password === undefined ? oneRef(c, "rotation") : undefined;
     const output = str(c.args, "output") ?? "table";
     if (!["table", "json"].includes(output)) throw new UsageError(`-o must be table or json (got "${output}")`, "rotation");
+    if (str(c.args, "namespace") && c.args.flags["all-namespaces"]) throw new UsageError("pass either -n NAMESPACE or -A, not both", "rotation");
     const conn = await c.connect();
     const { vault, unavailable } = vaultFor(c);
     try {
-        const report = await withProgress(c, `following the rotation of ${ref.namespace}/${ref.name}`, collectRotation(conn.client, ref, {
+        const opts = {
             ...(vault ? { vault } : {}),
             ...(unavailable ? { vaultUnavailable: unavailable } : {}),
             vaultMount: str(c.args, "vault-mount") ?? "secret",
             reconcilerNamespace: c.reconcilerNamespace,
             allNamespaces: c.args.flags["all-namespaces"] === true,
-        }));
+        };
+        const report = await withProgress(
+            c,
+            `following the rotation of ${ref ? `${ref.namespace}/${ref.name}` : `password ${password}`}`,
+            ref ? collectRotation(conn.client, ref, opts) : collectPasswordRotation(conn.client, password!.replace(/^\/+/, ""), { ...opts, ...(str(c.args, "namespace") ? { namespace: str(c.args, "namespace") } : {}) }),
+        );
         c.io.stdout(output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderRotation(report, c.style));
         return rotationExitCode(report);
     } finally {

@@ -62,6 +62,36 @@ export async function collectRotation(client: KubeClient, ref: { namespace: stri
     return buildRotationReport(`secret ${srcKey}`, steps);
 }
 
+/**
+ * `rotation --password PATH`: every consumer Secret of one stable password, i.e. the targets of the ExternalSecrets
+ * that read that Vault path (in `namespace`, or everywhere the user may list with -A), each followed as above; steps
+ * shared by several consumers (the Vault version) appear once.
+ */
+export async function collectPasswordRotation(client: KubeClient, vaultPath: string, o: RotationOptions & { namespace?: string }): Promise<RotationReport> {
+    const path = o.allNamespaces || !o.namespace ? "/apis/external-secrets.io/v1/externalsecrets" : `/apis/external-secrets.io/v1/namespaces/${o.namespace}/externalsecrets`;
+    let items: ExternalSecret[];
+    try {
+        items = (await client.request<{ items?: ExternalSecret[] }>("GET", path)).items ?? [];
+    } catch (e) {
+        if (isNotFound(e)) throw new AccessError("no ExternalSecret API in this cluster (is the External Secrets Operator installed?)");
+        if (isForbidden(e)) throw new AccessError(`listing ExternalSecrets ${o.namespace && !o.allNamespaces ? `in namespace ${o.namespace}` : "in all namespaces"} is not permitted for your credentials; pass -n NAMESPACE`);
+        throw e;
+    }
+    const consumers = [...new Set(items.filter((es) => (es.spec?.data ?? []).some((d) => d.remoteRef?.key === vaultPath)).map((es) => `${es.metadata.namespace}/${es.spec?.target?.name ?? es.metadata.name}`))].sort();
+    if (consumers.length === 0) throw new AccessError(`no ExternalSecret reads Vault path ${vaultPath} ${o.namespace && !o.allNamespaces ? `in namespace ${o.namespace}` : "in the namespaces you may list"} (the path inside the mount, e.g. dev/authentik/postgres)`);
+    const steps = new Map<string, RotationStep>();
+    for (const c of consumers) {
+        const [namespace, name] = [c.slice(0, c.indexOf("/")), c.slice(c.indexOf("/") + 1)];
+        for (const st of (await collectRotation(client, { namespace, name }, o)).steps) {
+            const k = `${st.kind} ${st.object}`;
+            const had = steps.get(k);
+            // The same step seen from two consumers: keep the less finished view.
+            if (!had || (had.state === "done" && st.state !== "done")) steps.set(k, st);
+        }
+    }
+    return buildRotationReport(`password ${o.vaultMount}/${vaultPath} (${consumers.length} consumer Secret${consumers.length === 1 ? "" : "s"}: ${consumers.join(", ")})`, [...steps.values()]);
+}
+
 async function externalSecretSteps(client: KubeClient, source: RawSecret, o: RotationOptions, steps: RotationStep[]): Promise<void> {
     const { namespace, name } = source.metadata;
     let items: ExternalSecret[];

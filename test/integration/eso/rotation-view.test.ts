@@ -113,6 +113,11 @@ describe("eso: the rotation view through the real controller (platform-secrets r
             return r.code === 0 ? r : undefined;
         }, 60_000, "rotation 1 everywhere");
         assert.match(after.out, /every step has the new version/);
+        // The same by the password: every consumer Secret of the Vault path (here the one).
+        const byPassword = await cli(getEnv().kubeconfigPath, "rotation", "--password", vaultPath, "-A", "--reconciler-namespace", own, "--vault-addr", getEnv().vault.addr, "--vault-token-file", path.join(tokenDir, "token"));
+        assert.equal(byPassword.code, 0, byPassword.out + byPassword.err);
+        assert.match(byPassword.out, new RegExp(`^rotation of password secret/${vaultPath} \\(1 consumer Secret: ${ns}/db-app\\)`));
+        assert.match(byPassword.out, /✓ hooks .*✓ derived .*✓ workload/s);
 
         // ESO stopped (its process frozen with SIGSTOP: no leader election to lose), then pulumi up rotates: the ESO
         // step is named. Resumed, it syncs and the chain converges again.
