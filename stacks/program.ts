@@ -65,6 +65,37 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
         vaultPathsWritten: cfg.passwords.map((p) => p.vaultPath),
     };
 
+    const b: Builder = { cfg, platform, labels, on, store, storeName, owner, options };
+    // In this order: the resources register as they always did (URNs and dependencies unchanged).
+    addPasswords(b);
+    addExternalSecrets(b);
+    addRegistriesAndReconciler(b);
+    addGitAndGitHub(b);
+    addExtras(b);
+
+    if (cfg.drift.enabled) {
+        platform.drift = new DriftChecks("drift", { drift: cfg.drift });
+    }
+
+    for (const ext of extensions) ext(cfg, platform);
+    return platform;
+}
+
+/** What every part of the composition shares: config, the store, common labels, the cluster-bound options. */
+interface Builder {
+    cfg: StackConfig;
+    platform: Platform;
+    labels: Record<string, string>;
+    on: (opts?: pulumi.ComponentResourceOptions) => pulumi.ComponentResourceOptions;
+    store: VaultClusterSecretStore;
+    storeName: pulumi.Output<string>;
+    owner: Record<string, string>;
+    options: BuildOptions;
+}
+
+/** Stable passwords: RandomPassword → Vault KV v2, and one ExternalSecret per consumer Secret. */
+function addPasswords(b: Builder): void {
+    const { cfg, platform, labels, on, store, storeName, owner, options } = b;
     cfg.passwords.forEach((p, i) => {
         const pw = new StablePassword(`password-${p.name}`, {
             mount: cfg.vault.kvMount,
@@ -115,7 +146,11 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             }, on({ dependsOn: [pw, store] })));
         }
     });
+}
 
+/** Declared ExternalSecrets and ClusterExternalSecrets; those reading a stable password's path carry its counter. */
+function addExternalSecrets(b: Builder): void {
+    const { cfg, platform, labels, on, store, storeName } = b;
     // Other ExternalSecrets that read a stable password's path get its counter too, so a rotation reaches them at
     // once (the guardrails refuse the refresh policies with which it never would).
     const rotationOf = new Map(cfg.passwords.map((p) => [p.vaultPath, p.rotation]));
@@ -159,7 +194,11 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             })),
         }, on({ dependsOn: [store] })));
     }
+}
 
+/** Registry credentials (dockerconfigjson, Kargo) and the reconciler with the policy rendered from config. */
+function addRegistriesAndReconciler(b: Builder): void {
+    const { cfg, platform, labels, on, store, storeName } = b;
     for (const r of cfg.dockerRegistries) {
         platform.dockerRegistries.push(new DockerRegistryCredentials(`registry-${r.name}`, { registry: r, storeName, labels }, on({ dependsOn: [store] })));
     }
@@ -180,7 +219,11 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             ...(cfg.installation.secretNamespaces ? { secretNamespaces: cfg.installation.secretNamespaces } : {}),
         }, on());
     }
+}
 
+/** Git credentials (Tekton, Argo CD, Kargo) and the GitHub App credentials or token generators. */
+function addGitAndGitHub(b: Builder): void {
+    const { cfg, platform, labels, on, store, storeName } = b;
     for (const g of cfg.gitCredentials) {
         // The reconciler creates its namespace, the default landing namespace of git sources. Only the namespace: a
         // rollout that never completes (no image yet, a node that cannot pull it) must not hold back credentials.
@@ -206,7 +249,11 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             }, on({ dependsOn: [store] })));
         }
     }
+}
 
+/** Extra ESO generators and cert-manager issuers, as declared. */
+function addExtras(b: Builder): void {
+    const { cfg, platform, labels, on } = b;
     for (const g of cfg.esoGenerators) {
         const gen = new RawManifest(`generator-${g.namespace}-${g.name}`, {
             manifest: { apiVersion: ESO_GENERATORS_API_VERSION, kind: g.kind, metadata: { name: g.name, namespace: g.namespace, labels }, spec: g.spec },
@@ -232,13 +279,6 @@ export function buildPlatform(cfg: StackConfig, extensions: PlatformExtension[] 
             manifest: { apiVersion: "cert-manager.io/v1", kind: iss.kind, metadata: { name: iss.name, ...(iss.namespace ? { namespace: iss.namespace } : {}), labels }, spec: iss.spec },
         }, on()));
     }
-
-    if (cfg.drift.enabled) {
-        platform.drift = new DriftChecks("drift", { drift: cfg.drift });
-    }
-
-    for (const ext of extensions) ext(cfg, platform);
-    return platform;
 }
 
 function reconcilerVault(cfg: StackConfig): ReconcilerVaultArgs {
