@@ -125,11 +125,83 @@ function readBody(req: http.IncomingMessage, limit = 4096): Promise<string> {
     });
 }
 
+/** What the API routes share: the options, the cached status read, the allowed Hosts, the in-flight counts. */
+interface RouteContext {
+    o: DashboardOptions;
+    status: () => Promise<StatusPayload>;
+    allowedHosts: () => string[];
+    running: { syncs: number; rotations: number };
+}
+
+/** GET /api/rotation?source=ns/name: the rotation view, limited like a sync (scope, shown sources, concurrency). */
+async function rotationRoute(c: RouteContext, url: URL, res: http.ServerResponse): Promise<void> {
+    // Read-only, yet limited like a sync: a source this dashboard shows, inside its scope.
+    let ref: { namespace: string; name: string };
+    try {
+        ref = parseRef(url.searchParams.get("source") ?? undefined, "source");
+    } catch (e) {
+        return json(res, 400, { error: e instanceof RefError ? e.message : "expected ?source=ns/name" });
+    }
+    try {
+        const refused = syncRefusal(ref, c.o.scope, (await c.status()).report);
+        if (refused) return json(res, 403, { error: refused.replace("can be synced", "have a rotation view") });
+    } catch (e) {
+        return json(res, 502, { error: describeError(e, "reading the cluster") });
+    }
+    if (c.running.rotations >= MAX_CONCURRENT_ROTATIONS) return json(res, 429, { error: `${MAX_CONCURRENT_ROTATIONS} rotation views are already being read; retry when one finishes` });
+    c.running.rotations++;
+    try {
+        const report = await collectRotation(c.o.client, ref, {
+            ...(c.o.vault ? { vault: c.o.vault } : {}),
+            vaultUnavailable: c.o.vaultUnavailable ?? "no Vault access",
+            vaultMount: c.o.vaultMount ?? "secret",
+            reconcilerNamespace: c.o.reconcilerNamespace ?? "platform-secrets",
+            allNamespaces: c.o.scope.kind === "all",
+        });
+        return json(res, 200, report);
+    } catch (e) {
+        if (e instanceof AccessError) return json(res, 404, { error: e.message });
+        return json(res, 502, { error: describeError(e, `rotation view of ${ref.namespace}/${ref.name}`) });
+    } finally {
+        c.running.rotations--;
+    }
+}
+
+/** POST /api/sync {"target": "ns/name"}: a resync request with the user's credentials, limited to what the page shows. */
+async function syncRoute(c: RouteContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method !== "POST") return json(res, 405, { error: "use POST" });
+    const origin = req.headers.origin;
+    if (origin !== undefined && !c.allowedHosts().some((h) => origin === `http://${h}`)) return json(res, 403, { error: "cross-origin request refused" });
+    if (req.headers[SYNC_HEADER] !== SYNC_HEADER_VALUE || !(req.headers["content-type"] ?? "").startsWith("application/json")) return json(res, 403, { error: "missing dashboard request header" });
+    let target: { namespace: string; name: string };
+    try {
+        target = parseRef(JSON.parse(await readBody(req)).target);
+    } catch (e) {
+        return json(res, 400, { error: e instanceof RefError ? e.message : "expected a JSON body {\"target\":\"ns/name\"}" });
+    }
+    try {
+        const refused = syncRefusal(target, c.o.scope, (await c.status()).report);
+        if (refused) return json(res, 403, { error: refused });
+    } catch (e) {
+        return json(res, 502, { error: describeError(e, "reading the cluster") });
+    }
+    if (c.running.syncs >= MAX_CONCURRENT_SYNCS) return json(res, 429, { error: `${MAX_CONCURRENT_SYNCS} syncs are already waiting; retry when one finishes` });
+    c.running.syncs++;
+    try {
+        const r: SyncResult = await requestSync(c.o.client, target.namespace, target.name, { timeoutMs: c.o.syncTimeoutMs ?? 20_000 });
+        return json(res, 200, r);
+    } catch (e) {
+        if (e instanceof NotPermittedError) return json(res, 403, { error: e.message });
+        if (e instanceof AccessError) return json(res, 404, { error: e.message });
+        return json(res, 502, { error: describeError(e, `sync of ${target.namespace}/${target.name}`) });
+    } finally {
+        c.running.syncs--;
+    }
+}
+
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     let port = o.port;
     const token = randomBytes(32).toString("base64url");
-    let syncs = 0;
-    let rotations = 0;
     const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
     const scopeText = o.scope.kind === "all" ? "all namespaces" : `namespace ${o.scope.namespace}`;
     // Concurrent refreshes (several tabs) share one read of the cluster.
@@ -145,6 +217,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
             }
         })());
 
+    const ctx: RouteContext = { o, status, allowedHosts, running: { syncs: 0, rotations: 0 } };
     const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!allowedHosts().includes(req.headers.host ?? "")) return send(res, 421, "wrong Host: open the dashboard at http://127.0.0.1:" + port + "/", "text/plain; charset=utf-8");
         const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
@@ -169,68 +242,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
                 return json(res, 502, { error: describeError(e, "reading the cluster") });
             }
         }
-        if (req.method === "GET" && url.pathname === "/api/rotation") {
-            // Read-only, yet limited like a sync: a source this dashboard shows, inside its scope.
-            let ref: { namespace: string; name: string };
-            try {
-                ref = parseRef(url.searchParams.get("source") ?? undefined, "source");
-            } catch (e) {
-                return json(res, 400, { error: e instanceof RefError ? e.message : "expected ?source=ns/name" });
-            }
-            try {
-                const refused = syncRefusal(ref, o.scope, (await status()).report);
-                if (refused) return json(res, 403, { error: refused.replace("can be synced", "have a rotation view") });
-            } catch (e) {
-                return json(res, 502, { error: describeError(e, "reading the cluster") });
-            }
-            if (rotations >= MAX_CONCURRENT_ROTATIONS) return json(res, 429, { error: `${MAX_CONCURRENT_ROTATIONS} rotation views are already being read; retry when one finishes` });
-            rotations++;
-            try {
-                const report = await collectRotation(o.client, ref, {
-                    ...(o.vault ? { vault: o.vault } : {}),
-                    vaultUnavailable: o.vaultUnavailable ?? "no Vault access",
-                    vaultMount: o.vaultMount ?? "secret",
-                    reconcilerNamespace: o.reconcilerNamespace ?? "platform-secrets",
-                    allNamespaces: o.scope.kind === "all",
-                });
-                return json(res, 200, report);
-            } catch (e) {
-                if (e instanceof AccessError) return json(res, 404, { error: e.message });
-                return json(res, 502, { error: describeError(e, `rotation view of ${ref.namespace}/${ref.name}`) });
-            } finally {
-                rotations--;
-            }
-        }
-        if (url.pathname === "/api/sync") {
-            if (req.method !== "POST") return json(res, 405, { error: "use POST" });
-            const origin = req.headers.origin;
-            if (origin !== undefined && !allowedHosts().some((h) => origin === `http://${h}`)) return json(res, 403, { error: "cross-origin request refused" });
-            if (req.headers[SYNC_HEADER] !== SYNC_HEADER_VALUE || !(req.headers["content-type"] ?? "").startsWith("application/json")) return json(res, 403, { error: "missing dashboard request header" });
-            let target: { namespace: string; name: string };
-            try {
-                target = parseRef(JSON.parse(await readBody(req)).target);
-            } catch (e) {
-                return json(res, 400, { error: e instanceof RefError ? e.message : "expected a JSON body {\"target\":\"ns/name\"}" });
-            }
-            try {
-                const refused = syncRefusal(target, o.scope, (await status()).report);
-                if (refused) return json(res, 403, { error: refused });
-            } catch (e) {
-                return json(res, 502, { error: describeError(e, "reading the cluster") });
-            }
-            if (syncs >= MAX_CONCURRENT_SYNCS) return json(res, 429, { error: `${MAX_CONCURRENT_SYNCS} syncs are already waiting; retry when one finishes` });
-            syncs++;
-            try {
-                const r: SyncResult = await requestSync(o.client, target.namespace, target.name, { timeoutMs: o.syncTimeoutMs ?? 20_000 });
-                return json(res, 200, r);
-            } catch (e) {
-                if (e instanceof NotPermittedError) return json(res, 403, { error: e.message });
-                if (e instanceof AccessError) return json(res, 404, { error: e.message });
-                return json(res, 502, { error: describeError(e, `sync of ${target.namespace}/${target.name}`) });
-            } finally {
-                syncs--;
-            }
-        }
+        if (req.method === "GET" && url.pathname === "/api/rotation") return rotationRoute(ctx, url, res);
+        if (url.pathname === "/api/sync") return syncRoute(ctx, req, res);
         return send(res, 404, "not found", "text/plain; charset=utf-8");
     };
 
