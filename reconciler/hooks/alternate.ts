@@ -98,6 +98,59 @@ async function migrationCandidates(d: AlternateDeps, hook: PostgresHook, legacyB
 }
 
 /**
+ * Steady state: the idle role logs in with the value we left it and changes its own password. undefined: it could
+ * not log in (first alternate rotation, lost state): the previous role has to do it.
+ */
+async function changeOwnPassword(d: AlternateDeps, hook: PostgresHook, username: string, known: string | undefined, next: string): Promise<true | AlternateOutcome | undefined> {
+    if (known === undefined || known === next) return undefined;
+    const client = await d.pg.pgConnect(as(hook, username), known).catch(() => undefined);
+    if (!client) return undefined;
+    try {
+        await asItself(client);
+        await d.pg.alterRolePassword(client, username, next);
+        return true;
+    } catch (e) {
+        return { applied: false, error: alterError(username, username, e) };
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+/**
+ * First alternate rotation (or our state was lost): the previous role, with its previous password, sets the new
+ * password on the active role and a random one on the idle role (needs CREATEROLE once), after checking both exist.
+ */
+async function setByPrevious(d: AlternateDeps, hook: PostgresHook, slot: string, st: AlternateState, r: { username: string; prev: string; active?: string; next: string }, legacyB64?: string): Promise<true | AlternateOutcome> {
+    const [ra, rb] = hook.roles!;
+    const other = r.username === ra ? rb : ra;
+    const candidates = r.active !== undefined ? [unb64(st.data[D_ROLE(slot, r.active)])].filter((v): v is string => v !== undefined) : await migrationCandidates(d, hook, legacyB64);
+    for (const c of candidates) {
+        const client = await d.pg.pgConnect(as(hook, r.prev), c).catch(() => undefined);
+        if (!client) continue;
+        let target = r.username;
+        try {
+            const missing = await rolesNotReady(client, [ra, rb], hook.user);
+            if (missing) return { applied: false, error: missing };
+            await d.pg.alterRolePassword(client, r.username, r.next);
+            if (other !== r.prev && st.data[D_ROLE(slot, other)] === undefined) {
+                // The idle role gets a value only we know now, while we hold a login that may set it.
+                target = other;
+                const fresh = unguessable();
+                await d.pg.alterRolePassword(client, other, fresh);
+                st.data[D_ROLE(slot, other)] = b64(fresh);
+            }
+        } catch (e) {
+            return { applied: false, error: alterError(r.prev, target, e) };
+        } finally {
+            await client.end().catch(() => undefined);
+        }
+        st.data[D_ROLE(slot, r.prev)] = b64(c);
+        return true;
+    }
+    return { applied: false, error: `cannot set the password of ${r.username}: it does not log in with the value last set for it, and ${r.prev} does not log in with any previous password (${candidates.length} tried). Fix: set ${r.username}'s password once by hand to the source's current value` };
+}
+
+/**
  * Makes the role the source names log in with the source's password, moving consumers off the previous role
  * without breaking it (pure decision on the state; PostgreSQL through `d.pg`). Nothing is half-applied: the
  * previous role keeps its password until `retireIfDrained` runs after the consumers moved.
@@ -127,55 +180,8 @@ export async function applyAlternate(d: AlternateDeps, source: { data?: Record<s
         if (active !== undefined && active !== username) scheduleRetire(d, hook, slot, st, active);
         return { applied: true, ran: false, ...recheck(d, slot, st) };
     }
-    const known = unb64(st.data[D_ROLE(slot, username)]);
-    let done = false;
-    if (known !== undefined && known !== next) {
-        // Steady state: the idle role logs in with the value we left it and changes its own password.
-        const client = await d.pg.pgConnect(as(hook, username), known).catch(() => undefined);
-        if (client) {
-            try {
-                await asItself(client);
-                await d.pg.alterRolePassword(client, username, next);
-            } catch (e) {
-                return { applied: false, error: alterError(username, username, e) };
-            } finally {
-                await client.end().catch(() => undefined);
-            }
-            done = true;
-        }
-    }
-    const other = username === ra ? rb : ra;
-    if (!done) {
-        // First alternate rotation (or our state was lost): the previous role sets both login roles' passwords.
-        const candidates = active !== undefined ? [unb64(st.data[D_ROLE(slot, active)])].filter((v): v is string => v !== undefined) : await migrationCandidates(d, hook, legacyB64);
-        for (const c of candidates) {
-            const client = await d.pg.pgConnect(as(hook, prev), c).catch(() => undefined);
-            if (!client) continue;
-            let target = username;
-            try {
-                const missing = await rolesNotReady(client, [ra, rb], hook.user);
-                if (missing) return { applied: false, error: missing };
-                await d.pg.alterRolePassword(client, username, next);
-                if (other !== prev && st.data[D_ROLE(slot, other)] === undefined) {
-                    // The idle role gets a value only we know now, while we hold a login that may set it.
-                    target = other;
-                    const r = unguessable();
-                    await d.pg.alterRolePassword(client, other, r);
-                    st.data[D_ROLE(slot, other)] = b64(r);
-                }
-            } catch (e) {
-                return { applied: false, error: alterError(prev, target, e) };
-            } finally {
-                await client.end().catch(() => undefined);
-            }
-            st.data[D_ROLE(slot, prev)] = b64(c);
-            done = true;
-            break;
-        }
-        if (!done) {
-            return { applied: false, error: `cannot set the password of ${username}: it does not log in with the value last set for it, and ${prev} does not log in with any previous password (${candidates.length} tried). Fix: set ${username}'s password once by hand to the source's current value` };
-        }
-    }
+    const changed = (await changeOwnPassword(d, hook, username, unb64(st.data[D_ROLE(slot, username)]), next)) ?? (await setByPrevious(d, hook, slot, st, { username, prev, active, next }, legacyB64));
+    if (changed !== true) return changed;
     if ((await d.pg.canLogin(as(hook, username), next)) !== true) return { applied: false, error: `ALTER ROLE ${username} ran but the new password does not log in` };
     st.data[D_ROLE(slot, username)] = pb64;
     st.annotations[A_ACTIVE(slot)] = username;
