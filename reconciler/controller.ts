@@ -130,7 +130,7 @@ export class Controller {
         this.build(namespaces);
     }
 
-    private informer<T extends KubeObject>(name: string, path: string, transform: (o: never) => T, onChange: (c: Change<T>) => void, fieldSelector?: string): Informer<T> {
+    private informer<T extends KubeObject>(name: string, path: string, transform: (o: never) => T, onChange: (c: Change<T>) => void, fieldSelector?: string, optional = false): Informer<T> {
         const inf = new Informer<T>({
             name,
             client: this.o.client,
@@ -146,7 +146,8 @@ export class Controller {
             timeoutSeconds: this.o.watchTimeoutSeconds,
             stallMs: this.o.stallMs,
         });
-        this.informers.push(inf as unknown as Informer<KubeObject>);
+        // An optional informer (a CRD that may come and go) neither gates start-up nor counts for health.
+        if (!optional) this.informers.push(inf as unknown as Informer<KubeObject>);
         return inf;
     }
 
@@ -173,37 +174,54 @@ export class Controller {
     }
 
     private scopeTags?: string[];
-    private rolloutsWatched = false;
+    private rolloutInformers: Informer<SlimWorkload>[] = [];
     private cancelDiscovery?: () => void;
 
     /**
-     * Argo Rollouts is a CRD: its Rollouts are watched once the cluster serves `argoproj.io/v1alpha1` rollouts
-     * (discovery is readable by every authenticated identity). Asked at start and, until then, every
-     * `rolloutsDiscoveryMs`, so installing Argo Rollouts after the reconciler needs no restart.
+     * Argo Rollouts is a CRD: its Rollouts are watched while the cluster serves `argoproj.io/v1alpha1` rollouts
+     * (discovery is readable by every authenticated identity), asked at start and every `rolloutsDiscoveryMs`, so
+     * installing Argo Rollouts after the reconciler needs no restart and uninstalling it stops the watch. Those
+     * informers are optional: a CRD being removed must not hold back start-up or fail /healthz.
      */
     private async watchRolloutsWhenServed(): Promise<void> {
-        if (this.o.workloads === false || this.rolloutsWatched || this.stopped) return;
-        let served = false;
+        if (this.o.workloads === false || this.stopped) return;
+        let served: boolean | undefined;
         try {
             const list = await this.o.client.request<{ resources?: { name?: string }[] }>("GET", "/apis/argoproj.io/v1alpha1", { object: "discovery argoproj.io/v1alpha1" });
             served = (list.resources ?? []).some((r) => r.name === "rollouts");
         } catch (e) {
-            if (!isKubeError(e, 404)) this.o.logger.warn({ err: String((e as Error).message ?? e) }, "Argo Rollouts discovery failed; asked again later");
+            if (isKubeError(e, 404)) served = false;
+            else this.o.logger.warn({ err: String((e as Error).message ?? e) }, "Argo Rollouts discovery failed; asked again later");
         }
-        if (!served) {
-            this.cancelDiscovery = this.clock.setTimer(this.o.rolloutsDiscoveryMs ?? 300_000, () => void this.watchRolloutsWhenServed());
-            return;
-        }
-        this.rolloutsWatched = true;
+        if (served === true && this.rolloutInformers.length === 0) this.startRolloutInformers();
+        if (served === false && this.rolloutInformers.length > 0) await this.stopRolloutInformers();
+        if (!this.stopped) this.cancelDiscovery = this.clock.setTimer(this.o.rolloutsDiscoveryMs ?? 300_000, () => void this.watchRolloutsWhenServed());
+    }
+
+    private startRolloutInformers(): void {
         const tags = this.scopeTags ?? ["all"];
         for (const tag of tags) {
             const base = this.scopeTags ? `/apis/argoproj.io/v1alpha1/namespaces/${tag}` : "/apis/argoproj.io/v1alpha1";
-            const inf = this.informer(`rollouts[${tag}]`, `${base}/rollouts`, slimWorkload, (c) => this.onWorkload("rollouts", c));
+            const inf = this.informer(`rollouts[${tag}]`, `${base}/rollouts`, slimWorkload, (c) => this.onWorkload("rollouts", c), undefined, true);
+            this.rolloutInformers.push(inf);
             this.workloadCaches.push(inf.cache);
             this.workloadCachesByKind.push({ kind: "rollouts", cache: inf.cache });
             if (this.started) inf.start();
         }
         this.o.logger.info({ namespaces: tags }, "Argo Rollouts served: watching Rollouts");
+    }
+
+    private async stopRolloutInformers(): Promise<void> {
+        const gone = this.rolloutInformers.splice(0);
+        await Promise.all(gone.map((i) => i.stop()));
+        for (const i of gone) {
+            for (const w of i.cache.values()) this.ctx.index.setWorkload(workloadKey("rollouts", w.metadata.namespace!, w.metadata.name!), []);
+            const at = this.workloadCaches.indexOf(i.cache);
+            if (at >= 0) this.workloadCaches.splice(at, 1);
+            const byKind = this.workloadCachesByKind.findIndex((c) => c.cache === i.cache);
+            if (byKind >= 0) this.workloadCachesByKind.splice(byKind, 1);
+        }
+        this.o.logger.info("Argo Rollouts no longer served: Rollouts are not watched");
     }
 
     /** Skips the watch echo of a write this process made (see ownwrites.ts). */
@@ -339,6 +357,7 @@ export class Controller {
     async start(): Promise<void> {
         await this.watchRolloutsWhenServed();
         for (const inf of this.informers) inf.start();
+        for (const inf of this.rolloutInformers) inf.start();
         await Promise.all(this.informers.map((i) => i.waitForSync()));
         // Deletions witnessed by an earlier process: their grace runs on from when they were seen, not from now.
         const tombstones = this.ctx.tombstones instanceof PersistentTombstones ? await this.ctx.tombstones.load().catch((e: unknown) => (this.o.logger.warn({ err: String(e) }, "persisted tombstones not read"), [] as string[])) : [];
@@ -448,7 +467,7 @@ export class Controller {
         this.stopped = true;
         this.cancelResync?.();
         this.cancelDiscovery?.();
-        await Promise.all(this.informers.map((i) => i.stop()));
+        await Promise.all([...this.informers, ...this.rolloutInformers].map((i) => i.stop()));
         await this.queue.shutDown();
         await Promise.all(this.workers);
     }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FIELD_MANAGER, ANNOTATION_RESTART_ON, ANNOTATION_SECRETS_HASH } from "../../../reconciler/keys";
 import { admin, b64, createNamespace, createSource, deleteNamespaces, eventsText, eventually, mutateSecret, Running, startReconciler } from "./helpers";
+import { withTimeout } from "../../support";
 
 /**
  * Issue 22 §2: Argo Rollouts. The Rollout CRD is the real one of Argo Rollouts v1.9.1 (manifests/crds/rollout-crd.yaml
@@ -74,5 +75,14 @@ describe("reconciler: Argo Rollouts restarts (spec.restartAt)", function () {
         // The same content again changes nothing.
         await new Promise((r) => setTimeout(r, 1000));
         assert.equal((await get()).metadata.generation, rolled.metadata.generation);
+
+        // Argo Rollouts uninstalled: the watch stops, and a reconciler starting meanwhile is not held back by it.
+        if (installedCrd) {
+            await k.request("DELETE", `${CRD}/rollouts.argoproj.io`);
+            installedCrd = false;
+            await eventually(async () => (rec.lines.some((l) => /Argo Rollouts no longer served/.test(l)) ? true : undefined), 20_000, "the Rollout watch stopped");
+            const second = await withTimeout(startReconciler([ns], { debounceMs: 200, rolloutsDiscoveryMs: 500 }), 20_000, "a reconciler starting while the CRD goes");
+            await second.stop();
+        }
     });
 });
