@@ -242,7 +242,13 @@ describe("e2e: environments and clusters side by side (issue 20)", function () {
         const ann = await eventually(async () => {
             const a = (await core.readNamespacedSecret({ name: "app-db-copy", namespace: "app-dev" })).metadata?.annotations ?? {};
             return a["platform-secrets.io/claim-refused"] && a["platform-secrets.io/status"] === "in-sync" ? a : undefined;
-        }, 30_000, "staging marks app-dev/app-db-copy refused, dev keeps it in sync");
+        // Both reconcilers write this one Secret (dev its status, staging its refusal), each guarded by resourceVersion:
+        // a 409 is retried with backoff, so under load the pair can take a few retries (once over 30 s in CI).
+        }, 60_000, "staging marks app-dev/app-db-copy refused, dev keeps it in sync").catch(async (e) => {
+            const a = (await core.readNamespacedSecret({ name: "app-db-copy", namespace: "app-dev" }).catch(() => undefined))?.metadata?.annotations ?? {};
+            const said = (r: StackReconciler) => r.lines.filter((l) => /app-db/.test(l)).slice(-6).join("\n");
+            throw new Error(`${(e as Error).message}; annotations: ${JSON.stringify(Object.keys(a).filter((k) => k.startsWith("platform-secrets.io/")).map((k) => `${k}=${k.endsWith("hash") ? "…" : a[k]}`))}\ndev said:\n${said(recs[0])}\nstaging said:\n${said(recs[1])}`);
+        });
         assert.match(ann["platform-secrets.io/claim-refused"], /namespace app-dev is claimed by reconciler instance "dev" \(namespace ps-dev.*instance "staging" refuses to act there.*Fix: give the stacks disjoint platform-secrets:secretNamespaces/);
         const events = await eventually(async () => {
             const l = await core.listNamespacedEvent({ namespace: "app-dev", fieldSelector: "reason=NamespaceClaimed" });
