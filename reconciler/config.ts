@@ -1,6 +1,7 @@
 import { parseArgs as nodeParseArgs } from "node:util";
 import { isDnsLabel } from "../derive";
 import { hostname } from "node:os";
+import { parseWith, z } from "../lib/schema";
 
 export interface ReconcilerConfig {
     kubeconfig?: string;
@@ -80,28 +81,37 @@ export function usage(): string {
         .join("\n")}\n  --help`;
 }
 
-/** Config from flags (--flag=value or --flag value) over environment over defaults (pure). Throws ConfigError naming the option. */
-export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ReconcilerConfig {
-    const cfg: ReconcilerConfig = {
-        namespaces: [],
-        debounceMs: 2000,
-        workers: 8,
-        metricsPort: 8080,
-        leaseName: "platform-secrets-reconciler",
-        leaderElection: true,
-        identity: `${hostname()}-${process.pid}`,
-        leaseDurationMs: 15_000,
-        renewDeadlineMs: 10_000,
-        retryPeriodMs: 2_000,
-        ratePerSec: 500,
-        burst: 1000,
-        logLevel: "info",
-        vaultAuthMount: "kubernetes",
-        vaultJwtFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
-        policyName: "platform-secrets-policy",
-        resyncMs: 600_000,
-        deleteGraceMs: 30_000,
-    };
+const DEFAULTS = (): ReconcilerConfig => ({
+    namespaces: [],
+    debounceMs: 2000,
+    workers: 8,
+    metricsPort: 8080,
+    leaseName: "platform-secrets-reconciler",
+    leaderElection: true,
+    identity: `${hostname()}-${process.pid}`,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+    ratePerSec: 500,
+    burst: 1000,
+    logLevel: "info",
+    vaultAuthMount: "kubernetes",
+    vaultJwtFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    policyName: "platform-secrets-policy",
+    resyncMs: 600_000,
+    deleteGraceMs: 30_000,
+});
+
+/** The value of each kind of flag, as zod (lib/schema.ts) reads it; the message names the flag, its env and the value. */
+const KIND_SCHEMAS = {
+    string: z.string(),
+    int: z.string().regex(/^\d+$/, { error: "must be a non-negative integer" }).transform(Number),
+    list: z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean)),
+    bool: z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true"),
+} satisfies Record<(typeof FLAGS)[string]["kind"], z.ZodType>;
+
+/** Raw values by flag: environment first, flags over it. */
+function rawValues(argv: readonly string[], env: Record<string, string | undefined>): Map<string, string> {
     const raw = new Map<string, string>();
     for (const [flag, d] of Object.entries(FLAGS)) {
         const v = env[d.env];
@@ -124,31 +134,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         throw e;
     }
     for (const [name, v] of Object.entries(values)) if (typeof v === "string") raw.set(`--${name}`, v);
-    for (const [flag, value] of raw) {
-        const d = FLAGS[flag];
-        const target = cfg as unknown as Record<string, unknown>;
-        switch (d.kind) {
-            case "string":
-                target[d.key] = value;
-                break;
-            case "int": {
-                if (!/^\d+$/.test(value)) throw new ConfigError(`${flag} (${d.env}) must be a non-negative integer, got "${value}"`);
-                target[d.key] = Number(value);
-                break;
-            }
-            case "list":
-                target[d.key] = value.split(",").map((s) => s.trim()).filter(Boolean);
-                break;
-            case "bool":
-                if (!["true", "false"].includes(value)) throw new ConfigError(`${flag} (${d.env}) must be true or false, got "${value}"`);
-                target[d.key] = value === "true";
-                break;
-            default: {
-                const never: never = d.kind;
-                throw new ConfigError(`unknown kind ${String(never)}`);
-            }
-        }
-    }
+    return raw;
+}
+
+/** The checks that span options. */
+function checkConfig(cfg: ReconcilerConfig): void {
     if (cfg.workers < 1) throw new ConfigError("--workers must be >= 1");
     if (cfg.ratePerSec < 1 || cfg.burst < 1) throw new ConfigError("--rate and --burst must be >= 1");
     if (cfg.metricsPort > 65535) throw new ConfigError("--metrics-port must be <= 65535");
@@ -166,9 +156,22 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
                 throw new ConfigError(`--vault-auth (VAULT_AUTH_METHOD) must be kubernetes or token-file, got "${cfg.vaultAuth}"`);
         }
     }
-    if (cfg.ownNamespace === undefined) cfg.ownNamespace = cfg.leaseNamespace;
     if (cfg.ownNamespace !== undefined && !isDnsLabel(cfg.ownNamespace)) throw new ConfigError(`--own-namespace: "${cfg.ownNamespace}" is not a namespace name`);
     if (cfg.leaderElection && !cfg.leaseNamespace) throw new ConfigError("leader election needs --lease-namespace (or POD_NAMESPACE); pass --leader-election=false for a single replica");
     for (const ns of cfg.namespaces) if (!isDnsLabel(ns)) throw new ConfigError(`--namespaces: "${ns}" is not a namespace name`);
+}
+
+/** Config from flags (--flag=value or --flag value) over environment over defaults (pure). Throws ConfigError naming the option. */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ReconcilerConfig {
+    const cfg = DEFAULTS();
+    const target = cfg as unknown as Record<string, unknown>;
+    for (const [flag, value] of rawValues(argv, env)) {
+        const d = FLAGS[flag];
+        target[d.key] = parseWith(KIND_SCHEMAS[d.kind], value, ({ problem }) => {
+            throw new ConfigError(`${flag} (${d.env}) ${problem}, got "${value}"`);
+        });
+    }
+    if (cfg.ownNamespace === undefined) cfg.ownNamespace = cfg.leaseNamespace;
+    checkConfig(cfg);
     return cfg;
 }

@@ -1,4 +1,5 @@
 import { isDnsSubdomain } from "../../derive";
+import { closedObject, FIX_SEPARATOR, formatPath, parseWith, withFix, z } from "../../lib/schema";
 /** TLS to PostgreSQL: `disable` (loopback/sandbox only), `require` (encrypted, server not verified), `verify-full` (CA + host name). */
 export type PgTlsMode = "disable" | "require" | "verify-full";
 export const PG_TLS_MODES: readonly PgTlsMode[] = ["disable", "require", "verify-full"];
@@ -66,92 +67,111 @@ export interface JobRerunHook {
 export type HookSpec = PostgresHook | JobRerunHook;
 
 const HOOK_EXAMPLE = '[{"type":"postgres","host":"db","user":"app","vault":{"path":"db/app"}}] or [{"type":"job-rerun","cronJob":"bootstrap"}]';
+const LIST_FIX = `use a JSON array like ${HOOK_EXAMPLE}`;
+const PG_ROLE = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
+/** Every message below is whole ("needs ..." / "... must be ..."): the list parser prefixes the entry it is about. */
+const nonEmpty = (problem: string, fix: string) => z.string({ error: withFix(problem, fix) }).min(1, { error: withFix(problem, fix) });
+const required = (field: string, fix: string) => nonEmpty(`needs "${field}"`, fix);
+const invalid = (field: string, fix: string) => nonEmpty(`has an invalid "${field}"`, fix);
+
+const tlsSchema = closedObject({
+    mode: z.enum(PG_TLS_MODES as [PgTlsMode, ...PgTlsMode[]], { error: withFix(`"tls.mode" must be one of ${PG_TLS_MODES.join(", ")}`, 'write e.g. "tls": {"mode": "require"}') }),
+    ca: z
+        .string({ error: withFix('"tls.ca" must be a PEM certificate', "paste the CA certificate (-----BEGIN CERTIFICATE-----...)") })
+        .refine((ca) => ca.includes("-----BEGIN CERTIFICATE-----"), { error: withFix('"tls.ca" must be a PEM certificate', "paste the CA certificate (-----BEGIN CERTIFICATE-----...)") })
+        .optional(),
+}).refine((t) => t.mode !== "verify-full" || t.ca !== undefined, { error: withFix('"tls.mode" verify-full needs "tls.ca"', "add the server's CA as tls.ca, or use mode require") });
+
+const vaultRefSchema = closedObject(
+    {
+        path: nonEmpty('"vault" needs a "path"', "set vault.path: the KV v2 path of this password (the stack renders it)"),
+        mount: nonEmpty('"vault.mount" must be a non-empty string', "drop it (default secret) or name the KV v2 mount").optional(),
+        key: nonEmpty('"vault.key" must be a non-empty string', "drop it (default passwordKey) or name the key").optional(),
+    },
+    withFix('"vault" needs a "path"', 'write "vault": {"path": "db/app"}'),
+);
+
+const postgresSchema = closedObject({
+    type: z.literal("postgres"),
+    host: required("host", 'set "host": the PostgreSQL server name'),
+    user: required("user", 'set "user": the role whose password the source holds'),
+    port: z
+        .int({ error: withFix('has an invalid "port"', "use 1-65535 (default 5432)") })
+        .min(1, { error: withFix('has an invalid "port"', "use 1-65535 (default 5432)") })
+        .max(65535, { error: withFix('has an invalid "port"', "use 1-65535 (default 5432)") })
+        .optional(),
+    database: invalid("database", 'drop it (default "postgres") or name the database').optional(),
+    passwordKey: invalid("passwordKey", 'drop it (default "password") or name the data key').optional(),
+    strategy: z.enum(PG_STRATEGIES as [PgStrategy, ...PgStrategy[]], { error: withFix(`"strategy" must be one of ${PG_STRATEGIES.join(", ")}`, "drop it (default single) or write alternate") }).optional(),
+    roles: z.array(z.string()).optional(),
+    usernameKey: invalid("usernameKey", 'drop it (default "username") or name the data key').optional(),
+    drainSeconds: z
+        .int({ error: withFix(`"drainSeconds" must be a whole number of seconds from 0 to ${MAX_PG_DRAIN_SECONDS}`, `drop it (default ${DEFAULT_PG_DRAIN_SECONDS})`) })
+        .min(0, { error: withFix(`"drainSeconds" must be a whole number of seconds from 0 to ${MAX_PG_DRAIN_SECONDS}`, `drop it (default ${DEFAULT_PG_DRAIN_SECONDS})`) })
+        .max(MAX_PG_DRAIN_SECONDS, { error: withFix(`"drainSeconds" must be a whole number of seconds from 0 to ${MAX_PG_DRAIN_SECONDS}`, `drop it (default ${DEFAULT_PG_DRAIN_SECONDS})`) })
+        .optional(),
+    vault: vaultRefSchema.optional(),
+    tls: tlsSchema.optional(),
+}).check((ctx) => strategyProblems(ctx.value, (message) => ctx.issues.push({ code: "custom", message, input: ctx.value })));
+
+/** The alternate-strategy rules that span fields of a postgres hook (pure); `report` records one problem. */
+function strategyProblems(h: { user: string; strategy?: PgStrategy; roles?: string[]; usernameKey?: string; drainSeconds?: number }, report: (message: string) => void): void {
+    if (h.strategy !== "alternate") {
+        for (const k of ["roles", "usernameKey", "drainSeconds"] as const) {
+            if (h[k] !== undefined) return report(withFix(`"${k}" applies only to strategy "alternate"`, `add "strategy": "alternate" or drop "${k}"`));
+        }
+        return;
+    }
+    const roles = h.roles;
+    if (!roles || roles.length !== 2 || !roles.every((r) => PG_ROLE.test(r)) || roles[0] === roles[1]) {
+        return report(withFix(`strategy "alternate" needs "roles": two different login role names (e.g. ["${h.user}_a", "${h.user}_b"]), members of "${h.user}"`, "list the two login roles that take turns"));
+    }
+    if (roles.includes(h.user)) report(withFix(`"roles" must not include "user" (${h.user})`, "user is the group role owning the privileges; the two roles log in"));
 }
+
+const jobName = (field: "job" | "cronJob", kind: string) =>
+    z.string({ error: withFix(`"${field}" is not a ${kind} name`, `name the ${kind} (a DNS-1123 subdomain)`) }).refine((v) => isDnsSubdomain(v), { error: withFix(`"${field}" is not a ${kind} name`, `name the ${kind} (a DNS-1123 subdomain)`) });
+
+const jobRerunSchema = closedObject({
+    type: z.literal("job-rerun"),
+    // A hook acts in its source's namespace only: a field that names another would be a way out of it.
+    namespace: z.never({ error: withFix("names a namespace; a job-rerun hook acts only in its source's namespace", 'drop "namespace"') }).optional(),
+    job: jobName("job", "Job").optional(),
+    cronJob: jobName("cronJob", "CronJob").optional(),
+}).refine((h) => h.job !== undefined || h.cronJob !== undefined, {
+    error: withFix('needs "job" (a Job to re-create) or "cronJob" (a suspended CronJob to create Jobs from)', 'set "cronJob": "<name>" (it outlives Jobs removed after completion) or "job"'),
+});
+
+const KNOWN_TYPES = ["postgres", "job-rerun"];
+
+/** One hook entry: its `type` picks the schema. */
+export const hookSchema = z.discriminatedUnion("type", [postgresSchema, jobRerunSchema], {
+    error: (iss) => {
+        if (typeof iss.input !== "object" || iss.input === null || Array.isArray(iss.input)) return withFix("is not an object", LIST_FIX);
+        const type = (iss.input as { type?: unknown } | undefined)?.type;
+        return withFix(`has unknown type ${JSON.stringify(type) ?? "undefined"} (expected "postgres" or "job-rerun")`, LIST_FIX);
+    },
+});
+
+/** A list of hooks, as the policy document and the stack config hold it. */
+export const hookListSchema = z.array(hookSchema, { error: withFix("is not an array", LIST_FIX) });
 
 /** Validates a list of hook objects (pure). Throws an Error naming `object`, the entry and the fix. */
 export function parseHookList(list: unknown, object: string): HookSpec[] {
-    const bad = (problem: string): never => {
-        throw new Error(`${object}: ${problem}; fix: use a JSON array like ${HOOK_EXAMPLE}`);
-    };
-    if (!Array.isArray(list)) return bad("is not an array");
-    return list.map((h: unknown, i): HookSpec => {
-        if (!isRecord(h)) return bad(`entry ${i} is not an object`);
-        switch (h.type) {
-            case "postgres": {
-                if (typeof h.host !== "string" || !h.host) return bad(`entry ${i} (postgres) needs "host"`);
-                if (typeof h.user !== "string" || !h.user) return bad(`entry ${i} (postgres) needs "user"`);
-                if (h.port !== undefined && !(Number.isInteger(h.port) && (h.port as number) > 0 && (h.port as number) < 65536)) return bad(`entry ${i} (postgres) has an invalid "port"`);
-                if (h.database !== undefined && (typeof h.database !== "string" || !h.database)) return bad(`entry ${i} (postgres) has an invalid "database"`);
-                if (h.passwordKey !== undefined && (typeof h.passwordKey !== "string" || !h.passwordKey)) return bad(`entry ${i} (postgres) has an invalid "passwordKey"`);
-                const alt = parseStrategy(h, i, bad);
-                let vault: PostgresHook["vault"];
-                if (h.vault !== undefined) {
-                    const v = h.vault;
-                    if (!isRecord(v) || typeof v.path !== "string" || !v.path) return bad(`entry ${i} (postgres) "vault" needs a "path"`);
-                    if (v.mount !== undefined && (typeof v.mount !== "string" || !v.mount)) return bad(`entry ${i} (postgres) "vault.mount" must be a non-empty string`);
-                    if (v.key !== undefined && (typeof v.key !== "string" || !v.key)) return bad(`entry ${i} (postgres) "vault.key" must be a non-empty string`);
-                    vault = { path: v.path, ...(v.mount ? { mount: v.mount as string } : {}), ...(v.key ? { key: v.key as string } : {}) };
-                }
-                let tls: PostgresHook["tls"];
-                if (h.tls !== undefined) {
-                    const t = h.tls;
-                    if (!isRecord(t) || !(PG_TLS_MODES as readonly unknown[]).includes(t.mode)) return bad(`entry ${i} (postgres) "tls.mode" must be one of ${PG_TLS_MODES.join(", ")}`);
-                    if (t.ca !== undefined && (typeof t.ca !== "string" || !t.ca.includes("-----BEGIN CERTIFICATE-----"))) return bad(`entry ${i} (postgres) "tls.ca" must be a PEM certificate`);
-                    if (t.mode === "verify-full" && t.ca === undefined) return bad(`entry ${i} (postgres) "tls.mode" verify-full needs "tls.ca"`);
-                    tls = { mode: t.mode as PgTlsMode, ...(t.ca ? { ca: t.ca as string } : {}) };
-                }
-                return {
-                    type: "postgres",
-                    host: h.host,
-                    user: h.user,
-                    ...(h.port !== undefined ? { port: h.port as number } : {}),
-                    ...(h.database !== undefined ? { database: h.database as string } : {}),
-                    ...(h.passwordKey !== undefined ? { passwordKey: h.passwordKey as string } : {}),
-                    ...(vault ? { vault } : {}),
-                    ...(tls ? { tls } : {}),
-                    ...alt,
-                };
-            }
-            case "job-rerun": {
-                if (h.namespace !== undefined) return bad(`entry ${i} (job-rerun) names a namespace; a job-rerun hook acts only in its source's namespace, drop "namespace"`);
-                if (h.job !== undefined && (!isDnsSubdomain(h.job))) return bad(`entry ${i} (job-rerun) "job" is not a Job name`);
-                if (h.cronJob !== undefined && (!isDnsSubdomain(h.cronJob))) return bad(`entry ${i} (job-rerun) "cronJob" is not a CronJob name`);
-                if (h.job === undefined && h.cronJob === undefined) return bad(`entry ${i} (job-rerun) needs "job" (a Job to re-create) or "cronJob" (a suspended CronJob to create Jobs from)`);
-                return { type: "job-rerun", ...(h.job ? { job: h.job as string } : {}), ...(h.cronJob ? { cronJob: h.cronJob as string } : {}) };
-            }
-            default:
-                return bad(`entry ${i} has unknown type ${JSON.stringify(h.type)} (expected "postgres" or "job-rerun")`);
-        }
+    const hooks = parseWith(hookListSchema, list, ({ path, problem, fix }) => {
+        const [i, ...rest] = path;
+        const entry = Array.isArray(list) ? (list[i as number] as { type?: unknown } | undefined) : undefined;
+        const typed = typeof entry?.type === "string" && KNOWN_TYPES.includes(entry.type) ? ` (${entry.type})` : "";
+        const what = i === undefined ? problem : problem === "unknown field" ? `entry ${String(i)}${typed} has an unknown field "${formatPath(rest)}"` : `entry ${String(i)}${typed} ${problem}`;
+        throw new Error(`${object}: ${what}${FIX_SEPARATOR}${fix}`);
     });
-}
-
-const PG_ROLE = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
-
-/** The alternate-strategy fields of a postgres hook entry (pure); `bad` throws. */
-function parseStrategy(h: Record<string, unknown>, i: number, bad: (problem: string) => never): Pick<PostgresHook, "strategy" | "roles" | "usernameKey" | "drainSeconds"> {
-    const where = `entry ${i} (postgres)`;
-    if (h.strategy !== undefined && !(PG_STRATEGIES as readonly unknown[]).includes(h.strategy)) return bad(`${where} "strategy" must be one of ${PG_STRATEGIES.join(", ")}`);
-    if (h.strategy !== "alternate") {
-        for (const k of ["roles", "usernameKey", "drainSeconds"]) if (h[k] !== undefined) return bad(`${where} "${k}" applies only to strategy "alternate"; add "strategy": "alternate" or drop "${k}"`);
-        return h.strategy === "single" ? { strategy: "single" } : {};
-    }
-    const roles = h.roles;
-    if (!Array.isArray(roles) || roles.length !== 2 || !roles.every((r) => typeof r === "string" && PG_ROLE.test(r)) || roles[0] === roles[1]) {
-        return bad(`${where} strategy "alternate" needs "roles": two different login role names (e.g. ["${String(h.user)}_a", "${String(h.user)}_b"]), members of "${String(h.user)}"`);
-    }
-    if (roles.includes(h.user)) return bad(`${where} "roles" must not include "user" (${String(h.user)}): user is the group role owning the privileges; the two roles log in`);
-    if (h.usernameKey !== undefined && (typeof h.usernameKey !== "string" || !h.usernameKey)) return bad(`${where} has an invalid "usernameKey"`);
-    const d = h.drainSeconds;
-    if (d !== undefined && !(Number.isInteger(d) && (d as number) >= 0 && (d as number) <= MAX_PG_DRAIN_SECONDS)) return bad(`${where} "drainSeconds" must be a whole number of seconds from 0 to ${MAX_PG_DRAIN_SECONDS}`);
-    return {
-        strategy: "alternate",
-        roles: [roles[0], roles[1]],
-        ...(h.usernameKey !== undefined ? { usernameKey: h.usernameKey as string } : {}),
-        ...(d !== undefined ? { drainSeconds: d as number } : {}),
-    };
+    return hooks.map((h): HookSpec => {
+        if (h.type === "job-rerun") return { type: h.type, ...(h.job ? { job: h.job } : {}), ...(h.cronJob ? { cronJob: h.cronJob } : {}) };
+        // The check above made roles a pair.
+        const { roles, ...rest } = h;
+        return roles ? { ...rest, roles: [roles[0], roles[1]] } : rest;
+    });
 }
 
 /** Labels the Job controller stamps; a re-created Job must not carry them (the selector is regenerated). */

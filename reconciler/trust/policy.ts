@@ -1,5 +1,6 @@
 import { canonicalJson, isDnsLabel, isDnsSubdomain, matchesLabelSelector, parseLabelSelector } from "../../derive";
 import { HookSpec, parseHookList } from "../hooks/hookspec";
+import { closedObject, FIX_SEPARATOR, formatPath, parseWith, SchemaProblem, withFix, z } from "../../lib/schema";
 
 /**
  * Administrator policy: what the reconciler may do on someone's behalf beyond that someone's own namespace. It lives
@@ -49,77 +50,93 @@ export class PolicyError extends Error {
 }
 
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+const GRANT_FORM = "{sourceNamespace, namespaces?, namespaceSelector?}";
+const SELECTOR_FIX = 'write a label selector like "team=a"';
+
+const fanOutGrantSchema = closedObject(
+    {
+        sourceNamespace: z.unknown().refine((v) => isDnsLabel(v), { error: withFix("not a namespace name", "name the namespace whose sources may fan out") }),
+        namespaces: z
+            .array(z.string(), { error: withFix("not a list of namespace names", "list target namespaces by name") })
+            .refine((l) => l.every((n) => isDnsLabel(n)), { error: withFix("not a list of namespace names", "list target namespaces by name") })
+            .optional(),
+        namespaceSelector: z
+            .string({ error: withFix("not a string", SELECTOR_FIX) })
+            .check((ctx) => {
+                try {
+                    parseLabelSelector(ctx.value);
+                } catch (e) {
+                    ctx.issues.push({ code: "custom", message: withFix((e as Error).message, SELECTOR_FIX), input: ctx.value });
+                }
+            })
+            .optional(),
+    },
+    withFix("not an object", `use ${GRANT_FORM}`),
+).refine((g) => g.namespaces !== undefined || g.namespaceSelector !== undefined, { error: withFix("allows no namespace", "set namespaces and/or namespaceSelector") });
+
+const bindingSchema = closedObject(
+    {
+        source: closedObject(
+            {
+                namespace: z.unknown().refine((v) => isDnsLabel(v), { error: withFix("not a namespace name", "name the source's namespace") }),
+                name: z.unknown().refine((v) => isDnsSubdomain(v), { error: withFix("not a secret name", "name the source secret") }),
+            },
+            withFix("needs source: {namespace, name}", "name the source secret the hooks belong to"),
+        ),
+        // Parsed by the hook list's own parser below, whose messages name the entry.
+        hooks: z.unknown().optional(),
+    },
+    withFix("needs source: {namespace, name}", "name the source secret the hooks belong to"),
+);
+
+const PAUSE_PROBLEM = withFix("not {reason: <1-200 printable characters>}", 'write {"reason": "INC-123: no rollouts"} (the stack renders it from platform-secrets:reconcilerPauseRestarts), or drop it to resume');
+
+/** The policy document's envelope; the hook lists are checked per binding (parseHookList). */
+export const policySchema = closedObject(
+    {
+        fanOut: z.array(fanOutGrantSchema, { error: withFix("not an array", `make it a list of ${GRANT_FORM}`) }).default([]),
+        hooks: z.array(bindingSchema, { error: withFix("not an array", "make it a list of {source: {namespace, name}, hooks: [...]}") }).default([]),
+        // The reason lands in logs and in `platform-secrets status`: one printable line.
+        pauseRestarts: z.strictObject({ reason: z.string().regex(/^[^\p{Cc}]{1,200}$/u) }, { error: PAUSE_PROBLEM }).optional(),
+    },
+    withFix("not a JSON object", 'write {"fanOut":[],"hooks":[]}'),
+);
 
 /** Parses the policy document (pure). Throws PolicyError naming the ConfigMap, the key and the fix. */
 export function parsePolicy(raw: string | undefined, object: string): ReconcilerPolicy {
     if (raw === undefined || raw.trim() === "") return { fanOut: [], hooks: [] };
-    const bad = (key: string, problem: string, fix: string): never => {
-        throw new PolicyError(object, key, problem, fix);
-    };
     let doc: unknown;
     try {
         doc = JSON.parse(raw);
     } catch {
-        return bad(POLICY_KEY, "not valid JSON", 'write {"fanOut":[],"hooks":[]} (the stack renders it from config)');
+        throw new PolicyError(object, POLICY_KEY, "not valid JSON", 'write {"fanOut":[],"hooks":[]} (the stack renders it from config)');
     }
-    if (!isRecord(doc)) return bad(POLICY_KEY, "not a JSON object", 'write {"fanOut":[],"hooks":[]}');
-    for (const k of Object.keys(doc)) if (k !== "fanOut" && k !== "hooks" && k !== "pauseRestarts") bad(k, "unknown field", 'use only "fanOut", "hooks" and "pauseRestarts"');
-    let pauseRestarts: ReconcilerPolicy["pauseRestarts"];
-    if (doc.pauseRestarts !== undefined) {
-        const pr = doc.pauseRestarts;
-        // The reason lands in logs and in `platform-secrets status`: one printable line.
-        if (!isRecord(pr) || typeof pr.reason !== "string" || !/^[^\p{Cc}]{1,200}$/u.test(pr.reason) || Object.keys(pr).some((k) => k !== "reason")) {
-            return bad("pauseRestarts", "not {reason: <1-200 printable characters>}", 'write {"reason": "INC-123: no rollouts"} (the stack renders it from platform-secrets:reconcilerPauseRestarts), or drop it to resume');
-        }
-        pauseRestarts = { reason: pr.reason };
-    }
-    const fanOutRaw = doc.fanOut ?? [];
-    const hooksRaw = doc.hooks ?? [];
-    if (!Array.isArray(fanOutRaw)) return bad("fanOut", "not an array", "make it a list of {sourceNamespace, namespaces?, namespaceSelector?}");
-    if (!Array.isArray(hooksRaw)) return bad("hooks", "not an array", "make it a list of {source: {namespace, name}, hooks: [...]}");
-    const fanOut = fanOutRaw.map((g, i): FanOutGrant => {
-        const key = `fanOut[${i}]`;
-        if (!isRecord(g)) return bad(key, "not an object", "use {sourceNamespace, namespaces?, namespaceSelector?}");
-        for (const k of Object.keys(g)) if (!["sourceNamespace", "namespaces", "namespaceSelector"].includes(k)) bad(`${key}.${k}`, "unknown field", "use only sourceNamespace, namespaces and namespaceSelector");
-        if (!isDnsLabel(g.sourceNamespace)) return bad(`${key}.sourceNamespace`, "not a namespace name", "name the namespace whose sources may fan out");
-        if (g.namespaces !== undefined && (!Array.isArray(g.namespaces) || g.namespaces.some((n) => !isDnsLabel(n)))) {
-            return bad(`${key}.namespaces`, "not a list of namespace names", "list target namespaces by name");
-        }
-        if (g.namespaceSelector !== undefined) {
-            if (typeof g.namespaceSelector !== "string") return bad(`${key}.namespaceSelector`, "not a string", 'write a label selector like "team=a"');
-            try {
-                parseLabelSelector(g.namespaceSelector);
-            } catch (e) {
-                return bad(`${key}.namespaceSelector`, (e as Error).message, 'write a label selector like "team=a"');
-            }
-        }
-        if (g.namespaces === undefined && g.namespaceSelector === undefined) return bad(key, "allows no namespace", "set namespaces and/or namespaceSelector");
-        return { sourceNamespace: g.sourceNamespace, namespaces: g.namespaces as string[] | undefined, namespaceSelector: g.namespaceSelector as string | undefined };
-    });
+    const fail = ({ path, problem, fix }: SchemaProblem): never => {
+        // Inside pauseRestarts every problem is the one form it has.
+        if (path[0] === "pauseRestarts") throw new PolicyError(object, "pauseRestarts", ...(PAUSE_PROBLEM.split(FIX_SEPARATOR) as [string, string]));
+        throw new PolicyError(object, formatPath(path) || POLICY_KEY, problem, fix);
+    };
+    const parsed = parseWith(policySchema, doc, fail);
+    const fanOut = parsed.fanOut.map((g): FanOutGrant => ({ sourceNamespace: g.sourceNamespace as string, namespaces: g.namespaces, namespaceSelector: g.namespaceSelector }));
     const seen = new Set<string>();
-    const hooks = hooksRaw.map((b, i): HookBinding => {
+    const hooks = parsed.hooks.map((b, i): HookBinding => {
         const key = `hooks[${i}]`;
-        if (!isRecord(b) || !isRecord(b.source)) return bad(key, "needs source: {namespace, name}", "name the source secret the hooks belong to");
-        for (const k of Object.keys(b)) if (k !== "source" && k !== "hooks") bad(`${key}.${k}`, "unknown field", "use only source and hooks");
-        const { namespace, name } = b.source;
-        if (!isDnsLabel(namespace)) return bad(`${key}.source.namespace`, "not a namespace name", "name the source's namespace");
-        if (!isDnsSubdomain(name)) return bad(`${key}.source.name`, "not a secret name", "name the source secret");
+        const namespace = b.source.namespace as string;
+        const name = b.source.name as string;
         const id = `${namespace}/${name}`;
-        if (seen.has(id)) bad(key, `source ${id} is listed twice`, "merge its hooks into one entry");
+        if (seen.has(id)) throw new PolicyError(object, key, `source ${id} is listed twice`, "merge its hooks into one entry");
         seen.add(id);
         let specs: HookSpec[];
         try {
             specs = parseHookList(b.hooks, `${key}.hooks of ${id}`);
         } catch (e) {
             // parseHookList's message already names the entry and the fix.
-            throw new PolicyError(object, `${key}.hooks`, (e as Error).message.replace(/; fix: .*$/, ""), (e as Error).message.replace(/^.*; fix: /, ""));
+            const [problem, fix] = (e as Error).message.split(FIX_SEPARATOR);
+            throw new PolicyError(object, `${key}.hooks`, problem, fix);
         }
         return { source: { namespace, name }, hooks: specs };
     });
-    return { fanOut, hooks, ...(pauseRestarts ? { pauseRestarts } : {}) };
+    return { fanOut, hooks, ...(parsed.pauseRestarts ? { pauseRestarts: { reason: parsed.pauseRestarts.reason } } : {}) };
 }
 
 /**

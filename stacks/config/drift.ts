@@ -253,13 +253,28 @@ export function parseDrift(c: Obj, secrets: DriftSecretValues, esoVaultAddress: 
     return d;
 }
 
+/** The drift settings as a whole (pure); each part below checks one concern and fails naming its key. */
 function validateDrift(d: DriftSettings, secrets: DriftSecretValues, esoVaultAddress: string, explicitVault: boolean): void {
+    void esoVaultAddress;
+    validateCheckout(d);
+    validateCredentials(d);
+    validateReachability(d, secrets, explicitVault);
+    validateVariables(d, explicitVault);
+    validateGitAuth(d, secrets);
+    validateWebhook(d, secrets);
+}
+
+/** What the run checks out: schedule, organization, repository, branch, directory. */
+function validateCheckout(d: DriftSettings): void {
     if (!/^(\S+\s+){4}\S+$/.test(d.cron.trim())) fail("driftCron", `"${d.cron}" is not a 5-field cron expression`, 'write e.g. "0 */6 * * *"');
     if (!d.organization) fail("driftOrganization", "is required when driftEnabled is true", "set the Pulumi Cloud organization");
     if (d.gitAuth.kind !== "github" && !d.repoUrl) fail("driftRepoUrl", "is required when driftEnabled is true", "set the git URL Pulumi Deployments checks out (or driftGitAuth: github with driftGithubRepository)");
     if (!d.branch || /\s|\.\.|^refs\//.test(d.branch)) fail("driftBranch", `"${d.branch}" is not a branch name`, 'write the bare branch name, e.g. "main" (refs/heads/ is added)');
     if (d.repoDir.startsWith("/") || d.repoDir.split("/").includes("..")) fail("driftRepoDir", `"${d.repoDir}" leaves the repository`, 'write a path inside the repository, e.g. "." or "infra/platform-secrets"');
+}
 
+/** The run's credentials: without them every scheduled run fails. */
+function validateCredentials(d: DriftSettings): void {
     // Every refresh reads each SecretV2 from Vault and each object from the apiserver: without credentials every
     // scheduled run fails (and with driftAutoRemediate the `up --refresh` after it too).
     const runs = d.autoRemediate ? "drift detection and its auto-remediation (driftAutoRemediate)" : "drift detection";
@@ -287,7 +302,10 @@ function validateDrift(d: DriftSettings, secrets: DriftSecretValues, esoVaultAdd
     }
     if (d.escEnvironment && d.credentials !== "esc") fail("driftEscEnvironment", `is set while driftCredentials is ${d.credentials}`, "set driftCredentials: esc, or remove driftEscEnvironment");
     if (d.agentPoolId && !UUID.test(d.agentPoolId)) fail("driftAgentPoolId", `"${d.agentPoolId}" is not an agent pool id`, "copy the id (a UUID) from Pulumi Cloud → Deployments → Agent pools");
+}
 
+/** Pulumi-hosted runners reach only public addresses. */
+function validateReachability(d: DriftSettings, secrets: DriftSecretValues, explicitVault: boolean): void {
     // Reachability from Pulumi-hosted runners (the public internet).
     if (!d.agentPoolId) {
         const vaultHost = d.vaultAddress ? hostOf(d.vaultAddress) : undefined;
@@ -305,8 +323,10 @@ function validateDrift(d: DriftSettings, secrets: DriftSecretValues, esoVaultAdd
         kubeconfigServer(d.secretEnvironmentVariables[DRIFT_KUBECONFIG_VAR].reveal(), "driftSecretEnvironmentVariables");
     }
     if (d.vaultAddress && !/^https?:\/\/[^\s/]+\/?$/.test(d.vaultAddress)) fail("driftVaultAddress", `"${d.vaultAddress}" is not a Vault server URL`, 'write e.g. "https://vault.example.com:8200" (no path)');
-    void esoVaultAddress;
+}
 
+/** Environment variables and pre-run commands. */
+function validateVariables(d: DriftSettings, explicitVault: boolean): void {
     // Plain variables land in the DeploymentSettings (and the stack file) in clear.
     for (const [k] of Object.entries(d.environmentVariables)) {
         if (SECRET_LOOKING.test(k)) fail(`driftEnvironmentVariables.${k}`, "looks like a credential but is a plain variable (it would be stored in clear in the DeploymentSettings and the stack file)", `move it: pulumi config rm --path 'platform-secrets:driftEnvironmentVariables.${k}' && pulumi config set --secret --path 'platform-secrets:driftSecretEnvironmentVariables.${k}' <value>`);
@@ -321,7 +341,10 @@ function validateDrift(d: DriftSettings, secrets: DriftSecretValues, esoVaultAdd
     d.preRunCommands.forEach((cmd, i) => {
         if (cmd.trim() === "") fail(`driftPreRunCommands[${i}]`, "is empty", "remove it");
     });
+}
 
+/** Git: one credential kind, matching the URL. */
+function validateGitAuth(d: DriftSettings, secrets: DriftSecretValues): void {
     // Git: one credential kind, matching the URL; a credential that nothing uses is refused (stale secrets).
     const g = d.gitAuth;
     const sshUrl = /^(ssh:\/\/|[\w.-]+@[\w.-]+:)/.test(d.repoUrl);
@@ -345,7 +368,10 @@ function validateDrift(d: DriftSettings, secrets: DriftSecretValues, esoVaultAdd
         ["driftGitSshPassphrase", g.kind !== "ssh"],
     ];
     for (const [k, isUnused] of unused) if (isUnused && secrets[k]) fail(k, `is set but driftGitAuth is ${g.kind}`, `remove it (pulumi config rm ${CONFIG_NAMESPACE}:${k}) or set the matching driftGitAuth`);
+}
 
+/** The webhook that receives drift events. */
+function validateWebhook(d: DriftSettings, secrets: DriftSecretValues): void {
     if (d.webhook) {
         if (!/^https:\/\/[^\s/]+/.test(d.webhook.url.reveal())) fail("driftWebhookUrl", "is not an https URL (value not shown: it is a secret)", "set the https endpoint that receives the drift events");
     } else if (secrets.driftWebhookSecret) {

@@ -1,38 +1,34 @@
 import { isDnsLabel } from "../../derive";
 import { parseLabelSelector } from "../../derive/fanout";
 import { type FanOutGrant, HookSpec, parseHookList } from "../../reconciler/api";
+import { closedObject, FIX_SEPARATOR, withFix, z } from "../../lib/schema";
 import {
-    Obj, asArray, asObject, bool, dnsLabel, dnsSubdomain, duration, fail, int, labelSelector, onlyFields, optStr, refreshPolicy, str, strList,
-    vaultPath,
+    asArray, asObject, boolSchema, dnsLabelSchema, dnsSubdomain, dnsSubdomainSchema, durationSchema, fail, intSchema, labelSelectorSchema, listOf,
+    objectSchema, optString, parseAt, refreshPolicySchema, stringSchema, strListSchema, vaultPath, vaultPathSchema,
 } from "./readers";
 import type {
     CertManagerIssuerSpec, ClusterExternalSecretSpec, DockerRegistrySpec, EsoGeneratorSpec, ExternalSecretSpec,
-    GitHubAppName, GitHubAppSpec, GitHubAppsMode, PasswordConsumer, PasswordSpec, SecretDataRef,
+    GitHubAppName, GitHubAppSpec, GitHubAppsMode, PasswordConsumer, PasswordSpec,
 } from "./types";
 import { GITHUB_APP_NAMES } from "./types";
 
-/** Parsers of one structured-config entry each: defaults applied, every problem a ConfigError naming the key. */
+/**
+ * One structured-config entry each: a zod schema (field set, types, constant defaults, names, durations, paths;
+ * lib/schema.ts), then what depends on other fields or on the stack (defaults like secretName = name, cross-field
+ * rules). Every problem is a ConfigError naming the key and the fix.
+ */
 const DEFAULT_DOCKER_SELECTOR = [{ matchLabels: { "secrets/gh-docker-registry": "true" } }];
+const MAPPING = withFix("must be an object", "write it as a YAML mapping");
+const entry = <S extends z.core.$ZodLooseShape>(shape: S) => closedObject(shape, MAPPING);
+const required = z.preprocess((v) => (v === null ? undefined : v), stringSchema);
 
-function dataRefs(o: Obj, path: string): SecretDataRef[] {
-    const list = asArray(o.data, `${path}.data`);
-    if (list.length === 0) fail(`${path}.data`, "is empty", "list at least one {secretKey, property}");
-    return list.map((d, idx) => {
-        const p = `${path}.data[${idx}]`;
-        const dobj = asObject(d, p);
-        onlyFields(dobj, p, ["secretKey", "property"]);
-        return { secretKey: str(dobj, "secretKey", p), property: str(dobj, "property", p) };
-    });
-}
+const dataRefsSchema = listOf(entry({ secretKey: required, property: required })).min(1, { error: withFix("is empty", "list at least one {secretKey, property}") });
 
-function selectors(o: Obj, f: string, path: string, def?: unknown[]): ReturnType<typeof labelSelector>[] {
-    const list = asArray(o[f] ?? def, `${path}.${f}`);
-    if (list.length === 0) fail(`${path}.${f}`, "is empty", "give at least one selector with matchLabels or matchExpressions");
-    return list.map((x, idx) => labelSelector(x, `${path}.${f}[${idx}]`));
-}
+const selectorsSchema = (def?: unknown[]) =>
+    z.preprocess((v) => v ?? def, listOf(labelSelectorSchema).min(1, { error: withFix("is empty", "give at least one selector with matchLabels or matchExpressions") }));
 
 /**
- * Hooks are checked with the reconciler's own parser (the one that reads the policy ConfigMap), so a hook the
+ * Hooks are checked with the reconciler's own schema (the one that reads the policy ConfigMap), so a hook the
  * reconciler would reject fails preview. Defaults (the password's own Vault path, passwordKey) are applied later,
  * when the policy is built (stacks/policy.ts), because they depend on the password and the KV mount.
  */
@@ -41,161 +37,216 @@ function hooks(v: unknown, path: string): HookSpec[] {
     try {
         return parseHookList(list, path);
     } catch (e) {
-        const [problem, fix] = (e as Error).message.replace(`${path}: `, "").split("; fix: ");
+        const [problem, fix] = (e as Error).message.replace(`${path}: `, "").split(FIX_SEPARATOR);
         return fail(path, problem, fix ?? "write e.g. [{type: job-rerun, cronJob: bootstrap}]");
     }
 }
 
+const grantSchema = entry({
+    sourceNamespace: dnsLabelSchema,
+    namespaces: listOf(dnsLabelSchema).optional(),
+    namespaceSelector: stringSchema
+        .refine((sel) => {
+            if (sel.trim() === "") return false;
+            try {
+                parseLabelSelector(sel);
+                return true;
+            } catch {
+                return false;
+            }
+        }, { error: withFix("is not a non-empty label selector", 'write e.g. "team=a" or "env in (prod,staging)"') })
+        .optional(),
+});
+
 /** One administrator fan-out grant (reconciler policy `fanOut`); namespace names and the selector are checked here. */
 export function fanOutGrant(v: unknown, path: string): FanOutGrant {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["sourceNamespace", "namespaces", "namespaceSelector"]);
-    const sourceNamespace = dnsLabel(str(o, "sourceNamespace", path), `${path}.sourceNamespace`);
-    const namespaces = o.namespaces === undefined ? undefined : strList(o, "namespaces", path).map((n, idx) => dnsLabel(n, `${path}.namespaces[${idx}]`));
-    const namespaceSelector = optStr(o, "namespaceSelector", path);
-    if (namespaceSelector !== undefined) {
-        let ok = namespaceSelector.trim() !== "";
-        try {
-            if (ok) parseLabelSelector(namespaceSelector);
-        } catch {
-            ok = false;
-        }
-        // An empty selector would match every namespace: a grant must name whom it trusts.
-        if (!ok) fail(`${path}.namespaceSelector`, "is not a non-empty label selector", 'write e.g. "team=a" or "env in (prod,staging)"');
-    }
+    const { sourceNamespace, namespaces, namespaceSelector } = parseAt(grantSchema, v, path);
+    // An empty selector would match every namespace: a grant must name whom it trusts.
     if (!namespaces?.length && namespaceSelector === undefined) {
         fail(`${path}.namespaces`, "the grant allows no namespace", "list target namespaces under namespaces, and/or set namespaceSelector");
     }
     return { sourceNamespace, ...(namespaces?.length ? { namespaces } : {}), ...(namespaceSelector !== undefined ? { namespaceSelector } : {}) };
 }
 
+const consumerSchema = entry({
+    namespace: dnsLabelSchema,
+    secretName: dnsSubdomainSchema.optional(),
+    secretKey: stringSchema.optional(),
+    refreshPolicy: z.preprocess((v) => v ?? undefined, refreshPolicySchema.default("Periodic")),
+    refreshInterval: durationSchema.optional(),
+    hooks: z.unknown().optional(),
+});
+
 function consumer(v: unknown, path: string, pw: { name: string; vaultKey: string }, defInterval: string): PasswordConsumer {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["namespace", "secretName", "secretKey", "refreshPolicy", "refreshInterval", "hooks"]);
+    const c = parseAt(consumerSchema, v, path);
     return {
-        namespace: dnsLabel(str(o, "namespace", path), `${path}.namespace`),
-        secretName: dnsSubdomain(str(o, "secretName", path, pw.name), `${path}.secretName`),
-        secretKey: str(o, "secretKey", path, pw.vaultKey),
-        refreshPolicy: refreshPolicy(o, "refreshPolicy", path, "Periodic"),
-        refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
-        hooks: hooks(o.hooks, `${path}.hooks`),
+        namespace: c.namespace,
+        secretName: c.secretName ?? pw.name,
+        secretKey: c.secretKey ?? pw.vaultKey,
+        refreshPolicy: c.refreshPolicy,
+        refreshInterval: c.refreshInterval ?? defInterval,
+        hooks: hooks(c.hooks, `${path}.hooks`),
     };
 }
 
-const PASSWORD_FIELDS = ["name", "length", "special", "upper", "lower", "numeric", "minSpecial", "minUpper", "minLower", "minNumeric", "overrideSpecial", "vaultPath", "vaultKey", "rotation", "consumers"];
+const passwordSchema = entry({
+    name: dnsSubdomainSchema,
+    length: intSchema("length", 32, 1),
+    special: boolSchema("special", false),
+    upper: boolSchema("upper", true),
+    lower: boolSchema("lower", true),
+    numeric: boolSchema("numeric", true),
+    minSpecial: intSchema("minSpecial", 0),
+    minUpper: intSchema("minUpper", 0),
+    minLower: intSchema("minLower", 0),
+    minNumeric: intSchema("minNumeric", 0),
+    overrideSpecial: stringSchema.optional(),
+    vaultPath: vaultPathSchema.optional(),
+    vaultKey: optString("password"),
+    rotation: intSchema("rotation", 0),
+    consumers: z.preprocess((v) => v ?? [], listOf(z.unknown())),
+});
 
 export function password(v: unknown, path: string, defInterval: string): PasswordSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, PASSWORD_FIELDS);
-    const name = dnsSubdomain(str(o, "name", path), `${path}.name`);
-    const vaultKey = str(o, "vaultKey", path, "password");
+    const { consumers, ...o } = parseAt(passwordSchema, v, path);
     const p: PasswordSpec = {
-        name,
-        length: int(o, "length", path, 32, 1),
-        special: bool(o, "special", path, false),
-        upper: bool(o, "upper", path, true),
-        lower: bool(o, "lower", path, true),
-        numeric: bool(o, "numeric", path, true),
-        minSpecial: int(o, "minSpecial", path, 0),
-        minUpper: int(o, "minUpper", path, 0),
-        minLower: int(o, "minLower", path, 0),
-        minNumeric: int(o, "minNumeric", path, 0),
-        overrideSpecial: optStr(o, "overrideSpecial", path),
-        vaultPath: vaultPath(str(o, "vaultPath", path, name), `${path}.vaultPath`),
-        vaultKey,
-        rotation: int(o, "rotation", path, 0),
-        consumers: asArray(o.consumers ?? [], `${path}.consumers`).map((c, idx) => consumer(c, `${path}.consumers[${idx}]`, { name, vaultKey }, defInterval)),
+        ...o,
+        overrideSpecial: o.overrideSpecial,
+        vaultPath: o.vaultPath ?? o.name,
+        consumers: consumers.map((c, idx) => consumer(c, `${path}.consumers[${idx}]`, o, defInterval)),
     };
     if (!p.special && !p.upper && !p.lower && !p.numeric) fail(`${path}.lower`, "every character class is disabled", "enable at least one of special, upper, lower, numeric");
     const mins = p.minSpecial + p.minUpper + p.minLower + p.minNumeric;
     if (mins > p.length) fail(`${path}.length`, `the min* counts add up to ${mins}, more than length ${p.length}`, "raise length or lower the min* counts");
+    if (o.vaultPath === undefined) vaultPath(p.vaultPath, `${path}.vaultPath`);
     return p;
 }
 
+const externalSecretSchema = entry({
+    name: dnsSubdomainSchema,
+    namespace: dnsLabelSchema,
+    vaultPath: vaultPathSchema,
+    data: dataRefsSchema,
+    refreshPolicy: z.preprocess((v) => v ?? undefined, refreshPolicySchema.default("Periodic")),
+    refreshInterval: durationSchema.optional(),
+    secretType: optString("Opaque"),
+});
+
 export function externalSecret(v: unknown, path: string, defInterval: string): ExternalSecretSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "namespace", "vaultPath", "data", "refreshPolicy", "refreshInterval", "secretType"]);
-    return {
-        name: dnsSubdomain(str(o, "name", path), `${path}.name`),
-        namespace: dnsLabel(str(o, "namespace", path), `${path}.namespace`),
-        vaultPath: vaultPath(str(o, "vaultPath", path), `${path}.vaultPath`),
-        data: dataRefs(o, path),
-        refreshPolicy: refreshPolicy(o, "refreshPolicy", path, "Periodic"),
-        refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
-        secretType: str(o, "secretType", path, "Opaque"),
-    };
+    const o = parseAt(externalSecretSchema, v, path);
+    return { ...o, refreshInterval: o.refreshInterval ?? defInterval };
 }
+
+const clusterExternalSecretSchema = entry({
+    name: dnsSubdomainSchema,
+    namespaceSelectors: selectorsSchema(),
+    vaultPath: vaultPathSchema,
+    secretName: dnsSubdomainSchema.optional(),
+    data: dataRefsSchema,
+    refreshPolicy: z.preprocess((v) => v ?? undefined, refreshPolicySchema.default("Periodic")),
+    refreshInterval: durationSchema.optional(),
+    secretType: optString("Opaque"),
+});
 
 export function clusterExternalSecret(v: unknown, path: string, defInterval: string): ClusterExternalSecretSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "namespaceSelectors", "vaultPath", "secretName", "data", "refreshPolicy", "refreshInterval", "secretType"]);
-    const name = dnsSubdomain(str(o, "name", path), `${path}.name`);
+    const o = parseAt(clusterExternalSecretSchema, v, path);
     return {
-        name,
-        namespaceSelectors: selectors(o, "namespaceSelectors", path),
-        vaultPath: vaultPath(str(o, "vaultPath", path), `${path}.vaultPath`),
-        secretName: dnsSubdomain(str(o, "secretName", path, name), `${path}.secretName`),
-        data: dataRefs(o, path),
-        refreshPolicy: refreshPolicy(o, "refreshPolicy", path, "Periodic"),
-        refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
-        secretType: str(o, "secretType", path, "Opaque"),
+        name: o.name,
+        namespaceSelectors: o.namespaceSelectors,
+        vaultPath: o.vaultPath,
+        secretName: o.secretName ?? o.name,
+        data: o.data,
+        refreshPolicy: o.refreshPolicy,
+        refreshInterval: o.refreshInterval ?? defInterval,
+        secretType: o.secretType,
     };
 }
 
+const REGISTRY_HOST = /^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]+)?$/;
+
+const dockerRegistrySchema = entry({
+    name: dnsSubdomainSchema,
+    server: required.check((ctx) => {
+        if (!REGISTRY_HOST.test(ctx.value)) ctx.issues.push({ code: "custom", message: withFix(`"${ctx.value}" is not a registry host`, 'write the host as in image names, e.g. "ghcr.io"'), input: ctx.value });
+    }),
+    vaultPath: vaultPathSchema,
+    usernameProperty: optString("username"),
+    passwordProperty: optString("password"),
+    secretName: dnsSubdomainSchema.optional(),
+    namespaceSelectors: selectorsSchema(DEFAULT_DOCKER_SELECTOR),
+    refreshInterval: durationSchema.optional(),
+    kargo: entry({
+        name: dnsSubdomainSchema.optional(),
+        secretName: dnsSubdomainSchema.optional(),
+        namespaceSelectors: selectorsSchema(),
+        repoURL: stringSchema.optional(),
+        repoURLIsRegex: z.unknown().optional(),
+    }).optional(),
+});
+
 export function dockerRegistry(v: unknown, path: string, defInterval: string): DockerRegistrySpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "server", "vaultPath", "usernameProperty", "passwordProperty", "secretName", "namespaceSelectors", "refreshInterval", "kargo"]);
-    const name = dnsSubdomain(str(o, "name", path), `${path}.name`);
+    const o = parseAt(dockerRegistrySchema, v, path);
     const r: DockerRegistrySpec = {
-        name,
-        server: str(o, "server", path),
-        vaultPath: vaultPath(str(o, "vaultPath", path), `${path}.vaultPath`),
-        usernameProperty: str(o, "usernameProperty", path, "username"),
-        passwordProperty: str(o, "passwordProperty", path, "password"),
-        secretName: dnsSubdomain(str(o, "secretName", path, name), `${path}.secretName`),
-        namespaceSelectors: selectors(o, "namespaceSelectors", path, DEFAULT_DOCKER_SELECTOR),
-        refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
+        name: o.name,
+        server: o.server,
+        vaultPath: o.vaultPath,
+        usernameProperty: o.usernameProperty,
+        passwordProperty: o.passwordProperty,
+        secretName: o.secretName ?? o.name,
+        namespaceSelectors: o.namespaceSelectors,
+        refreshInterval: o.refreshInterval ?? defInterval,
     };
-    if (!/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]+)?$/.test(r.server)) fail(`${path}.server`, `"${r.server}" is not a registry host`, 'write the host as in image names, e.g. "ghcr.io"');
     if (o.kargo !== undefined) {
-        const kp = `${path}.kargo`;
-        const k = asObject(o.kargo, kp);
-        onlyFields(k, kp, ["name", "secretName", "namespaceSelectors", "repoURL", "repoURLIsRegex"]);
-        const kname = dnsSubdomain(str(k, "name", kp, `kargo-${name}`), `${kp}.name`);
+        const k = o.kargo;
+        const kname = k.name ?? dnsSubdomain(`kargo-${o.name}`, `${path}.kargo.name`);
         r.kargo = {
             name: kname,
-            secretName: dnsSubdomain(str(k, "secretName", kp, kname), `${kp}.secretName`),
-            namespaceSelectors: selectors(k, "namespaceSelectors", kp),
+            secretName: k.secretName ?? kname,
+            namespaceSelectors: k.namespaceSelectors,
             // Default: every image under the registry, as a regular expression Kargo matches against image names.
-            repoURL: str(k, "repoURL", kp, `^${r.server.replace(/[.]/g, "\\.")}/`),
-            repoURLIsRegex: bool(k, "repoURLIsRegex", kp, k.repoURL === undefined),
+            repoURL: k.repoURL ?? `^${r.server.replace(/[.]/g, "\\.")}/`,
+            repoURLIsRegex: parseAt(boolSchema("repoURLIsRegex", k.repoURL === undefined), k.repoURLIsRegex, `${path}.kargo.repoURLIsRegex`),
         };
     }
     return r;
 }
 
-export function githubApp(v: unknown, path: string, prefix: string, mode: GitHubAppsMode, hasToken: boolean): GitHubAppSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "vaultPath", "secretName", "serviceAccount", "syncInstallationId", "appId", "installationId", "repositories"]);
+const githubIdSchema = (f: string) =>
+    z
+        .preprocess((v) => (typeof v === "number" ? String(v) : v ?? undefined), stringSchema.regex(/^\d+$/, { error: withFix("must be a numeric GitHub id", `copy ${f} from the app's settings page`) }))
+        .optional();
+
+const githubAppSchema = entry({
     // Free-form (a team's own app), but it names Kubernetes objects (github-app-<name>): a DNS-1123 label.
-    const name = str(o, "name", path);
-    if (!isDnsLabel(name, 52)) {
-        fail(`${path}.name`, `"${name}" is not a DNS-1123 label of at most 52 characters (it names the Secret and ServiceAccount github-app-<name>)`, `use lower-case letters, digits and '-', e.g. ${GITHUB_APP_NAMES.join(", ")} (the seeds' apps)`);
-    }
-    const id = (f: string) => {
-        const x = o[f] === undefined ? undefined : typeof o[f] === "number" ? String(o[f]) : str(o, f, path);
-        if (x !== undefined && !/^\d+$/.test(x)) fail(`${path}.${f}`, "must be a numeric GitHub id", `copy ${f} from the app's settings page`);
-        return x;
-    };
+    name: required.check((ctx) => {
+        if (!isDnsLabel(ctx.value, 52)) {
+            ctx.issues.push({
+                code: "custom",
+                input: ctx.value,
+                message: withFix(`"${ctx.value}" is not a DNS-1123 label of at most 52 characters (it names the Secret and ServiceAccount github-app-<name>)`, `use lower-case letters, digits and '-', e.g. ${GITHUB_APP_NAMES.join(", ")} (the seeds' apps)`),
+            });
+        }
+    }),
+    vaultPath: vaultPathSchema.optional(),
+    secretName: dnsSubdomainSchema.optional(),
+    serviceAccount: dnsSubdomainSchema.optional(),
+    syncInstallationId: boolSchema("syncInstallationId", false),
+    appId: githubIdSchema("appId"),
+    installationId: githubIdSchema("installationId"),
+    repositories: strListSchema,
+});
+
+export function githubApp(v: unknown, path: string, prefix: string, mode: GitHubAppsMode, hasToken: boolean): GitHubAppSpec {
+    const o = parseAt(githubAppSchema, v, path);
     const app: GitHubAppSpec = {
-        name: name as GitHubAppName,
-        vaultPath: vaultPath(str(o, "vaultPath", path, `${prefix}/${name}`), `${path}.vaultPath`),
-        secretName: dnsSubdomain(str(o, "secretName", path, `github-app-${name}`), `${path}.secretName`),
-        serviceAccount: dnsSubdomain(str(o, "serviceAccount", path, `github-app-${name}`), `${path}.serviceAccount`),
-        syncInstallationId: bool(o, "syncInstallationId", path, false),
-        appId: id("appId"),
-        installationId: id("installationId"),
-        repositories: strList(o, "repositories", path),
+        name: o.name as GitHubAppName,
+        vaultPath: o.vaultPath ?? vaultPath(`${prefix}/${o.name}`, `${path}.vaultPath`),
+        secretName: o.secretName ?? `github-app-${o.name}`,
+        serviceAccount: o.serviceAccount ?? `github-app-${o.name}`,
+        syncInstallationId: o.syncInstallationId,
+        appId: o.appId,
+        installationId: o.installationId,
+        repositories: o.repositories,
     };
     if (mode === "generator" && (!app.appId || !app.installationId)) {
         fail(`${path}.${app.appId ? "installationId" : "appId"}`, "is required when githubAppsMode is generator (GithubAccessToken takes literal ids)", "set appId and installationId, or use githubAppsMode: externalSecret");
@@ -206,32 +257,39 @@ export function githubApp(v: unknown, path: string, prefix: string, mode: GitHub
     return app;
 }
 
+const esoGeneratorSchema = entry({
+    name: dnsSubdomainSchema,
+    namespace: dnsLabelSchema,
+    kind: required,
+    spec: z.preprocess((v) => v ?? {}, objectSchema),
+    target: entry({
+        secretName: dnsSubdomainSchema,
+        refreshPolicy: refreshPolicySchema.optional(),
+        refreshInterval: durationSchema.optional(),
+    }),
+});
+
 export function esoGenerator(v: unknown, path: string): EsoGeneratorSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "namespace", "kind", "spec", "target"]);
-    const tp = `${path}.target`;
-    const t = asObject(o.target, tp);
-    onlyFields(t, tp, ["secretName", "refreshPolicy", "refreshInterval"]);
-    return {
-        name: dnsSubdomain(str(o, "name", path), `${path}.name`),
-        namespace: dnsLabel(str(o, "namespace", path), `${path}.namespace`),
-        kind: str(o, "kind", path),
-        spec: asObject(o.spec ?? {}, `${path}.spec`),
-        target: {
-            secretName: dnsSubdomain(str(t, "secretName", tp), `${tp}.secretName`),
-            refreshPolicy: t.refreshPolicy === undefined ? undefined : refreshPolicy(t, "refreshPolicy", tp, "Periodic"),
-            refreshInterval: t.refreshInterval === undefined ? undefined : duration(str(t, "refreshInterval", tp), `${tp}.refreshInterval`),
-        },
-    };
+    const o = parseAt(esoGeneratorSchema, v, path);
+    return { ...o, spec: o.spec as Record<string, unknown>, target: { secretName: o.target.secretName, refreshPolicy: o.target.refreshPolicy, refreshInterval: o.target.refreshInterval } };
 }
 
+const ISSUER_KINDS = ["ClusterIssuer", "Issuer"];
+
+const issuerSchema = entry({
+    name: dnsSubdomainSchema,
+    kind: optString("ClusterIssuer").check((ctx) => {
+        if (!ISSUER_KINDS.includes(ctx.value)) ctx.issues.push({ code: "custom", input: ctx.value, message: withFix(`"${ctx.value}" is not a cert-manager issuer kind`, "use ClusterIssuer or Issuer") });
+    }),
+    namespace: dnsLabelSchema.optional(),
+    spec: objectSchema,
+}).check((ctx) => {
+    const { kind, namespace } = ctx.value;
+    if (kind === "Issuer" && !namespace) ctx.issues.push({ code: "custom", path: ["namespace"], input: namespace, message: withFix("is required for an Issuer", "set namespace, or use kind: ClusterIssuer") });
+    if (kind === "ClusterIssuer" && namespace) ctx.issues.push({ code: "custom", path: ["namespace"], input: namespace, message: withFix("must not be set on a ClusterIssuer (cluster-scoped)", "remove namespace, or use kind: Issuer") });
+});
+
 export function issuer(v: unknown, path: string): CertManagerIssuerSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["name", "kind", "namespace", "spec"]);
-    const kind = str(o, "kind", path, "ClusterIssuer");
-    if (kind !== "ClusterIssuer" && kind !== "Issuer") fail(`${path}.kind`, `"${kind}" is not a cert-manager issuer kind`, "use ClusterIssuer or Issuer");
-    const ns = optStr(o, "namespace", path);
-    if (kind === "Issuer" && !ns) fail(`${path}.namespace`, "is required for an Issuer", "set namespace, or use kind: ClusterIssuer");
-    if (kind === "ClusterIssuer" && ns) fail(`${path}.namespace`, "must not be set on a ClusterIssuer (cluster-scoped)", "remove namespace, or use kind: Issuer");
-    return { name: dnsSubdomain(str(o, "name", path), `${path}.name`), kind, namespace: ns && dnsLabel(ns, `${path}.namespace`), spec: asObject(o.spec, `${path}.spec`) };
+    const o = parseAt(issuerSchema, v, path);
+    return { name: o.name, kind: o.kind as CertManagerIssuerSpec["kind"], namespace: o.namespace, spec: o.spec };
 }

@@ -121,30 +121,69 @@ function pauseReason(v: string | undefined): string | undefined {
     return reason;
 }
 
+/** How ESO logs in to Vault (vaultAuthMethod and its keys). */
+function esoVaultAuth(S: (k: string) => string): VaultAuth {
+    const authMethod = S("vaultAuthMethod") as VaultAuth["method"];
+    switch (authMethod) {
+        case "kubernetes": {
+            const sa = S("vaultKubernetesServiceAccount");
+            const auth: VaultAuth = { method: "kubernetes", role: S("vaultKubernetesRole"), mountPath: S("vaultKubernetesMountPath") };
+            if (!auth.role) fail("vaultKubernetesRole", "is empty", "set the Vault Kubernetes auth role ESO logs in with");
+            if (sa) auth.serviceAccount = { name: dnsSubdomain(sa, "vaultKubernetesServiceAccount"), namespace: dnsLabel(S("vaultKubernetesServiceAccountNamespace"), "vaultKubernetesServiceAccountNamespace") };
+            return auth;
+        }
+        case "token":
+            return { method: "token", secretName: dnsSubdomain(S("vaultTokenSecretName"), "vaultTokenSecretName"), secretNamespace: dnsLabel(S("vaultTokenSecretNamespace"), "vaultTokenSecretNamespace"), secretKey: S("vaultTokenSecretKey") };
+        default: {
+            const never: never = authMethod;
+            throw new Error(`unknown auth ${String(never)}`);
+        }
+    }
+}
+
+/** The ClusterSecretStore's name and namespace conditions. */
+function storeSettings(c: Obj, instance: string): StackConfig["store"] {
+    const S = (k: string) => c[k] as string;
+    return {
+        name: dnsSubdomain(storeNameOf(S("storeName"), instance), "storeName"),
+        allowedNamespaces: (c.storeAllowedNamespaces as string[]).map((n, idx) => dnsLabel(n, `storeAllowedNamespaces[${idx}]`)),
+        allowedNamespaceRegexes: (c.storeAllowedNamespaceRegexes as string[]).map((r, idx) => {
+            try {
+                new RegExp(r);
+            } catch {
+                fail(`storeAllowedNamespaceRegexes[${idx}]`, `"${r}" is not a regular expression`, "fix the pattern");
+            }
+            return r;
+        }),
+        allowedNamespaceLabels: labelList(c.storeAllowedNamespaceLabels as string[], "storeAllowedNamespaceLabels"),
+    };
+}
+
+/** The reconciler's Deployment settings, Vault login, fan-out grants and pause. */
+function reconcilerSettings(c: Obj, address: string, namespace: string): StackConfig["reconciler"] {
+    const S = (k: string) => c[k] as string;
+    return {
+        enabled: c.reconcilerEnabled as boolean,
+        image: S("reconcilerImage"),
+        // parseStackConfig checks that an enabled reconciler has an image
+        replicas: int(c, "reconcilerReplicas", "", 1, 0),
+        namespace,
+        debounceMs: int(c, "reconcilerDebounceMs", "", 2000, 0),
+        skipAwait: c.reconcilerSkipAwait as boolean,
+        prometheusRules: c.reconcilerPrometheusRules as boolean,
+        vault: reconcilerVault(c, address),
+        fanOutGrants: (c.reconcilerFanOutGrants as unknown[]).map((g, idx) => fanOutGrant(g, `reconcilerFanOutGrants[${idx}]`)),
+        pauseRestarts: pauseReason(S("reconcilerPauseRestarts")),
+    };
+}
+
 export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<string>, driftSecrets: DriftSecretValues = {}): StackConfig {
     const c = decodeRaw(raw);
     const missing = missingRequired(c);
     if (missing.length) failMissing(missing);
     const S = (k: string) => c[k] as string;
     const defInterval = duration(S("defaultRefreshInterval"), "defaultRefreshInterval");
-    const authMethod = S("vaultAuthMethod") as VaultAuth["method"];
-    let auth: VaultAuth;
-    switch (authMethod) {
-        case "kubernetes": {
-            const sa = S("vaultKubernetesServiceAccount");
-            auth = { method: "kubernetes", role: S("vaultKubernetesRole"), mountPath: S("vaultKubernetesMountPath") };
-            if (!auth.role) fail("vaultKubernetesRole", "is empty", "set the Vault Kubernetes auth role ESO logs in with");
-            if (sa) auth.serviceAccount = { name: dnsSubdomain(sa, "vaultKubernetesServiceAccount"), namespace: dnsLabel(S("vaultKubernetesServiceAccountNamespace"), "vaultKubernetesServiceAccountNamespace") };
-            break;
-        }
-        case "token":
-            auth = { method: "token", secretName: dnsSubdomain(S("vaultTokenSecretName"), "vaultTokenSecretName"), secretNamespace: dnsLabel(S("vaultTokenSecretNamespace"), "vaultTokenSecretNamespace"), secretKey: S("vaultTokenSecretKey") };
-            break;
-        default: {
-            const never: never = authMethod;
-            throw new Error(`unknown auth ${String(never)}`);
-        }
-    }
+    const auth = esoVaultAuth(S);
     const address = vaultUrl(S("vaultAddress"), "vaultAddress", "");
     const mode = S("githubAppsMode") as GitHubAppsMode;
     const reconcilerNamespace = dnsLabel(S("reconcilerNamespace"), "reconcilerNamespace");
@@ -155,19 +194,7 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
         environment,
         installation: inst,
         vault: { address, kvMount: vaultPath(S("vaultKvMount"), "vaultKvMount"), auth },
-        store: {
-            name: dnsSubdomain(storeNameOf(S("storeName"), inst.instance), "storeName"),
-            allowedNamespaces: (c.storeAllowedNamespaces as string[]).map((n, idx) => dnsLabel(n, `storeAllowedNamespaces[${idx}]`)),
-            allowedNamespaceRegexes: (c.storeAllowedNamespaceRegexes as string[]).map((r, idx) => {
-                try {
-                    new RegExp(r);
-                } catch {
-                    fail(`storeAllowedNamespaceRegexes[${idx}]`, `"${r}" is not a regular expression`, "fix the pattern");
-                }
-                return r;
-            }),
-            allowedNamespaceLabels: labelList(c.storeAllowedNamespaceLabels as string[], "storeAllowedNamespaceLabels"),
-        },
+        store: storeSettings(c, inst.instance),
         passwordMinLength: int(c, "passwordMinLength", "", 24, 8),
         defaultRefreshInterval: defInterval,
         externalVaultPaths: (c.externalVaultPaths as string[]).map((p, idx) => vaultPath(p, `externalVaultPaths[${idx}]`)),
@@ -188,19 +215,7 @@ export function parseStackConfig(raw: RawConfig, githubToken?: pulumi.Output<str
         },
         esoGenerators: (c.esoGenerators as unknown[]).map((g, idx) => esoGenerator(g, `esoGenerators[${idx}]`)),
         certManagerIssuers: (c.certManagerIssuers as unknown[]).map((g, idx) => issuer(g, `certManagerIssuers[${idx}]`)),
-        reconciler: {
-            enabled: c.reconcilerEnabled as boolean,
-            image: S("reconcilerImage"),
-            // checked below: an enabled reconciler needs an image
-            replicas: int(c, "reconcilerReplicas", "", 1, 0),
-            namespace: reconcilerNamespace,
-            debounceMs: int(c, "reconcilerDebounceMs", "", 2000, 0),
-            skipAwait: c.reconcilerSkipAwait as boolean,
-            prometheusRules: c.reconcilerPrometheusRules as boolean,
-            vault: reconcilerVault(c, address),
-            fanOutGrants: (c.reconcilerFanOutGrants as unknown[]).map((g, idx) => fanOutGrant(g, `reconcilerFanOutGrants[${idx}]`)),
-            pauseRestarts: pauseReason(S("reconcilerPauseRestarts")),
-        },
+        reconciler: reconcilerSettings(c, address, reconcilerNamespace),
         drift: parseDrift(c, driftSecrets, address),
         githubToken,
     };

@@ -1,10 +1,16 @@
 import { isDnsLabel, isDnsSubdomain, matchRequirements, requirementsOf } from "../../derive";
+import { closedObject, closest, editDistance, formatPath, parseWith, unknownFieldFix, withFix, z } from "../../lib/schema";
 import { ConfigError, configKey } from "./errors";
 import type { LabelSelector, LabelSelectorRequirement, RefreshPolicy } from "./types";
 import { REFRESH_POLICIES } from "./types";
 
-/** Field readers over the JSON config: each throws a ConfigError naming the full key path and the fix. */
+/**
+ * The stack config's field schemas (zod, the product's one schema library: lib/schema.ts) and readers over them.
+ * Entry schemas (entries.ts) compose the schemas; code that reads one field at a time (git.ts, drift.ts, parse.ts)
+ * uses the readers, which run the same schemas. Every problem is a ConfigError naming the full key path and the fix.
+ */
 export type Obj = Record<string, unknown>;
+export { closest, editDistance };
 
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -20,62 +26,124 @@ export function fail(path: string, problem: string, fix: string): never {
     throw new ConfigError(configKey(path), problem, fix);
 }
 
-/** Levenshtein distance, for "did you mean" hints on misspelt keys. */
-export function editDistance(x: string, y: string): number {
-    const d: number[] = Array.from({ length: y.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= x.length; i++) {
-        let prev = d[0];
-        d[0] = i;
-        for (let j = 1; j <= y.length; j++) {
-            const tmp = d[j];
-            d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (x[i - 1].toLowerCase() === y[j - 1].toLowerCase() ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return d[y.length];
+/** Parses `v` (found at config path `path`) with `schema`; a problem becomes a ConfigError at its own key. */
+export function parseAt<S extends z.ZodType>(schema: S, v: unknown, path: string): z.output<S> {
+    return parseWith(schema, v, (p) => fail(formatPath(p.path, path), p.problem, p.fix));
 }
 
-export function closest(needle: string, candidates: readonly string[]): string | undefined {
-    let best: string | undefined;
-    let bestD = 4;
-    for (const c of candidates) {
-        const dist = editDistance(needle, c);
-        if (dist < bestD) {
-            bestD = dist;
-            best = c;
+// ---- Field schemas. YAML writes "absent" as null too; both take the default.
+const absentIsUndefined = (v: unknown) => (v === null ? undefined : v);
+
+/** A value refined by `ok`, refused with a message that may quote it (names, never secret-bearing values). */
+function refined<T>(base: z.ZodType<T>, ok: (v: T) => boolean, message: (v: T) => string) {
+    return base.check((ctx) => {
+        if (!ok(ctx.value)) ctx.issues.push({ code: "custom", message: message(ctx.value), input: ctx.value });
+    });
+}
+
+export const stringSchema = z.string({ error: (iss) => (iss.input === undefined ? undefined : withFix("must be a string", "quote the value")) });
+
+export const dnsLabelSchema = refined(stringSchema, (v) => isDnsLabel(v), (v) => withFix(`"${v}" is not a DNS-1123 label`, "use lower-case letters, digits and '-', at most 63 characters"));
+export const dnsSubdomainSchema = refined(stringSchema, isDnsSubdomain, (v) => withFix(`"${v}" is not a DNS-1123 subdomain`, "use lower-case letters, digits, '-' and '.'"));
+export const durationSchema = refined(stringSchema, (v) => DURATION.test(v), (v) => withFix(`"${v}" is not a Go duration`, 'write e.g. "1h", "30m" or "0s"'));
+export const vaultPathSchema = refined(stringSchema, (v) => VAULT_PATH.test(v), (v) =>
+    withFix(`"${v}" is not a Vault path relative to the KV mount`, 'write e.g. "dns/powerdns-api-key" (no leading "/", no mount, no "data/")'));
+export const refreshPolicySchema = refined(stringSchema, (v) => (REFRESH_POLICIES as readonly string[]).includes(v), (v) =>
+    withFix(`"${v}" is not a refresh policy`, `use one of ${REFRESH_POLICIES.join(", ")}`)).transform((v) => v as RefreshPolicy);
+
+/** A string with a default when absent. */
+export const optString = (def: string) => z.preprocess(absentIsUndefined, stringSchema.default(def));
+
+/** An integer (YAML may quote it) of at least `min`. */
+export function intSchema(f: string, def: number, min = 0) {
+    const notInt = withFix("must be an integer", `set ${f} to a whole number`);
+    return z.preprocess(
+        (v) => (v === undefined || v === null ? def : typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v),
+        z.int({ error: notInt }).min(min, { error: withFix(`must be >= ${min}`, `set ${f} to ${min} or more`) }),
+    );
+}
+
+/** true/false (YAML may quote it). */
+export function boolSchema(f: string, def: boolean) {
+    return z.preprocess(
+        (v) => (v === undefined || v === null ? def : v === "true" ? true : v === "false" ? false : v),
+        z.boolean({ error: withFix("must be true or false", `set ${f}: true or ${f}: false`) }),
+    );
+}
+
+export const listOf = <T extends z.ZodType>(item: T) => z.array(item, { error: withFix("must be a list", "write it as a YAML sequence") });
+export const strListSchema = z.preprocess((v) => v ?? [], listOf(stringSchema));
+export const objectSchema = z.record(z.string(), z.unknown(), { error: withFix("must be an object", "write it as a YAML mapping") });
+
+export const labelMapSchema = z.preprocess(
+    (v) => v ?? {},
+    z.record(
+        z.string().regex(LABEL_KEY, { error: withFix("is not a valid label key", "use [prefix/]name with letters, digits, '-', '_', '.'") }),
+        z.string({ error: withFix("is not a valid label value", 'quote it (e.g. "true"); letters, digits, "-", "_", ".", at most 63 characters') })
+            .max(63, { error: withFix("is not a valid label value", 'quote it (e.g. "true"); letters, digits, "-", "_", ".", at most 63 characters') })
+            .regex(LABEL_VALUE, { error: withFix("is not a valid label value", 'quote it (e.g. "true"); letters, digits, "-", "_", ".", at most 63 characters') }),
+        { error: withFix("must be an object", "write it as a YAML mapping") },
+    ),
+);
+
+const OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
+
+const requirementSchema = closedObject(
+    {
+        key: stringSchema.regex(LABEL_KEY, { error: withFix("is not a valid label key", "use [prefix/]name") }),
+        operator: refined(stringSchema, (v) => (OPERATORS as readonly string[]).includes(v), (v) => withFix(`"${v}" is not a selector operator`, `use one of ${OPERATORS.join(", ")}`)),
+        values: strListSchema,
+    },
+    withFix("must be an object", "write it as a YAML mapping"),
+).check((ctx) => {
+    const { operator, values } = ctx.value;
+    const needsValues = operator === "In" || operator === "NotIn";
+    if (needsValues && values.length === 0) ctx.issues.push({ code: "custom", path: ["values"], message: withFix(`must be non-empty for ${operator}`, "list at least one value"), input: values });
+    if (!needsValues && values.length > 0) ctx.issues.push({ code: "custom", path: ["values"], message: withFix(`must be empty for ${operator}`, "remove values"), input: values });
+});
+
+/** A namespace selector; an empty one is refused (it would fan a secret out cluster-wide). */
+export const labelSelectorSchema = closedObject(
+    { matchLabels: labelMapSchema.optional(), matchExpressions: listOf(requirementSchema).optional() },
+    withFix("must be an object", "write it as a YAML mapping"),
+)
+    .refine((s) => Object.keys(s.matchLabels ?? {}).length > 0 || (s.matchExpressions?.length ?? 0) > 0, {
+        error: withFix("selects every namespace", "give matchLabels or matchExpressions (an empty selector would fan a secret out cluster-wide)"),
+    })
+    .transform((s): LabelSelector => {
+        const sel: LabelSelector = {};
+        if (s.matchLabels !== undefined) sel.matchLabels = s.matchLabels;
+        if (s.matchExpressions !== undefined) {
+            sel.matchExpressions = s.matchExpressions.map((e): LabelSelectorRequirement => {
+                const req: LabelSelectorRequirement = { key: e.key, operator: e.operator as LabelSelectorRequirement["operator"] };
+                if (e.operator === "In" || e.operator === "NotIn") req.values = e.values;
+                return req;
+            });
         }
-    }
-    return best;
+        return sel;
+    });
+
+// ---- Readers: one field of an object, through the schemas above.
+
+function read<S extends z.ZodType>(o: Obj, f: string, path: string, schema: S): z.output<S> {
+    return parseAt(z.object({ [f]: schema }), o, path)[f] as z.output<S>;
 }
 
 /** Rejects fields the schema does not know, so a typo fails preview instead of silently taking the default. */
 export function onlyFields(o: Obj, path: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(o)) {
-        if (!allowed.includes(k)) {
-            const hint = closest(k, allowed);
-            fail(`${path}.${k}`, "unknown field", hint ? `did you mean "${hint}"? (allowed: ${allowed.join(", ")})` : `remove it (allowed: ${allowed.join(", ")})`);
-        }
-    }
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${path}.${k}`, "unknown field", unknownFieldFix(k, allowed));
 }
 
 export function asObject(v: unknown, path: string): Obj {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(path, "must be an object", "write it as a YAML mapping");
-    return v as Obj;
+    return parseAt(objectSchema, v, path);
 }
 
 export function asArray(v: unknown, path: string): unknown[] {
-    if (!Array.isArray(v)) fail(path, "must be a list", "write it as a YAML sequence");
-    return v;
+    return parseAt(listOf(z.unknown()), v, path);
 }
 
 export function str(o: Obj, f: string, path: string, def?: string): string {
-    const v = o[f];
-    if (v === undefined || v === null) {
-        if (def !== undefined) return def;
-        fail(join(path, f), "is required", `set ${f}`);
-    }
-    if (typeof v !== "string") fail(join(path, f), "must be a string", "quote the value");
-    return v;
+    return read(o, f, path, def === undefined ? z.preprocess(absentIsUndefined, stringSchema) : optString(def));
 }
 
 export function optStr(o: Obj, f: string, path: string): string | undefined {
@@ -83,96 +151,43 @@ export function optStr(o: Obj, f: string, path: string): string | undefined {
 }
 
 export function int(o: Obj, f: string, path: string, def: number, min = 0): number {
-    const v = o[f] ?? def;
-    const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== "number" || !Number.isInteger(n)) fail(join(path, f), "must be an integer", `set ${f} to a whole number`);
-    if (n < min) fail(join(path, f), `must be >= ${min}`, `set ${f} to ${min} or more`);
-    return n;
+    return read(o, f, path, intSchema(f, def, min));
 }
 
 export function bool(o: Obj, f: string, path: string, def: boolean): boolean {
-    const v = o[f] ?? def;
-    if (v === "true" || v === "false") return v === "true";
-    if (typeof v !== "boolean") fail(join(path, f), "must be true or false", `set ${f}: true or ${f}: false`);
-    return v;
+    return read(o, f, path, boolSchema(f, def));
 }
 
 export function strList(o: Obj, f: string, path: string): string[] {
-    const v = o[f] ?? [];
-    return asArray(v, join(path, f)).map((x, idx) => {
-        if (typeof x !== "string") fail(`${path}.${f}[${idx}]`, "must be a string", "quote the value");
-        return x;
-    });
+    return read(o, f, path, strListSchema);
 }
 
 export function dnsLabel(v: string, path: string): string {
-    if (!isDnsLabel(v)) fail(path, `"${v}" is not a DNS-1123 label`, "use lower-case letters, digits and '-', at most 63 characters");
-    return v;
+    return parseAt(dnsLabelSchema, v, path);
 }
 
 export function dnsSubdomain(v: string, path: string): string {
-    if (!isDnsSubdomain(v)) fail(path, `"${v}" is not a DNS-1123 subdomain`, "use lower-case letters, digits, '-' and '.'");
-    return v;
+    return parseAt(dnsSubdomainSchema, v, path);
 }
 
 export function duration(v: string, path: string): string {
-    if (!DURATION.test(v)) fail(path, `"${v}" is not a Go duration`, 'write e.g. "1h", "30m" or "0s"');
-    return v;
+    return parseAt(durationSchema, v, path);
 }
 
 export function vaultPath(v: string, path: string): string {
-    if (!VAULT_PATH.test(v)) fail(path, `"${v}" is not a Vault path relative to the KV mount`, 'write e.g. "dns/powerdns-api-key" (no leading "/", no mount, no "data/")');
-    return v;
+    return parseAt(vaultPathSchema, v, path);
 }
 
 export function refreshPolicy(o: Obj, f: string, path: string, def: RefreshPolicy): RefreshPolicy {
-    const v = str(o, f, path, def);
-    if (!(REFRESH_POLICIES as readonly string[]).includes(v)) fail(join(path, f), `"${v}" is not a refresh policy`, `use one of ${REFRESH_POLICIES.join(", ")}`);
-    return v as RefreshPolicy;
+    return read(o, f, path, z.preprocess(absentIsUndefined, refreshPolicySchema.default(def)));
 }
 
 export function labelMap(v: unknown, path: string): Record<string, string> {
-    const o = asObject(v ?? {}, path);
-    const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(o)) {
-        if (!LABEL_KEY.test(k)) fail(`${path}.${k}`, "is not a valid label key", "use [prefix/]name with letters, digits, '-', '_', '.'");
-        if (typeof val !== "string" || val.length > 63 || !LABEL_VALUE.test(val)) {
-            fail(`${path}.${k}`, "is not a valid label value", 'quote it (e.g. "true"); letters, digits, "-", "_", ".", at most 63 characters');
-        }
-        out[k] = val;
-    }
-    return out;
+    return parseAt(labelMapSchema, v, path);
 }
 
-const OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
-
 export function labelSelector(v: unknown, path: string): LabelSelector {
-    const o = asObject(v, path);
-    onlyFields(o, path, ["matchLabels", "matchExpressions"]);
-    const sel: LabelSelector = {};
-    if (o.matchLabels !== undefined) sel.matchLabels = labelMap(o.matchLabels, `${path}.matchLabels`);
-    if (o.matchExpressions !== undefined) {
-        sel.matchExpressions = asArray(o.matchExpressions, `${path}.matchExpressions`).map((e, idx) => {
-            const p = `${path}.matchExpressions[${idx}]`;
-            const eo = asObject(e, p);
-            onlyFields(eo, p, ["key", "operator", "values"]);
-            const key = str(eo, "key", p);
-            if (!LABEL_KEY.test(key)) fail(`${p}.key`, "is not a valid label key", "use [prefix/]name");
-            const operator = str(eo, "operator", p);
-            if (!(OPERATORS as readonly string[]).includes(operator)) fail(`${p}.operator`, `"${operator}" is not a selector operator`, `use one of ${OPERATORS.join(", ")}`);
-            const values = strList(eo, "values", p);
-            const needsValues = operator === "In" || operator === "NotIn";
-            if (needsValues && values.length === 0) fail(`${p}.values`, `must be non-empty for ${operator}`, "list at least one value");
-            if (!needsValues && values.length > 0) fail(`${p}.values`, `must be empty for ${operator}`, "remove values");
-            const req: LabelSelectorRequirement = { key, operator: operator as LabelSelectorRequirement["operator"] };
-            if (needsValues) req.values = values;
-            return req;
-        });
-    }
-    if (!sel.matchLabels && !sel.matchExpressions?.length) {
-        fail(path, "selects every namespace", "give matchLabels or matchExpressions (an empty selector would fan a secret out cluster-wide)");
-    }
-    return sel;
+    return parseAt(labelSelectorSchema, v, path);
 }
 
 /** Does a namespace with these labels match the selector (Kubernetes semantics: everything ANDed)? derive's one matcher. */

@@ -70,8 +70,10 @@ describe("reconciler/policy: parsePolicy", () => {
         rejects({ fanOut: [{ sourceNamespace: "p", namespaceSelector: "" }] }, "fanOut[0].namespaceSelector", /selector/);
         rejects({ fanOut: [{ sourceNamespace: "p" }] }, "fanOut[0]", /allows no namespace/);
         rejects({ fanOut: [valid.fanOut[0], { sourceNamespace: "q" }] }, "fanOut[1]", /allows no namespace/);
-        rejects({ hooks: [{ hooks: [] }] }, "hooks[0]", /needs source/);
-        rejects({ hooks: [{ source: "db/app", hooks: [] }] }, "hooks[0]", /needs source/);
+        rejects({ hooks: [{ hooks: [] }] }, "hooks[0].source", /needs source/);
+        rejects({ hooks: [{ source: "db/app", hooks: [] }] }, "hooks[0].source", /needs source/);
+        rejects({ hooks: ["db/app"] }, "hooks[0]", /needs source/);
+        rejects({ hooks: [{ source: { namespace: "db", name: "a", uid: "x" }, hooks: [] }] }, "hooks[0].source.uid", /unknown field/);
         rejects({ hooks: [{ source: { namespace: "DB", name: "a" }, hooks: [] }] }, "hooks[0].source.namespace", /not a namespace name/);
         rejects({ hooks: [{ source: { namespace: "db", name: "" }, hooks: [] }] }, "hooks[0].source.name", /not a secret name/);
         rejects({ hooks: [{ source: { namespace: "db", name: "a" } }] }, "hooks[0].hooks", /not an array/);

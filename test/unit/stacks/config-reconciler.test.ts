@@ -32,7 +32,7 @@ describe("stacks/config: hooks, reconciler Vault login and fan-out grants", () =
     it("rejects a job-rerun hook naming a namespace (it acts only in its source's namespace)", () => {
         const pw = devPasswords();
         pw[2].consumers[0].hooks = [{ type: "job-rerun", job: "authentik-bootstrap", namespace: "kube-system" }];
-        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[2].consumers[0].hooks", /names a namespace; a job-rerun hook acts only in its source's namespace, drop "namespace"/);
+        rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[2].consumers[0].hooks", /names a namespace; a job-rerun hook acts only in its source's namespace; fix: drop "namespace"/);
         pw[2].consumers[0].hooks = [{ type: "job-rerun" }];
         rejects(() => parse("dev", { passwords: pw }), "platform-secrets:passwords[2].consumers[0].hooks", /needs "job" .* or "cronJob"/);
     });
