@@ -136,8 +136,27 @@ export function describeIssue(issue: z.core.$ZodIssue): SchemaProblem {
  * Parses `value` with `schema`; on failure calls `fail` with the first problem (zod reports in document order, and
  * one clear error beats a list). `fail` throws the caller's typed error.
  */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, fail: (p: SchemaProblem) => never): z.output<S> {
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, fail: (p: SchemaProblem) => never, at: readonly PropertyKey[] = []): z.output<S> {
     const r = schema.safeParse(value, { reportInput: true });
     if (r.success) return r.data;
-    return fail(describeIssue(r.error.issues[0]));
+    const issue = r.error.issues[0];
+    // `at`: where `value` sits in its document (one field read on its own still names itself in "set <field>").
+    return fail(describeIssue(at.length ? { ...issue, path: [...at, ...issue.path] } : issue));
+}
+
+/**
+ * One schema per key, built on first use: schemas that take parameters (a default, a minimum) are built once per
+ * distinct parameters instead of once per read.
+ */
+export function memoize<A extends unknown[], T>(build: (...args: A) => T): (...args: A) => T {
+    const cache = new Map<string, T>();
+    return (...args: A): T => {
+        const key = JSON.stringify(args);
+        let v = cache.get(key);
+        if (v === undefined) {
+            v = build(...args);
+            cache.set(key, v);
+        }
+        return v;
+    };
 }

@@ -75,6 +75,11 @@ export interface ReconcileContext {
     prefetch?: SourcePrefetch;
     /** Bounded memos (no module-level state: two controllers in one process never share them). */
     memos: ReconcileMemos;
+    /**
+     * Why this instance must not act in `namespace` (another reconciler instance claims it: trust/claims.ts), or
+     * undefined. Checked per written object, not only per queued key: a source's reconcile writes its dependants.
+     */
+    claimRefusal?: (namespace: string) => string | undefined;
 }
 
 export function inScope(ctx: Pick<ReconcileContext, "namespaces">, namespace: string): boolean {

@@ -125,6 +125,7 @@ export class Controller {
             fanOutConcurrency: 16,
             prefetch: o.prefetch === false ? undefined : new SourcePrefetch({ client: o.client, logger: o.logger, clock: this.clock }),
             memos: newMemos(),
+            claimRefusal: o.claims ? (ns) => o.claims!.refusal(ns) : undefined,
         };
         o.metrics.statusCounts = () => this.statusCounts();
         this.build(namespaces);
@@ -428,6 +429,9 @@ export class Controller {
             // Another instance acts here: no write, restart or hook; the secret says why (annotation + Event, once).
             const meta = parsed.kind === "secret" ? this.ctx.secrets.get(key) : undefined;
             if (meta && (isDerived(meta) || isSourceKey(this.ctx, key, meta))) await markClaimRefused(this.ctx, meta, refused);
+            // Start-up and resync queue a source, not each of its derived secrets (its reconcile covers them): its
+            // dependants in claimed namespaces are marked here, else one created before start-up is never marked.
+            if (meta) await this.markDependantsRefused(key);
             return;
         }
         if (parsed.kind !== "secret") return reconcileWorkload(this.ctx, parsed.kind, parsed.namespace, parsed.name);
@@ -435,6 +439,14 @@ export class Controller {
         // Derived first (its own data), then the source role (its dependants); a key may play both.
         if (meta && isDerived(meta)) await reconcileDerivedKey(this.ctx, key);
         if (isSourceKey(this.ctx, key, meta)) await reconcileSourceKey(this.ctx, key);
+    }
+
+    private async markDependantsRefused(sourceKey: string): Promise<void> {
+        for (const d of this.ctx.index.derivedOf(sourceKey)) {
+            const m = this.ctx.secrets.get(d);
+            const why = m && isDerived(m) ? this.ctx.claimRefusal?.(m.metadata.namespace ?? "") : undefined;
+            if (m && why) await markClaimRefused(this.ctx, m, why);
+        }
     }
 
     private async work(): Promise<void> {

@@ -9,7 +9,7 @@ import { secretRef } from "../machinery/recorder";
 import { fanOutPlanOf, inSyncMessage, planOrError, reconcileDerived } from "./reconcile-derived";
 import { inSyncAnnotations, StatusReport } from "./status";
 import { authorizeDerivation, FanOutPlan } from "../trust/trust";
-import { createSecret, deleteExact, getSecret, patchSourceAnnotations, writeStatus } from "./writes";
+import { createSecret, deleteExact, getSecret, markClaimRefused, patchSourceAnnotations, writeStatus } from "./writes";
 
 /** Whether a secret key plays the source role: something derives from it, it fans out, or hooks are declared for it. */
 export function isSourceKey(ctx: ReconcileContext, key: string, meta: SecretMeta | undefined): boolean {
@@ -69,6 +69,12 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     for (const d of dependants) {
         const meta = ctx.secrets.get(d);
         if (!meta || !isDerived(meta)) continue;
+        // Another reconciler instance acts in that namespace: no write there; the secret says why (writes.ts).
+        const claimed = ctx.claimRefusal?.(meta.metadata.namespace ?? "");
+        if (claimed) {
+            work.push(async () => void (await markClaimRefused(ctx, meta, claimed)));
+            continue;
+        }
         const recipe = recipeFromSecret(meta);
         if (!recipe) continue; // reported by its own reconcile
         const ownCopy = meta.metadata.annotations?.[ANNOTATION_FAN_OUT_OWNER] === key;
@@ -84,7 +90,9 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     if (plan) {
         const mine = new Set(dependants);
         for (const [t, recipe] of plan.allowed) {
-            if (!ctx.secrets.has(t)) work.push(track(t, () => createTarget(ctx, key, live, recipe)));
+            const claimed = ctx.claimRefusal?.(splitKey(t).namespace);
+            if (claimed) targets.set(t, { state: "refused", reason: claimed.slice(0, 200) });
+            else if (!ctx.secrets.has(t)) work.push(track(t, () => createTarget(ctx, key, live, recipe)));
             else if (!mine.has(t)) {
                 targets.set(t, { state: "refused", reason: "a secret not created by platform-secrets for this source exists there" });
                 reportOnce(ctx, key, live, `foreign:${t}`, "target-not-managed", "TargetNotManaged", `fan-out target ${t} exists and was not created by platform-secrets for ${key}; left alone. Fix: delete or rename it, or change targetName`);

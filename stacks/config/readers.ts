@@ -1,5 +1,5 @@
 import { isDnsLabel, isDnsSubdomain, matchRequirements, requirementsOf } from "../../derive";
-import { closedObject, closest, editDistance, formatPath, parseWith, unknownFieldFix, withFix, z } from "../../lib/schema";
+import { closedObject, closest, editDistance, formatPath, memoize, parseWith, unknownFieldFix, withFix, z } from "../../lib/schema";
 import { ConfigError, configKey } from "./errors";
 import type { LabelSelector, LabelSelectorRequirement, RefreshPolicy } from "./types";
 import { REFRESH_POLICIES } from "./types";
@@ -27,8 +27,8 @@ export function fail(path: string, problem: string, fix: string): never {
 }
 
 /** Parses `v` (found at config path `path`) with `schema`; a problem becomes a ConfigError at its own key. */
-export function parseAt<S extends z.ZodType>(schema: S, v: unknown, path: string): z.output<S> {
-    return parseWith(schema, v, (p) => fail(formatPath(p.path, path), p.problem, p.fix));
+export function parseAt<S extends z.ZodType>(schema: S, v: unknown, path: string, at: readonly PropertyKey[] = []): z.output<S> {
+    return parseWith(schema, v, (p) => fail(formatPath(p.path, path), p.problem, p.fix), at);
 }
 
 // ---- Field schemas. YAML writes "absent" as null too; both take the default.
@@ -52,24 +52,26 @@ export const refreshPolicySchema = refined(stringSchema, (v) => (REFRESH_POLICIE
     withFix(`"${v}" is not a refresh policy`, `use one of ${REFRESH_POLICIES.join(", ")}`)).transform((v) => v as RefreshPolicy);
 
 /** A string with a default when absent. */
-export const optString = (def: string) => z.preprocess(absentIsUndefined, stringSchema.default(def));
+export const optString = memoize((def: string) => z.preprocess(absentIsUndefined, stringSchema.default(def)));
+const requiredString = z.preprocess(absentIsUndefined, stringSchema);
 
 /** An integer (YAML may quote it) of at least `min`. */
-export function intSchema(f: string, def: number, min = 0) {
+export const intSchema = memoize((f: string, def: number, atLeast?: number) => {
+    const min = atLeast ?? 0;
     const notInt = withFix("must be an integer", `set ${f} to a whole number`);
     return z.preprocess(
         (v) => (v === undefined || v === null ? def : typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v),
         z.int({ error: notInt }).min(min, { error: withFix(`must be >= ${min}`, `set ${f} to ${min} or more`) }),
     );
-}
+});
 
 /** true/false (YAML may quote it). */
-export function boolSchema(f: string, def: boolean) {
-    return z.preprocess(
+export const boolSchema = memoize((f: string, def: boolean) =>
+    z.preprocess(
         (v) => (v === undefined || v === null ? def : v === "true" ? true : v === "false" ? false : v),
         z.boolean({ error: withFix("must be true or false", `set ${f}: true or ${f}: false`) }),
-    );
-}
+    ),
+);
 
 export const listOf = <T extends z.ZodType>(item: T) => z.array(item, { error: withFix("must be a list", "write it as a YAML sequence") });
 export const strListSchema = z.preprocess((v) => v ?? [], listOf(stringSchema));
@@ -125,8 +127,9 @@ export const labelSelectorSchema = closedObject(
 
 // ---- Readers: one field of an object, through the schemas above.
 
+/** Field `f` of `o` (at config path `path`) through `schema`; a problem is reported at `path.f`. */
 function read<S extends z.ZodType>(o: Obj, f: string, path: string, schema: S): z.output<S> {
-    return parseAt(z.object({ [f]: schema }), o, path)[f] as z.output<S>;
+    return parseAt(schema, o[f], path, [f]);
 }
 
 /** Rejects fields the schema does not know, so a typo fails preview instead of silently taking the default. */
@@ -138,12 +141,14 @@ export function asObject(v: unknown, path: string): Obj {
     return parseAt(objectSchema, v, path);
 }
 
+const unknownList = listOf(z.unknown());
+
 export function asArray(v: unknown, path: string): unknown[] {
-    return parseAt(listOf(z.unknown()), v, path);
+    return parseAt(unknownList, v, path);
 }
 
 export function str(o: Obj, f: string, path: string, def?: string): string {
-    return read(o, f, path, def === undefined ? z.preprocess(absentIsUndefined, stringSchema) : optString(def));
+    return read(o, f, path, def === undefined ? requiredString : optString(def));
 }
 
 export function optStr(o: Obj, f: string, path: string): string | undefined {
@@ -178,8 +183,10 @@ export function vaultPath(v: string, path: string): string {
     return parseAt(vaultPathSchema, v, path);
 }
 
+const optRefreshPolicy = memoize((def: RefreshPolicy) => z.preprocess(absentIsUndefined, refreshPolicySchema.default(def)));
+
 export function refreshPolicy(o: Obj, f: string, path: string, def: RefreshPolicy): RefreshPolicy {
-    return read(o, f, path, z.preprocess(absentIsUndefined, refreshPolicySchema.default(def)));
+    return read(o, f, path, optRefreshPolicy(def));
 }
 
 export function labelMap(v: unknown, path: string): Record<string, string> {

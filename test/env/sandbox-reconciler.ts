@@ -38,6 +38,8 @@ export interface StackReconcilerOptions {
     onLine?: (line: string) => void;
     /** Identity (POD_NAME); default sandbox-<host>-<pid>. */
     identity?: string;
+    /** LOG_LEVEL, as an operator would set it on the Deployment to look closer; default the Deployment's. */
+    logLevel?: string;
 }
 
 export interface StackReconciler {
@@ -226,6 +228,7 @@ export async function startStackReconciler(env: Pick<TestEnv, "kubeConfig" | "va
         HOME: process.env.HOME ?? "/tmp",
         TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
         ...processEnv(deployEnv, { podName: identity, podNamespace: opts.namespace, vaultTokenFile, metricsPort: port }),
+        ...(opts.logLevel ? { LOG_LEVEL: opts.logLevel } : {}),
     };
     const logFile = `${base}.log`;
     const proc = new ManagedProcess(
