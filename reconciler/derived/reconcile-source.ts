@@ -28,35 +28,58 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
     if (live === null) return sourceGone(ctx, key);
     ctx.tombstones.delete(key);
     warnAboutHooksAnnotation(ctx, key, live);
-    const hooks = hooksFor(ctx.policy(), key);
-    let hooksDone = false;
-    if (hooks.length > 0) {
-        try {
-            const r = await ctx.hooks.run(live, hooks, { holdRetire: ctx.policy().pauseRestarts !== undefined });
-            hooksDone = true;
-            // An alternate postgres hook waits for the previous role to drain: nothing else would wake us.
-            if (r.recheckMs !== undefined) ctx.queue.addAfter(key, Math.max(r.recheckMs, 100));
-        } catch (e) {
-            if (e instanceof HookError) await markStale(ctx, key, live, `waiting for the init-time hook of ${key}; see the HookFailed Events on ${key}`);
-            throw e;
-        }
-    }
-    let plan: FanOutPlan | undefined;
-    let planValid = true;
-    if (live.metadata.annotations?.[ANNOTATION_FAN_OUT] !== undefined) {
-        const p = planOrError(ctx, live);
-        if (isDerivationError(p)) {
-            // A malformed declaration prunes nothing: the copies stay as they are until it is fixed.
-            planValid = false;
-            ctx.recorder.event(secretRef(live), "Warning", "InvalidFanOut", p.message);
-            ctx.logger.warn({ object: key, err: p.message }, "invalid fan-out annotation");
-        } else plan = p;
-    }
+    const hooksDone = await runHooks(ctx, key, live);
+    const { plan, planValid } = fanOutDeclaration(ctx, key, live);
     const ann = live.metadata.annotations ?? {};
     const syncRequested = ann[ANNOTATION_SYNC_REQUESTED] !== undefined && ann[ANNOTATION_SYNC_REQUESTED] !== ann[ANNOTATION_SYNC_HANDLED] ? ann[ANNOTATION_SYNC_REQUESTED] : undefined;
-    const dependants = ctx.index.derivedOf(key);
     const targets = new Map<string, TargetStatus>();
-    const track = (t: string, run: () => Promise<StatusReport | undefined>) => async () => {
+    const work = [...dependantWork(ctx, key, live, plan, planValid, syncRequested !== undefined, targets), ...(plan ? fanOutWork(ctx, key, live, plan, targets) : [])];
+    const errs = await forEachLimit(work, ctx.fanOutConcurrency, (w) => w());
+    // Seed 002: which copies are in sync, pending or refused must be readable later, not only as an Event.
+    const sourcePatch: Record<string, string | null> = {};
+    if (plan || ann[ANNOTATION_FAN_OUT_STATUS] !== undefined) {
+        const text = plan ? renderFanOutStatus(targets) : null;
+        if ((text ?? undefined) !== ann[ANNOTATION_FAN_OUT_STATUS]) sourcePatch[ANNOTATION_FAN_OUT_STATUS] = text;
+    }
+    if (errs.length === 0 && syncRequested !== undefined) sourcePatch[ANNOTATION_SYNC_HANDLED] = syncRequested;
+    if (Object.keys(sourcePatch).length > 0) await patchSourceAnnotations(ctx, live, sourcePatch);
+    if (errs.length) throw errs[0];
+    // Consumers wait for the hooks (a restart deferred while they ran is not re-triggered by any event): let them
+    // decide again now. Idempotent: a workload whose secrets hash is unchanged is not written.
+    if (hooksDone) for (const w of ctx.index.consumersOf(key)) ctx.queue.add(w);
+}
+
+/** The administrator's init-time hooks of this source; true when there were some and they all succeeded. */
+async function runHooks(ctx: ReconcileContext, key: string, live: Secret): Promise<boolean> {
+    const hooks = hooksFor(ctx.policy(), key);
+    if (hooks.length === 0) return false;
+    try {
+        const r = await ctx.hooks.run(live, hooks, { holdRetire: ctx.policy().pauseRestarts !== undefined });
+        // An alternate postgres hook waits for the previous role to drain: nothing else would wake us.
+        if (r.recheckMs !== undefined) ctx.queue.addAfter(key, Math.max(r.recheckMs, 100));
+        return true;
+    } catch (e) {
+        if (e instanceof HookError) await markStale(ctx, key, live, `waiting for the init-time hook of ${key}; see the HookFailed Events on ${key}`);
+        throw e;
+    }
+}
+
+/** The source's fan-out plan; planValid false when its declaration is malformed (then nothing is pruned). */
+function fanOutDeclaration(ctx: ReconcileContext, key: string, live: Secret): { plan: FanOutPlan | undefined; planValid: boolean } {
+    if (live.metadata.annotations?.[ANNOTATION_FAN_OUT] === undefined) return { plan: undefined, planValid: true };
+    const p = planOrError(ctx, live);
+    if (!isDerivationError(p)) return { plan: p, planValid: true };
+    // A malformed declaration prunes nothing: the copies stay as they are until it is fixed.
+    ctx.recorder.event(secretRef(live), "Warning", "InvalidFanOut", p.message);
+    ctx.logger.warn({ object: key, err: p.message }, "invalid fan-out annotation");
+    return { plan: undefined, planValid: false };
+}
+
+type Work = () => Promise<void>;
+
+/** Records a fan-out target's outcome in `targets` (the source's fan-out status) around one piece of work. */
+function tracked(plan: FanOutPlan | undefined, targets: Map<string, TargetStatus>, t: string, run: () => Promise<StatusReport | undefined>): Work {
+    return async () => {
         try {
             const r = await run();
             if (plan?.allowed.has(t)) targets.set(t, r ? { state: r.status === "in-sync" ? "in-sync" : r.status === "refused" ? "refused" : "error", reason: r.status === "in-sync" ? undefined : r.message } : { state: "pending" });
@@ -65,8 +88,12 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
             throw e;
         }
     };
-    const work: (() => Promise<void>)[] = [];
-    for (const d of dependants) {
+}
+
+/** One piece of work per cached derived secret naming this source: claimed elsewhere, refused, pruned or reconciled. */
+function dependantWork(ctx: ReconcileContext, key: string, live: Secret, plan: FanOutPlan | undefined, planValid: boolean, force: boolean, targets: Map<string, TargetStatus>): Work[] {
+    const work: Work[] = [];
+    for (const d of ctx.index.derivedOf(key)) {
         const meta = ctx.secrets.get(d);
         if (!meta || !isDerived(meta)) continue;
         // Another reconciler instance acts in that namespace: no write there; the secret says why (writes.ts).
@@ -85,37 +112,29 @@ export async function reconcileSourceKey(ctx: ReconcileContext, key: string): Pr
             else work.push(() => prune(ctx, key, meta));
             continue;
         }
-        work.push(track(d, () => reconcileDerived(ctx, meta, recipe, live, plan, syncRequested !== undefined)));
+        work.push(tracked(plan, targets, d, () => reconcileDerived(ctx, meta, recipe, live, plan, force)));
     }
-    if (plan) {
-        const mine = new Set(dependants);
-        for (const [t, recipe] of plan.allowed) {
-            const claimed = ctx.claimRefusal?.(splitKey(t).namespace);
-            if (claimed) targets.set(t, { state: "refused", reason: claimed.slice(0, 200) });
-            else if (!ctx.secrets.has(t)) work.push(track(t, () => createTarget(ctx, key, live, recipe)));
-            else if (!mine.has(t)) {
-                targets.set(t, { state: "refused", reason: "a secret not created by platform-secrets for this source exists there" });
-                reportOnce(ctx, key, live, `foreign:${t}`, "target-not-managed", "TargetNotManaged", `fan-out target ${t} exists and was not created by platform-secrets for ${key}; left alone. Fix: delete or rename it, or change targetName`);
-            }
+    return work;
+}
+
+/** The fan-out targets not cached yet (created), and the ones that are refused or foreign (reported on the source). */
+function fanOutWork(ctx: ReconcileContext, key: string, live: Secret, plan: FanOutPlan, targets: Map<string, TargetStatus>): Work[] {
+    const work: Work[] = [];
+    const mine = new Set(ctx.index.derivedOf(key));
+    for (const [t, recipe] of plan.allowed) {
+        const claimed = ctx.claimRefusal?.(splitKey(t).namespace);
+        if (claimed) targets.set(t, { state: "refused", reason: claimed.slice(0, 200) });
+        else if (!ctx.secrets.has(t)) work.push(tracked(plan, targets, t, () => createTarget(ctx, key, live, recipe)));
+        else if (!mine.has(t)) {
+            targets.set(t, { state: "refused", reason: "a secret not created by platform-secrets for this source exists there" });
+            reportOnce(ctx, key, live, `foreign:${t}`, "target-not-managed", "TargetNotManaged", `fan-out target ${t} exists and was not created by platform-secrets for ${key}; left alone. Fix: delete or rename it, or change targetName`);
         }
-        for (const [t, why] of plan.refused) {
-            targets.set(t, { state: "refused", reason: why });
-            reportOnce(ctx, key, live, `refused:${t}`, "fan-out-not-allowed", "FanOutRefused", why);
-        }
     }
-    const errs = await forEachLimit(work, ctx.fanOutConcurrency, (w) => w());
-    // Seed 002: which copies are in sync, pending or refused must be readable later, not only as an Event.
-    const sourcePatch: Record<string, string | null> = {};
-    if (plan || ann[ANNOTATION_FAN_OUT_STATUS] !== undefined) {
-        const text = plan ? renderFanOutStatus(targets) : null;
-        if ((text ?? undefined) !== ann[ANNOTATION_FAN_OUT_STATUS]) sourcePatch[ANNOTATION_FAN_OUT_STATUS] = text;
+    for (const [t, why] of plan.refused) {
+        targets.set(t, { state: "refused", reason: why });
+        reportOnce(ctx, key, live, `refused:${t}`, "fan-out-not-allowed", "FanOutRefused", why);
     }
-    if (errs.length === 0 && syncRequested !== undefined) sourcePatch[ANNOTATION_SYNC_HANDLED] = syncRequested;
-    if (Object.keys(sourcePatch).length > 0) await patchSourceAnnotations(ctx, live, sourcePatch);
-    if (errs.length) throw errs[0];
-    // Consumers wait for the hooks (a restart deferred while they ran is not re-triggered by any event): let them
-    // decide again now. Idempotent: a workload whose secrets hash is unchanged is not written.
-    if (hooksDone) for (const w of ctx.index.consumersOf(key)) ctx.queue.add(w);
+    return work;
 }
 
 function warnAboutHooksAnnotation(ctx: ReconcileContext, key: string, live: Secret): void {
