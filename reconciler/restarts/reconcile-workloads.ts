@@ -1,4 +1,5 @@
 import { ReconcileContext } from "../context";
+import type { SlimWorkload } from "../model";
 import { ANNOTATION_RESTARTED_AT, ANNOTATION_SECRETS_HASH } from "../keys";
 import { isKubeError } from "../../lib/kube";
 import { hooksFor } from "../trust/policy";
@@ -81,22 +82,8 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         ctx.queue.addAfter(key, wait);
         return;
     }
-    // Content hashes come from the informer cache (no GET per secret). A consumed secret that is absent (deleted,
-    // or not created yet) defers the decision: rolling then would only crash-loop pods on a missing secret.
-    const contents: Record<string, string> = {};
-    for (const n of names) {
-        const meta = ctx.secrets.get(`${ns}/${n}`);
-        if (!meta || meta.deleting) {
-            ctx.logger.debug({ object: key, secret: `${ns}/${n}` }, "restart decision deferred: a consumed secret is absent");
-            ctx.debouncer.clear(key);
-            return;
-        }
-        if (!(await hooksSettled(ctx, `${ns}/${n}`))) {
-            ctx.logger.info({ object: key, secret: `${ns}/${n}` }, "restart deferred until the init-time hook succeeds");
-            return;
-        }
-        contents[n] = `${meta.type}:${meta.contentHash}`;
-    }
+    const contents = await consumedContents(ctx, key, ns, names);
+    if (!contents) return;
     const hash = secretsHash(contents, ctx.fingerprint, { kind, namespace: ns, name });
     const decision = restartDecision(hash, wl.templateHash, wl.baselineHash);
     ctx.debouncer.clear(key);
@@ -106,38 +93,65 @@ export async function reconcileWorkload(ctx: ReconcileContext, kind: WorkloadKin
         case "record-baseline":
             await patchWorkload(ctx, path, key, { metadata: { resourceVersion: wl.metadata.resourceVersion, annotations: { [ANNOTATION_SECRETS_HASH]: hash } } });
             return;
-        case "restart": {
-            // The administrator's incident pause: nothing rolls; lifting it queues every workload again (controller.ts).
-            const paused = ctx.policy().pauseRestarts;
-            if (paused) {
-                ctx.logger.info({ object: key, reason: paused.reason }, "restart held back: restarts are paused cluster-wide by the administrator policy");
-                ctx.metrics.restartsPaused.inc({ kind });
-                return;
-            }
-            // A minimum interval coalesces: the key comes back when it has passed and rolls with the content current
-            // then (the last value wins), however many changes came in between.
-            const wait = minIntervalWait(wl.minIntervalMs, wl.restartedAt, ctx.clock.now());
-            if (wait > 0) {
-                ctx.logger.debug({ object: key, waitMs: wait }, "restart deferred by restart-min-interval");
-                ctx.queue.addAfter(key, wait);
-                return;
-            }
-            if (!(await patchWorkload(ctx, path, key, restartPatch(kind, wl.metadata.resourceVersion, hash, ctx.clock.now())))) return;
-            ctx.metrics.restarts.inc({ kind });
-            ctx.recorder.audit("restart", key, `consumed secrets changed (${names.join(",")})`, { fingerprint: hash });
-            ctx.recorder.event(
-                { apiVersion: kind === "rollouts" ? "argoproj.io/v1alpha1" : "apps/v1", kind: KIND_NAME[kind], namespace: ns, name, uid: wl.metadata.uid },
-                "Normal",
-                "SecretsChanged",
-                `rolling restart: secrets ${names.join(",")} changed`,
-            );
-            return;
-        }
+        case "restart":
+            return restart(ctx, { kind, ns, name, key, path, wl, hash, names });
         default: {
             const never: never = decision;
             throw new Error(`unknown decision ${String(never)}`);
         }
     }
+}
+
+/**
+ * `type:contentHash` of each consumed secret, from the informer cache (no GET per secret); undefined defers the
+ * decision: a consumed secret is absent (deleted, or not created yet: rolling then would only crash-loop pods on a
+ * missing secret), or its init-time hook has not succeeded yet.
+ */
+async function consumedContents(ctx: ReconcileContext, key: string, ns: string, names: string[]): Promise<Record<string, string> | undefined> {
+    const contents: Record<string, string> = {};
+    for (const n of names) {
+        const meta = ctx.secrets.get(`${ns}/${n}`);
+        if (!meta || meta.deleting) {
+            ctx.logger.debug({ object: key, secret: `${ns}/${n}` }, "restart decision deferred: a consumed secret is absent");
+            ctx.debouncer.clear(key);
+            return undefined;
+        }
+        if (!(await hooksSettled(ctx, `${ns}/${n}`))) {
+            ctx.logger.info({ object: key, secret: `${ns}/${n}` }, "restart deferred until the init-time hook succeeds");
+            return undefined;
+        }
+        contents[n] = `${meta.type}:${meta.contentHash}`;
+    }
+    return contents;
+}
+
+/** The rolling restart itself, unless the administrator paused restarts or the workload's minimum interval has not passed. */
+async function restart(ctx: ReconcileContext, w: { kind: WorkloadKind; ns: string; name: string; key: string; path: string; wl: SlimWorkload; hash: string; names: string[] }): Promise<void> {
+    const { kind, key, wl, hash, names } = w;
+    // The administrator's incident pause: nothing rolls; lifting it queues every workload again (controller.ts).
+    const paused = ctx.policy().pauseRestarts;
+    if (paused) {
+        ctx.logger.info({ object: key, reason: paused.reason }, "restart held back: restarts are paused cluster-wide by the administrator policy");
+        ctx.metrics.restartsPaused.inc({ kind });
+        return;
+    }
+    // A minimum interval coalesces: the key comes back when it has passed and rolls with the content current
+    // then (the last value wins), however many changes came in between.
+    const wait = minIntervalWait(wl.minIntervalMs, wl.restartedAt, ctx.clock.now());
+    if (wait > 0) {
+        ctx.logger.debug({ object: key, waitMs: wait }, "restart deferred by restart-min-interval");
+        ctx.queue.addAfter(key, wait);
+        return;
+    }
+    if (!(await patchWorkload(ctx, w.path, key, restartPatch(kind, wl.metadata.resourceVersion, hash, ctx.clock.now())))) return;
+    ctx.metrics.restarts.inc({ kind });
+    ctx.recorder.audit("restart", key, `consumed secrets changed (${names.join(",")})`, { fingerprint: hash });
+    ctx.recorder.event(
+        { apiVersion: kind === "rollouts" ? "argoproj.io/v1alpha1" : "apps/v1", kind: KIND_NAME[kind], namespace: w.ns, name: w.name, uid: wl.metadata.uid },
+        "Normal",
+        "SecretsChanged",
+        `rolling restart: secrets ${names.join(",")} changed`,
+    );
 }
 
 /** One merge patch of a workload; false when it is gone (404: nothing to roll). A 409 throws: the key is retried. */
