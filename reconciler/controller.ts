@@ -8,7 +8,8 @@ import { Change, Informer, KubeObject } from "./machinery/informer";
 import { PersistentTombstones } from "./derived/tombstones";
 import { SourcePrefetch } from "./derived/prefetch";
 import { markClaimRefused } from "./derived/writes";
-import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN, ANNOTATION_STATUS, SYNC_STATUSES } from "./keys";
+import { ANNOTATION_FAN_OUT_OWNER, ANNOTATION_RETAIN } from "./keys";
+import { StatusTally } from "./derived/status";
 import { isKubeError, KubeClient } from "../lib/kube";
 import { ReconcilerMetrics } from "./machinery/metrics";
 import { DependencyIndex, hasFanOut, SecretMeta, SlimNamespace, slimNamespace, slimSecret, SlimWorkload, slimWorkload, sourceKeyOf } from "./model";
@@ -92,6 +93,8 @@ export class Controller {
     private stopped = false;
     /** False while the informers' first lists load: events only build the index; one de-duplicated pass follows. */
     private started = false;
+    /** Derived secrets by status, kept per change: a scrape costs O(statuses), not O(cached secrets). */
+    private readonly statusTally = new StatusTally();
 
     constructor(private readonly o: ControllerOptions) {
         this.clock = o.clock ?? realClock;
@@ -242,6 +245,7 @@ export class Controller {
         const obj = c.type === "delete" ? undefined : c.obj;
         const old = c.type === "add" ? undefined : c.old;
         this.ctx.index.setDerived(c.key, obj ? sourceKeyOf(obj) : undefined);
+        this.statusTally.change(old, obj);
         if (!this.started) return;
         // Content (type + data) changes roll consumers; metadata-only changes and deletions never do, nor changes of a
         // secret marked restart-on-ignore. Toggling that mark changes what the consumers follow: they record a new
@@ -402,13 +406,7 @@ export class Controller {
     }
 
     private statusCounts(): Record<string, number> {
-        const counts: Record<string, number> = Object.fromEntries([...SYNC_STATUSES, "unknown"].map((s) => [s, 0]));
-        for (const s of this.ctx.secrets.values()) {
-            if (!isDerived(s)) continue;
-            const st = s.metadata.annotations?.[ANNOTATION_STATUS];
-            counts[st && st in counts ? st : "unknown"]++;
-        }
-        return counts;
+        return this.statusTally.counts();
     }
 
     /** Queues every cached secret in `namespaces` (their claim changed: status and work follow at once). */

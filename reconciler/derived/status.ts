@@ -1,4 +1,33 @@
-import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME, SyncStatus } from "../keys";
+import { isDerived } from "../../derive";
+import { ANNOTATION_STATUS, ANNOTATION_STATUS_MESSAGE, ANNOTATION_STATUS_TIME, SYNC_STATUSES, SyncStatus } from "../keys";
+import type { SecretMeta } from "../model";
+
+/** The status bucket of a cached secret: its status annotation, "unknown" when absent or not one of ours; undefined when not derived. */
+export function statusBucket(s: SecretMeta): string | undefined {
+    if (!isDerived(s)) return undefined;
+    const st = s.metadata.annotations?.[ANNOTATION_STATUS];
+    return st !== undefined && (SYNC_STATUSES as readonly string[]).includes(st) ? st : "unknown";
+}
+
+/**
+ * Derived secrets by status (the platform_secrets_derived_secrets gauge), kept current from the informer's changes
+ * (a relist emits its differences as changes too), so a scrape does not walk every cached secret.
+ */
+export class StatusTally {
+    private readonly tally = new Map<string, number>([...SYNC_STATUSES, "unknown"].map((s) => [s, 0]));
+
+    change(old: SecretMeta | undefined, now: SecretMeta | undefined): void {
+        const was = old && statusBucket(old);
+        const is = now && statusBucket(now);
+        if (was === is) return;
+        if (was) this.tally.set(was, this.tally.get(was)! - 1);
+        if (is) this.tally.set(is, this.tally.get(is)! + 1);
+    }
+
+    counts(): Record<string, number> {
+        return Object.fromEntries(this.tally);
+    }
+}
 
 /** Event reason and type for a status (Warning for anything a person must act on). */
 export function statusEvent(s: SyncStatus): { reason: string; type: "Normal" | "Warning" } {
