@@ -104,13 +104,66 @@ function connectError(hook: PostgresHook, mode: PgTlsMode, e: unknown, secrets: 
     return new PgHookError(scrub(`${where}: cannot connect${code ? ` (${code})` : ""}: ${msg}`, secrets), code || "connect");
 }
 
+const CHANNEL_BINDING_MISSING = "scram-without-channel-binding";
+
+/** Why a login was refused before any password was sent: the server's method, or TLS without channel binding. */
+function refusalError(hook: PostgresHook, method: string): PgHookError {
+    if (method === CHANNEL_BINDING_MISSING) {
+        return new PgHookError(
+            `PostgreSQL ${target(hook)}: the server offers SCRAM-SHA-256 over TLS without channel binding (no SCRAM-SHA-256-PLUS), as a TLS-terminating relay in front of it would; no password was sent ` +
+                "(fix: connect to PostgreSQL itself with ssl on and a hostssl line in pg_hba.conf, or set the hook's tls.mode verify-full with tls.ca, which also checks whom you talk to)",
+            "channel-binding-refused",
+        );
+    }
+    return new PgHookError(
+        `PostgreSQL ${target(hook)}: the server asked for ${method} authentication; only SCRAM-SHA-256 is accepted, so no password was sent ` +
+            `(fix on the server: password_encryption = scram-sha-256, set the role's password again, scram-sha-256 in pg_hba.conf)`,
+        "auth-method-refused",
+    );
+}
+
+/** What the guards saw during one login: the refused method (the first one), and whether SCRAM completed. */
+interface AuthState {
+    refused?: string;
+    scramDone: boolean;
+}
+
+type PgConnection = NodeJS.EventEmitter & { password: (p: string) => void; stream: { destroy(): void } };
+
+/** Layers 1, 3 and 4 of the refusal (layer 2 is the password callback in pgConnect); each one alone stops the password. */
+function guardAuthentication(con: PgConnection, tls: boolean, state: AuthState, refusal: (method: string) => PgHookError): void {
+    // Layer 1: our listeners run before the client's own (registered on connect): mark the refusal, fail the connect.
+    for (const [event, method] of [["authenticationCleartextPassword", "cleartext password"], ["authenticationMD5Password", "MD5 password"]] as const) {
+        con.prependListener(event, () => {
+            state.refused ??= method;
+            con.emit("error", refusal(method));
+        });
+    }
+    // Layer 3, independent of 1 and 2 (checked by removing them): connection.password() is the only writer of a
+    // cleartext/MD5 PasswordMessage (SCRAM uses other senders); it tears the socket down instead of writing.
+    con.password = () => {
+        state.refused ??= "a non-SCRAM password";
+        con.stream.destroy();
+    };
+    // Layer 4, TLS on: channel binding is required, not merely preferred. A server reached over TLS that offers
+    // SCRAM-SHA-256 without -PLUS is what a TLS-terminating relay in front of a plaintext (`host`, not `hostssl`)
+    // server looks like: the relay would see the login proof and could stand in for us. With -PLUS the proof binds
+    // the certificate WE saw, which a relay cannot present to the real server. Refused before the first SASL message.
+    if (tls) {
+        con.prependListener("authenticationSASL", (msg: { mechanisms?: string[] }) => {
+            if ((msg.mechanisms ?? []).includes("SCRAM-SHA-256-PLUS")) return;
+            state.refused ??= CHANNEL_BINDING_MISSING;
+            con.emit("error", refusal(state.refused));
+        });
+    }
+    con.on("authenticationSASLFinal", () => (state.scramDone = true));
+}
+
 /**
  * Connects as `hook.user` with `password`, TLS per `hook.tls?.mode ?? DEFAULT_PG_TLS_MODE`. Refuses (without
  * sending anything derived from the password) a server that asks for cleartext or MD5 authentication, and one that
  * lets the role in without completing SCRAM-SHA-256. The caller must `end()` the client.
  */
-const CHANNEL_BINDING_MISSING = "scram-without-channel-binding";
-
 export async function pgConnect(hook: PostgresHook, password: string, opts: { timeoutMs?: number } = {}): Promise<PgClient> {
     // Loaded on first use: pg and its protocol parser cost RSS that reconcilers without postgres hooks never need.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -118,20 +171,8 @@ export async function pgConnect(hook: PostgresHook, password: string, opts: { ti
     const mode = hook.tls?.mode ?? DEFAULT_PG_TLS_MODE;
     const ssl = tlsOptions(hook, mode);
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    let refused: string | undefined;
-    let scramDone = false;
-    const refusal = (method: string) =>
-        method === CHANNEL_BINDING_MISSING
-            ? new PgHookError(
-                  `PostgreSQL ${target(hook)}: the server offers SCRAM-SHA-256 over TLS without channel binding (no SCRAM-SHA-256-PLUS), as a TLS-terminating relay in front of it would; no password was sent ` +
-                      "(fix: connect to PostgreSQL itself with ssl on and a hostssl line in pg_hba.conf, or set the hook's tls.mode verify-full with tls.ca, which also checks whom you talk to)",
-                  "channel-binding-refused",
-              )
-            : new PgHookError(
-            `PostgreSQL ${target(hook)}: the server asked for ${method} authentication; only SCRAM-SHA-256 is accepted, so no password was sent ` +
-                `(fix on the server: password_encryption = scram-sha-256, set the role's password again, scram-sha-256 in pg_hba.conf)`,
-            "auth-method-refused",
-        );
+    const state: AuthState = { scramDone: false };
+    const refusal = (method: string) => refusalError(hook, method);
     const client = new Client({
         host: hook.host,
         port: hook.port ?? 5432,
@@ -142,7 +183,7 @@ export async function pgConnect(hook: PostgresHook, password: string, opts: { ti
         // Layer 2: node-postgres asks this function for the password on every auth request; once layer 1 saw a
         // cleartext/MD5 request it throws, so the client's own handler (which runs after ours) gets nothing.
         password: () => {
-            if (refused) throw refusal(refused);
+            if (state.refused) throw refusal(state.refused);
             return password;
         },
         enableChannelBinding: ssl !== false,
@@ -150,32 +191,8 @@ export async function pgConnect(hook: PostgresHook, password: string, opts: { ti
         query_timeout: timeoutMs,
         application_name: "platform-secrets-reconciler",
     });
-    const con = client.connection as unknown as NodeJS.EventEmitter & { password: (p: string) => void; stream: { destroy(): void } };
-    // Layer 1: our listeners run before the client's own (registered on connect): mark the refusal, fail the connect.
-    for (const [event, method] of [["authenticationCleartextPassword", "cleartext password"], ["authenticationMD5Password", "MD5 password"]] as const) {
-        con.prependListener(event, () => {
-            refused ??= method;
-            con.emit("error", refusal(method));
-        });
-    }
-    // Layer 3, independent of 1 and 2 (checked by removing them): connection.password() is the only writer of a
-    // cleartext/MD5 PasswordMessage (SCRAM uses other senders); it tears the socket down instead of writing.
-    con.password = () => {
-        refused ??= "a non-SCRAM password";
-        con.stream.destroy();
-    };
-    // Layer 4, TLS on: channel binding is required, not merely preferred. A server reached over TLS that offers
-    // SCRAM-SHA-256 without -PLUS is what a TLS-terminating relay in front of a plaintext (`host`, not `hostssl`)
-    // server looks like: the relay would see the login proof and could stand in for us. With -PLUS the proof binds
-    // the certificate WE saw, which a relay cannot present to the real server. Refused before the first SASL message.
-    if (ssl !== false) {
-        con.prependListener("authenticationSASL", (msg: { mechanisms?: string[] }) => {
-            if ((msg.mechanisms ?? []).includes("SCRAM-SHA-256-PLUS")) return;
-            refused ??= CHANNEL_BINDING_MISSING;
-            con.emit("error", refusal(refused));
-        });
-    }
-    con.on("authenticationSASLFinal", () => (scramDone = true));
+    const con = client.connection as unknown as PgConnection;
+    guardAuthentication(con, ssl !== false, state, refusal);
     // After connect, errors (server restart, idle kill) surface on the next query; an unhandled 'error' must not crash us.
     client.on("error", () => undefined);
     // A refused or failed connection is torn down, not ended politely: a hostile server need not cooperate.
@@ -184,10 +201,10 @@ export async function pgConnect(hook: PostgresHook, password: string, opts: { ti
         await client.connect();
     } catch (e) {
         abandon();
-        if (refused) throw refusal(refused);
+        if (state.refused) throw refusal(state.refused);
         throw connectError(hook, mode, e, [password]);
     }
-    if (!scramDone) {
+    if (!state.scramDone) {
         abandon();
         throw new PgHookError(
             `PostgreSQL ${target(hook)}: the server let the role in without SCRAM-SHA-256 authentication (trust or similar); only SCRAM-SHA-256 is accepted (fix pg_hba.conf)`,

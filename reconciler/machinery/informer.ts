@@ -255,33 +255,8 @@ export class Informer<T extends KubeObject> {
                 { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds },
                 (ev) => {
                     if (end) return;
-                    const step = interpretWatchEvent(this.cache, ev, this.transform);
-                    switch (step.kind) {
-                        case "change":
-                            if (step.change.type === "delete") this.cache.delete(step.change.key);
-                            else this.cache.set(step.change.key, step.change.obj);
-                            if (step.resourceVersion) this.rv = step.resourceVersion;
-                            this.emit(step.change);
-                            return;
-                        case "bookmark":
-                            if (step.resourceVersion) this.rv = step.resourceVersion;
-                            return;
-                        case "gone":
-                            end = "gone";
-                            this.current?.abort();
-                            return;
-                        case "error":
-                            this.o.logger.warn({ informer: this.o.name, error: step.message }, "watch error event");
-                            end = "error";
-                            this.current?.abort();
-                            return;
-                        case "ignore":
-                            return;
-                        default: {
-                            const never: never = step;
-                            throw new Error(`unhandled watch step ${JSON.stringify(never)}`);
-                        }
-                    }
+                    end = this.applyWatchEvent(ev);
+                    if (end) this.current?.abort();
                 },
                 armStall,
             );
@@ -297,6 +272,33 @@ export class Informer<T extends KubeObject> {
         } finally {
             cancelStall?.();
             this.current = undefined;
+        }
+    }
+
+    /** Applies one watch event to the cache and emits it; the reason to end this watch when the event is one. */
+    private applyWatchEvent(ev: WatchEvent): WatchEnd | undefined {
+        const step = interpretWatchEvent(this.cache, ev, this.transform);
+        switch (step.kind) {
+            case "change":
+                if (step.change.type === "delete") this.cache.delete(step.change.key);
+                else this.cache.set(step.change.key, step.change.obj);
+                if (step.resourceVersion) this.rv = step.resourceVersion;
+                this.emit(step.change);
+                return undefined;
+            case "bookmark":
+                if (step.resourceVersion) this.rv = step.resourceVersion;
+                return undefined;
+            case "gone":
+                return "gone";
+            case "error":
+                this.o.logger.warn({ informer: this.o.name, error: step.message }, "watch error event");
+                return "error";
+            case "ignore":
+                return undefined;
+            default: {
+                const never: never = step;
+                throw new Error(`unhandled watch step ${JSON.stringify(never)}`);
+            }
         }
     }
 
