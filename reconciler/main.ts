@@ -1,5 +1,5 @@
-import { createLogger } from "../lib/log";
-import { Reconciler } from "./app";
+import { createLogger, Logger } from "../lib/log";
+import { Reconciler, ReconcilerOptions } from "./app";
 import { readFileSync } from "node:fs";
 import { ConfigError, parseConfig, ReconcilerConfig, usage } from "./config";
 import { VaultAuth, VaultConfig } from "./hooks/vault";
@@ -12,6 +12,32 @@ export function vaultConfig(cfg: ReconcilerConfig): VaultConfig | undefined {
     const caPem = cfg.vaultCaFile ? readFileSync(cfg.vaultCaFile, "utf8") : undefined;
     const auth: VaultAuth = cfg.vaultAuth === "kubernetes" ? { method: "kubernetes", role: cfg.vaultRole!, mount: cfg.vaultAuthMount, jwtPath: cfg.vaultJwtFile } : { method: "token-file", path: cfg.vaultTokenFile! };
     return { addr: cfg.vaultAddr, auth, ...(caPem ? { caPem } : {}) };
+}
+
+/** The Reconciler's options from validated flags (pure apart from reading the Vault CA file). */
+export function reconcilerOptions(cfg: ReconcilerConfig, client: KubeClient, logger: Logger): ReconcilerOptions {
+    return {
+        client,
+        logger,
+        identity: cfg.identity,
+        namespaces: cfg.namespaces,
+        debounceMs: cfg.debounceMs,
+        restartMaxDelayMs: cfg.restartMaxDelayMs,
+        workers: cfg.workers,
+        ratePerSec: cfg.ratePerSec,
+        burst: cfg.burst,
+        metricsPort: cfg.metricsPort,
+        metricsHost: cfg.metricsHost,
+        processMetrics: true,
+        ownNamespace: cfg.ownNamespace,
+        policyName: cfg.policyName,
+        resyncMs: cfg.resyncMs,
+        deleteGraceMs: cfg.deleteGraceMs,
+        vault: vaultConfig(cfg),
+        lease: cfg.leaderElection
+            ? { namespace: cfg.leaseNamespace!, name: cfg.leaseName, durationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs }
+            : undefined,
+    };
 }
 
 /** Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration. */
@@ -39,28 +65,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return 2;
     }
     const client = KubeClient.fromConfig(conn);
-    const r = new Reconciler({
-        client,
-        logger,
-        identity: cfg.identity,
-        namespaces: cfg.namespaces,
-        debounceMs: cfg.debounceMs,
-        restartMaxDelayMs: cfg.restartMaxDelayMs,
-        workers: cfg.workers,
-        ratePerSec: cfg.ratePerSec,
-        burst: cfg.burst,
-        metricsPort: cfg.metricsPort,
-        metricsHost: cfg.metricsHost,
-        processMetrics: true,
-        ownNamespace: cfg.ownNamespace,
-        policyName: cfg.policyName,
-        resyncMs: cfg.resyncMs,
-        deleteGraceMs: cfg.deleteGraceMs,
-        vault: vaultConfig(cfg),
-        lease: cfg.leaderElection
-            ? { namespace: cfg.leaseNamespace!, name: cfg.leaseName, durationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs }
-            : undefined,
-    });
+    const r = new Reconciler(reconcilerOptions(cfg, client, logger));
     let resolveExit!: (code: number) => void;
     const exit = new Promise<number>((r2) => (resolveExit = r2));
     const shutdown = (signal: string) => {

@@ -47,6 +47,23 @@ export interface WatchHandle {
     abort(): void;
 }
 
+/** A list's own metadata: where the next page starts, and the resourceVersion to watch from. */
+export interface ListMeta {
+    continue?: string;
+    resourceVersion?: string;
+}
+
+/** A streaming parser of a list body: each item to `onItem` as it completes, the list's metadata to `onMeta`. */
+function listStream(onItem: (item: unknown) => void, onMeta: (m: ListMeta) => void, onError: (e: unknown) => void): JSONParser {
+    const p = new JSONParser({ paths: ["$.metadata", "$.items.*"], keepStack: false });
+    p.onValue = ({ value, key }) => {
+        if (typeof key === "number") onItem(value);
+        else onMeta((value ?? {}) as ListMeta);
+    };
+    p.onError = onError;
+    return p;
+}
+
 /**
  * A small JSON REST client on node:https with keep-alive. client-node 1.4.0's generated API classes are avoided
  * on the hot path: they re-create TLS agents per call and their Watch cannot be supervised (#364/#958).
@@ -175,7 +192,7 @@ export class KubeClient {
      * 4 MiB, nearly every page) is parsed at once with JSON.parse (fast); past that the rest is parsed as it arrives,
      * item by item (@streamparser/json, ~5x slower per byte), so memory is one item plus what `onItem` keeps.
      */
-    async list(path: string, query: RequestOptions["query"], onItem: (item: unknown) => void, o: { bufferBytes?: number } = {}): Promise<{ continue?: string; resourceVersion?: string }> {
+    async list(path: string, query: RequestOptions["query"], onItem: (item: unknown) => void, o: { bufferBytes?: number } = {}): Promise<ListMeta> {
         const headers = { ...(await this.authHeaders()), Accept: "application/json" };
         const u = this.url(path, query);
         const mod = u.protocol === "https:" ? https : http;
@@ -186,19 +203,11 @@ export class KubeClient {
                 let chunks: Buffer[] = [];
                 let bytes = 0;
                 let parser: JSONParser | undefined;
-                let meta: { continue?: string; resourceVersion?: string } = {};
+                let meta: ListMeta = {};
                 let failed: Error | undefined;
                 // Not the parser's message: JSON.parse quotes a stretch of the body, which is Secret data.
                 const bad = (_e: unknown): KubeApiError => new KubeApiError(code, "BadResponse", `LIST ${path}: unparsable response`);
-                const stream = (): JSONParser => {
-                    const p = new JSONParser({ paths: ["$.metadata", "$.items.*"], keepStack: false });
-                    p.onValue = ({ value, key }) => {
-                        if (typeof key === "number") onItem(value);
-                        else meta = (value ?? {}) as typeof meta;
-                    };
-                    p.onError = (e) => (failed ??= bad(e));
-                    return p;
-                };
+                const stream = (): JSONParser => listStream(onItem, (m) => (meta = m), (e) => (failed ??= bad(e)));
                 res.on("data", (c: Buffer) => {
                     if (failed) return;
                     if (parser) return void parser.write(c);

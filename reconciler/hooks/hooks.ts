@@ -279,6 +279,36 @@ export class HookRunner {
             data[D_PG_LAST(slot)] = b64;
             return { applied: true, ran: false };
         }
+        const { candidates, notes } = await this.previousPasswords(source, hook, key, slot, data);
+        const tried: string[] = [];
+        for (const c of candidates) {
+            if (c.value === next) continue;
+            tried.push(c.from);
+            let client;
+            try {
+                client = await this.pg.pgConnect(hook, c.value);
+            } catch {
+                continue;
+            }
+            try {
+                await this.pg.alterRolePassword(client, hook.user, next);
+            } catch (e) {
+                return { applied: false, error: scrub(`ALTER ROLE ${hook.user} failed (${(e as { code?: string }).code ?? "unknown"})`, [next, c.value]) };
+            } finally {
+                await client.end().catch(() => undefined);
+            }
+            if ((await this.pg.canLogin(hook, next)) !== true) return { applied: false, error: `ALTER ROLE ${hook.user} ran but the new password does not log in` };
+            data[D_PG_LAST(slot)] = b64;
+            return { applied: true, ran: true };
+        }
+        return { applied: false, error: `cannot log in as ${hook.user} at ${where} with the new password nor any previous one (tried: ${tried.join(", ") || "nothing"})${notes.length ? `; ${notes.join("; ")}` : ""}` };
+    }
+
+    /**
+     * The values the role may still have, oldest first (Vault version current-1 and current of the hook's own path,
+     * the value applied last, the value set when the role was retired), and why some could not be had (never a value).
+     */
+    private async previousPasswords(source: Secret, hook: PostgresHook, key: string, slot: string, data: Record<string, string>): Promise<{ candidates: { from: string; value: string }[]; notes: string[] }> {
         const candidates: { from: string; value: string }[] = [];
         // Why no candidate worked, for the operator (never a value).
         const notes: string[] = [];
@@ -312,28 +342,7 @@ export class HookRunner {
         // Back from strategy alternate: the group role's password is the one we left it when it was retired.
         const retired = knownPassword(slot, data, hook.user);
         if (retired !== undefined) candidates.push({ from: "value set when the role was retired", value: retired });
-        const tried: string[] = [];
-        for (const c of candidates) {
-            if (c.value === next) continue;
-            tried.push(c.from);
-            let client;
-            try {
-                client = await this.pg.pgConnect(hook, c.value);
-            } catch {
-                continue;
-            }
-            try {
-                await this.pg.alterRolePassword(client, hook.user, next);
-            } catch (e) {
-                return { applied: false, error: scrub(`ALTER ROLE ${hook.user} failed (${(e as { code?: string }).code ?? "unknown"})`, [next, c.value]) };
-            } finally {
-                await client.end().catch(() => undefined);
-            }
-            if ((await this.pg.canLogin(hook, next)) !== true) return { applied: false, error: `ALTER ROLE ${hook.user} ran but the new password does not log in` };
-            data[D_PG_LAST(slot)] = b64;
-            return { applied: true, ran: true };
-        }
-        return { applied: false, error: `cannot log in as ${hook.user} at ${where} with the new password nor any previous one (tried: ${tried.join(", ") || "nothing"})${notes.length ? `; ${notes.join("; ")}` : ""}` };
+        return { candidates, notes };
     }
 
     /**
@@ -344,30 +353,7 @@ export class HookRunner {
     private async jobRerun(source: Secret, hook: JobRerunHook, slot: string, firstSight: boolean, data: Record<string, string>): Promise<Outcome> {
         const ns = source.metadata.namespace!;
         const fp = this.inputFingerprint(source, hook);
-        if (hook.cronJob) {
-            if (firstSight) return { applied: true, ran: false };
-            let cj: { metadata?: { name?: string; namespace?: string; uid?: string }; spec?: { suspend?: boolean; jobTemplate?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } } };
-            try {
-                cj = await this.d.client.request("GET", `/apis/batch/v1/namespaces/${ns}/cronjobs/${hook.cronJob}`, { object: `${ns}/${hook.cronJob}` });
-            } catch (e) {
-                if (isKubeError(e, 404)) return { applied: false, error: `CronJob ${ns}/${hook.cronJob} not found; create it (suspend: true) with the bootstrap Job as its jobTemplate` };
-                throw e;
-            }
-            // A running schedule would run the bootstrap on its own too; the template is meant to be a template.
-            if (cj.spec?.suspend !== true) return { applied: false, error: `CronJob ${ns}/${hook.cronJob} is not suspended; set spec.suspend: true (it only holds the bootstrap Job template)` };
-            const name = `${hook.cronJob.slice(0, 52)}-${fp.slice(0, 10)}`;
-            const job = jobFromCronJob(cj, name);
-            if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };
-            job.metadata = { ...job.metadata, annotations: { ...(job.metadata?.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
-            (job.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: "batch/v1", kind: "CronJob", name: hook.cronJob, uid: cj.metadata?.uid, controller: true }];
-            try {
-                await this.d.client.request("POST", `/apis/batch/v1/namespaces/${ns}/jobs`, { body: job, object: `${ns}/${name}` });
-            } catch (e) {
-                if (!isKubeError(e, 409)) throw e; // already created for this content
-            }
-            this.d.recorder.audit("hook", `${ns}/${name}`, `job created from CronJob ${hook.cronJob} for new source content`, { fingerprint: fp });
-            return { applied: true, ran: true };
-        }
+        if (hook.cronJob) return this.jobFromCronJobHook(ns, hook.cronJob, fp, firstSight);
         const jobName = hook.job!;
         const path = `/apis/batch/v1/namespaces/${ns}/jobs/${jobName}`;
         const object = `${ns}/${jobName}`;
@@ -385,23 +371,52 @@ export class HookRunner {
         if (!stored) return { applied: false, error: `job ${object} does not exist and no template was kept; create the Job once, or declare the hook with a suspended CronJob ("cronJob")` };
         const template = JSON.parse(Buffer.from(stored, "base64").toString("utf8"));
         if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };
-        if (live) {
-            await this.d.client.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions: { uid: live.metadata.uid } }, object });
-            const deadline = this.clock.now() + 30_000;
-            for (;;) {
-                try {
-                    await this.d.client.request("GET", path, { object });
-                } catch (e) {
-                    if (isKubeError(e, 404)) break;
-                    throw e;
-                }
-                if (this.clock.now() > deadline) return { applied: false, error: `job ${object} still exists 30 s after deletion` };
-                await sleep(this.clock, 100);
-            }
-        }
+        if (live && !(await this.deleteAndWait(path, object, live.metadata.uid))) return { applied: false, error: `job ${object} still exists 30 s after deletion` };
         template.metadata = { ...template.metadata, namespace: ns, name: jobName, annotations: { ...(template.metadata.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
         await this.d.client.request("POST", `/apis/batch/v1/namespaces/${ns}/jobs`, { body: template, object });
         this.d.recorder.audit("hook", object, "job re-created for new source content", { fingerprint: fp });
         return { applied: true, ran: true };
+    }
+
+    /** From a suspended CronJob: a new Job named after the content fingerprint (idempotent: a 409 is this content's Job). */
+    private async jobFromCronJobHook(ns: string, cronJob: string, fp: string, firstSight: boolean): Promise<Outcome> {
+        if (firstSight) return { applied: true, ran: false };
+        let cj: { metadata?: { name?: string; namespace?: string; uid?: string }; spec?: { suspend?: boolean; jobTemplate?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } } };
+        try {
+            cj = await this.d.client.request("GET", `/apis/batch/v1/namespaces/${ns}/cronjobs/${cronJob}`, { object: `${ns}/${cronJob}` });
+        } catch (e) {
+            if (isKubeError(e, 404)) return { applied: false, error: `CronJob ${ns}/${cronJob} not found; create it (suspend: true) with the bootstrap Job as its jobTemplate` };
+            throw e;
+        }
+        // A running schedule would run the bootstrap on its own too; the template is meant to be a template.
+        if (cj.spec?.suspend !== true) return { applied: false, error: `CronJob ${ns}/${cronJob} is not suspended; set spec.suspend: true (it only holds the bootstrap Job template)` };
+        const name = `${cronJob.slice(0, 52)}-${fp.slice(0, 10)}`;
+        const job = jobFromCronJob(cj, name);
+        if (this.d.confirmLeadership && !(await this.d.confirmLeadership())) return { applied: false, error: NOT_LEADING };
+        job.metadata = { ...job.metadata, annotations: { ...(job.metadata?.annotations ?? {}), [ANNOTATION_HOOK_SOURCE_HASH]: fp } };
+        (job.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: "batch/v1", kind: "CronJob", name: cronJob, uid: cj.metadata?.uid, controller: true }];
+        try {
+            await this.d.client.request("POST", `/apis/batch/v1/namespaces/${ns}/jobs`, { body: job, object: `${ns}/${name}` });
+        } catch (e) {
+            if (!isKubeError(e, 409)) throw e; // already created for this content
+        }
+        this.d.recorder.audit("hook", `${ns}/${name}`, `job created from CronJob ${cronJob} for new source content`, { fingerprint: fp });
+        return { applied: true, ran: true };
+    }
+
+    /** Deletes the Job (this uid only) and waits, on the injected clock, until it is gone; false after 30 s. */
+    private async deleteAndWait(path: string, object: string, uid: string | undefined): Promise<boolean> {
+        await this.d.client.request("DELETE", path, { body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions: { uid } }, object });
+        const deadline = this.clock.now() + 30_000;
+        for (;;) {
+            try {
+                await this.d.client.request("GET", path, { object });
+            } catch (e) {
+                if (isKubeError(e, 404)) return true;
+                throw e;
+            }
+            if (this.clock.now() > deadline) return false;
+            await sleep(this.clock, 100);
+        }
     }
 }
