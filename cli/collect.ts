@@ -114,6 +114,15 @@ export async function collect(client: KubeClient, scope: Scope, opts: CollectOpt
     }
     const inListing = (ns: string) => everything || listedNamespaces.has(ns);
 
+    await collectSources(client, view, listed, inListing, opts.source);
+
+    if (opts.workloads) view.workloads = await collectWorkloads(client, everything ? "all" : namespaces, view);
+    view.derived.sort((a, b) => cmp(key(a), key(b)));
+    return view;
+}
+
+/** Fills `view.sources` with the sources that derived secrets (and `source`) name and the listing did not already add. */
+async function collectSources(client: KubeClient, view: ClusterView, listed: Map<string, SlimSecret>, inListing: (ns: string) => boolean, source: string | undefined): Promise<void> {
     // Sources named by derived secrets (and --source): from the listing when their namespace was read, else one GET.
     const wanted = new Set<string>();
     for (const d of view.derived) {
@@ -121,7 +130,7 @@ export async function collect(client: KubeClient, scope: Scope, opts: CollectOpt
         const name = d.annotations[ANNOTATION_SOURCE_NAME];
         if (ns && name) wanted.add(`${ns}/${name}`);
     }
-    if (opts.source) wanted.add(opts.source);
+    if (source) wanted.add(source);
     await mapLimit([...wanted].filter((k) => !view.sources.has(k)), LIMIT, async (k) => {
         const [ns, name] = k.split("/");
         if (inListing(ns)) {
@@ -137,10 +146,6 @@ export async function collect(client: KubeClient, scope: Scope, opts: CollectOpt
             else view.problems.push(describeError(e, `reading source ${k}`));
         }
     });
-
-    if (opts.workloads) view.workloads = await collectWorkloads(client, everything ? "all" : namespaces, view);
-    view.derived.sort((a, b) => cmp(key(a), key(b)));
-    return view;
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -8,7 +8,13 @@ export function renderPage(o: { nonce: string; refreshMs: number; context: strin
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>platform-secrets · ${escapeXml(o.context)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style nonce="${o.nonce}">
+` + pageStyles(o.nonce) + pageBody(o) + pageScript(o.nonce, o.refreshMs) + `</body></html>
+`;
+}
+
+/** The page's <style> block (closing <head>), carrying the CSP nonce. */
+function pageStyles(nonce: string): string {
+    return `<style nonce="${nonce}">
 body{font-family:system-ui,sans-serif;margin:1.2rem;color:#222}
 h1{font-size:1.3rem;margin:0 0 .3rem}
 .meta{color:#666;font-size:.85rem;margin-bottom:.8rem}
@@ -28,7 +34,12 @@ h2{font-size:1.05rem;margin-top:1.4rem}
 #graph{overflow:auto;border:1px solid #eee;margin-top:.6rem}
 button{cursor:pointer}
 </style></head>
-<body>
+`;
+}
+
+/** The page's static markup: heading, verdict and banners, filter controls, the table, the rotation and graph panels. */
+function pageBody(o: { context: string; scope: string }): string {
+    return `<body>
 <h1>Is everything in sync?</h1>
 <div class="meta">context <b>${escapeXml(o.context)}</b> · ${escapeXml(o.scope)} · your own credentials (RBAC decides what you see) · <span id="updated" data-testid="updated">loading…</span></div>
 <div id="verdict" data-testid="verdict" class="banner warn">loading…</div>
@@ -42,9 +53,20 @@ button{cursor:pointer}
 <div id="rotation" data-testid="rotation" class="msg">Choose “Rotation” on a source to follow its last rotation from Vault to the last Pod.</div>
 <h2>Dependency graph</h2>
 <div id="graph" data-testid="graph"></div>
-<script nonce="${o.nonce}">
-"use strict";
-const REFRESH_MS = ${Number(o.refreshMs)};
+`;
+}
+
+/** The page's <script> element, carrying the CSP nonce; its body is split in parts only to keep each function short. */
+function pageScript(nonce: string, refreshMs: number): string {
+    return `<script nonce="${nonce}">
+` + scriptHelpers(refreshMs) + scriptRotation() + scriptRender() + scriptLoadAndSync() + `</script>
+`;
+}
+
+/** Script part: the refresh interval, page state and small DOM helpers (element, age, banner, filter, buttons). */
+function scriptHelpers(refreshMs: number): string {
+    return `"use strict";
+const REFRESH_MS = ${Number(refreshMs)};
 let data = null;
 const syncing = new Map(); // target -> {text, error}
 const $ = (id) => document.getElementById(id);
@@ -68,7 +90,12 @@ function rotationButton(source) {
   b.addEventListener("click", () => rotation(source));
   return b;
 }
-async function rotation(source) {
+`;
+}
+
+/** Script part: the rotation panel, read from /api/rotation. */
+function scriptRotation(): string {
+    return `async function rotation(source) {
   const box = $("rotation");
   box.textContent = "reading the rotation of " + source + "…";
   try {
@@ -89,7 +116,12 @@ async function rotation(source) {
     box.textContent = "rotation view failed: " + e.message;
   }
 }
-function render() {
+`;
+}
+
+/** Script part: render(), which redraws the verdict, banners, table rows and graph from the last status. */
+function scriptRender(): string {
+    return `function render() {
   if (!data) return;
   const r = data.report, tbody = $("rows");
   tbody.textContent = "";
@@ -123,7 +155,12 @@ function render() {
   }
   $("graph").innerHTML = data.graphSvg; // rendered and escaped by the server
 }
-async function load() {
+`;
+}
+
+/** Script part: load() from /api/status, sync() via POST /api/sync, the filter listeners and the refresh timer. */
+function scriptLoadAndSync(): string {
+    return `async function load() {
   try {
     const res = await fetch("/api/status", { cache: "no-store" });
     const j = await res.json();
@@ -158,7 +195,5 @@ $("filter").addEventListener("input", render);
 $("state").addEventListener("change", render);
 load();
 setInterval(load, REFRESH_MS);
-</script>
-</body></html>
 `;
 }

@@ -199,14 +199,11 @@ async function syncRoute(c: RouteContext, req: http.IncomingMessage, res: http.S
     }
 }
 
-export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
-    let port = o.port;
-    const token = randomBytes(32).toString("base64url");
-    const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
-    const scopeText = o.scope.kind === "all" ? "all namespaces" : `namespace ${o.scope.namespace}`;
+/** The status read (collect, StatusReport, graph SVG) as a function whose concurrent calls share one read. */
+function sharedStatusReader(o: DashboardOptions, scopeText: string): () => Promise<StatusPayload> {
     // Concurrent refreshes (several tabs) share one read of the cluster.
     let inflight: Promise<StatusPayload> | undefined;
-    const status = (): Promise<StatusPayload> =>
+    return (): Promise<StatusPayload> =>
         (inflight ??= (async () => {
             try {
                 const view = await collect(o.client, o.scope, { workloads: true });
@@ -216,6 +213,22 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
                 inflight = undefined;
             }
         })());
+}
+
+/** Starts `server` on 127.0.0.1:`port` (0 = any free port); a port in use becomes an AccessError naming --port. */
+function listenOnLoopback(server: http.Server, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+        server.once("error", (e: NodeJS.ErrnoException) => reject(e.code === "EADDRINUSE" ? new AccessError(`port ${port} on 127.0.0.1 is in use; pass --port`) : e));
+        server.listen(port, "127.0.0.1", () => resolve());
+    });
+}
+
+export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
+    let port = o.port;
+    const token = randomBytes(32).toString("base64url");
+    const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
+    const scopeText = o.scope.kind === "all" ? "all namespaces" : `namespace ${o.scope.namespace}`;
+    const status = sharedStatusReader(o, scopeText);
 
     const ctx: RouteContext = { o, status, allowedHosts, running: { syncs: 0, rotations: 0 } };
     const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -252,10 +265,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
             if (!res.headersSent) json(res, 500, { error: `dashboard error: ${String((e as Error)?.message ?? e)}` });
         });
     });
-    await new Promise<void>((resolve, reject) => {
-        server.once("error", (e: NodeJS.ErrnoException) => reject(e.code === "EADDRINUSE" ? new AccessError(`port ${o.port} on 127.0.0.1 is in use; pass --port`) : e));
-        server.listen(o.port, "127.0.0.1", () => resolve());
-    });
+    await listenOnLoopback(server, o.port);
     port = (server.address() as AddressInfo).port;
     return {
         url: `http://127.0.0.1:${port}/?token=${token}`,
