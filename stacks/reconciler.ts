@@ -137,6 +137,54 @@ export function disruptionBudgetSpec(replicas: number): { maxUnavailable: number
     return { maxUnavailable: 1 };
 }
 
+/** The reconciler's policy.json text for `p`, parsed back as the reconciler parses it (throws naming the component). */
+function checkedPolicyText(name: string, p: ReconcilerPolicy): string {
+    const text = renderPolicy(p);
+    parsePolicy(text, `ReconcilerDeployment ${name} policy`);
+    return text;
+}
+
+/** Refuses args the reconciler could not run with (no image, an incomplete vault, a plain policy it cannot parse) at preview. */
+function checkDeploymentArgs(name: string, args: ReconcilerDeploymentArgs): void {
+    if (args.image === undefined || args.image === "") {
+        throw new Error(`ReconcilerDeployment ${name}: "image" is required; build reconciler/Dockerfile and pass its reference`);
+    }
+    if (args.vault !== undefined && (args.vault.addr === "" || !["kubernetes", "token-file"].includes(args.vault.auth?.method))) {
+        throw new Error(`ReconcilerDeployment ${name}: "vault" needs addr and auth.method kubernetes (with role) or token-file (with secretName); omit vault when no hook reads Vault`);
+    }
+    // The reconciler refuses a policy it cannot parse; fail at preview instead, naming the component.
+    const policy = args.policy ?? EMPTY_POLICY;
+    if (!pulumi.Output.isInstance(policy) && !(policy instanceof Promise)) checkedPolicyText(name, policy as ReconcilerPolicy);
+}
+
+/** What ReconcilerDeployment's child-creating helpers share: its name, args, labels, derived names and child options. */
+interface ReconcilerScope {
+    name: string;
+    args: ReconcilerDeploymentArgs;
+    labels: Record<string, string>;
+    /** `<name>-<instance>` (or `<name>`): the prefix of names other installations in the same cluster could also take. */
+    base: string;
+    nsName: pulumi.Output<string>;
+    /** The options of every child: `{ parent: this }`. */
+    parent: pulumi.CustomResourceOptions;
+}
+
+/** The reconciler container's own env vars (pod identity, Lease, metrics port, debounce, policy, watched namespaces). */
+function reconcilerEnv(s: ReconcilerScope, port: pulumi.Output<number>, policyMapName: pulumi.Output<string>): k8s.types.input.core.v1.EnvVar[] {
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+        { name: "RECONCILER_LEASE_NAME", value: `${s.base}-reconciler` },
+        { name: "RECONCILER_METRICS_PORT", value: port.apply(String) },
+        { name: "RECONCILER_DEBOUNCE_MS", value: pulumi.output(s.args.debounceMs ?? 2000).apply(String) },
+        // The policy ConfigMap's name; its namespace is POD_NAMESPACE (only the stack owner writes there).
+        { name: "RECONCILER_POLICY", value: policyMapName },
+    ];
+    const secretNamespaces = s.args.secretNamespaces;
+    if (secretNamespaces !== undefined) env.push({ name: "RECONCILER_NAMESPACES", value: pulumi.all(secretNamespaces).apply((l) => l.join(",")) });
+    return env;
+}
+
 /**
  * Kubernetes objects running the reconciler: namespace, SA, least-privilege RBAC, the administrator policy ConfigMap,
  * Deployment, PDB, metrics Service.
@@ -153,22 +201,8 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: ReconcilerDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:reconciler:ReconcilerDeployment", name, {}, opts);
-        if (args.image === undefined || args.image === "") {
-            throw new Error(`ReconcilerDeployment ${name}: "image" is required; build reconciler/Dockerfile and pass its reference`);
-        }
-        if (args.vault !== undefined && (args.vault.addr === "" || !["kubernetes", "token-file"].includes(args.vault.auth?.method))) {
-            throw new Error(`ReconcilerDeployment ${name}: "vault" needs addr and auth.method kubernetes (with role) or token-file (with secretName); omit vault when no hook reads Vault`);
-        }
-        // The reconciler refuses a policy it cannot parse; fail at preview instead, naming the component.
-        const checkPolicy = (p: ReconcilerPolicy): string => {
-            const text = renderPolicy(p);
-            parsePolicy(text, `ReconcilerDeployment ${name} policy`);
-            return text;
-        };
-        const policy = args.policy ?? EMPTY_POLICY;
-        if (!pulumi.Output.isInstance(policy) && !(policy instanceof Promise)) checkPolicy(policy as ReconcilerPolicy);
+        checkDeploymentArgs(name, args);
         const parent = { parent: this };
-        const rules = reconcilerRbacRules();
         const labels = { "app.kubernetes.io/name": "platform-secrets-reconciler", "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": "pulumi" };
         const port = pulumi.output(args.metricsPort ?? 8080);
         // Names other installations in the same cluster could also take: derived from the instance.
@@ -186,7 +220,32 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
         }, parent);
         const nsName = ns.metadata.name;
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: `${name}-reconciler`, namespace: nsName, labels } }, parent);
-        const subjects = [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: nsName }];
+        const s: ReconcilerScope = { name, args, labels, base, nsName, parent };
+        this.createRbac(s, sa.metadata.name);
+        const policyMap = this.createPolicyConfigMap(s, claim);
+
+        const env = reconcilerEnv(s, port, policyMap.metadata.name);
+        const vault = this.createVaultParts(s);
+        env.push(...vault.env);
+
+        const deployment = this.createDeployment(s, sa.metadata.name, port, env, vault);
+        const svc = this.createDisruptionBudgetAndService(s, port);
+        if (args.prometheusRule) this.prometheusRuleName = this.createAlerts(s, args.prometheusRule);
+        this.namespace = nsName;
+        this.namespaceResource = ns;
+        this.serviceAccountName = sa.metadata.name;
+        this.deploymentName = deployment.metadata.name;
+        this.metricsServiceName = svc.metadata.name;
+        this.policyConfigMapName = policyMap.metadata.name;
+        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, deploymentName: this.deploymentName, metricsServiceName: this.metricsServiceName, policyConfigMapName: this.policyConfigMapName });
+    }
+
+    /** The least-privilege RBAC of the ServiceAccount `saName`: cluster rules, Secret access (cluster-wide or per namespace), its own namespace's rules. */
+    private createRbac(s: ReconcilerScope, saName: pulumi.Output<string>): void {
+        const { name, labels, base, nsName, parent } = s;
+        const secretNamespaces = s.args.secretNamespaces;
+        const rules = reconcilerRbacRules();
+        const subjects = [{ kind: "ServiceAccount", name: saName, namespace: nsName }];
 
         const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-cluster`, { metadata: { name: `${base}-reconciler`, labels }, rules: rules.cluster }, parent);
         new k8s.rbac.v1.ClusterRoleBinding(`${name}-cluster`, { metadata: { name: `${base}-reconciler`, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name }, subjects }, parent);
@@ -204,30 +263,33 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
         // Its Lease and the policy ConfigMap, in its own namespace only.
         const ownRole = new k8s.rbac.v1.Role(`${name}-own`, { metadata: { name: `${name}-reconciler-own`, namespace: nsName, labels }, rules: rules.own }, parent);
         new k8s.rbac.v1.RoleBinding(`${name}-own`, { metadata: { name: `${name}-reconciler-own`, namespace: nsName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: ownRole.metadata.name }, subjects }, parent);
-        const policyMap = new k8s.core.v1.ConfigMap(
+    }
+
+    /** The administrator policy ConfigMap (checked again once an Output policy resolves), labelled with the instance's claim if any. */
+    private createPolicyConfigMap(s: ReconcilerScope, claim: pulumi.Output<ReturnType<typeof claimMetadata>> | undefined): k8s.core.v1.ConfigMap {
+        const { name, args, labels, base, nsName, parent } = s;
+        const policy = args.policy ?? EMPTY_POLICY;
+        return new k8s.core.v1.ConfigMap(
             `${name}-policy`,
-            { metadata: { name: args.instance ? `${base}-policy` : POLICY_CONFIGMAP_NAME, namespace: nsName, labels: claim ? claim.apply((c) => ({ ...labels, ...c.labels })) : labels }, data: { [POLICY_KEY]: pulumi.output(policy).apply((p) => checkPolicy(p as ReconcilerPolicy)) } },
+            { metadata: { name: args.instance ? `${base}-policy` : POLICY_CONFIGMAP_NAME, namespace: nsName, labels: claim ? claim.apply((c) => ({ ...labels, ...c.labels })) : labels }, data: { [POLICY_KEY]: pulumi.output(policy).apply((p) => checkedPolicyText(name, p as ReconcilerPolicy)) } },
             parent,
         );
+    }
 
-        const env: k8s.types.input.core.v1.EnvVar[] = [
-            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-            { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-            { name: "RECONCILER_LEASE_NAME", value: `${base}-reconciler` },
-            { name: "RECONCILER_METRICS_PORT", value: port.apply(String) },
-            { name: "RECONCILER_DEBOUNCE_MS", value: pulumi.output(args.debounceMs ?? 2000).apply(String) },
-            // The policy ConfigMap's name; its namespace is POD_NAMESPACE (only the stack owner writes there).
-            { name: "RECONCILER_POLICY", value: policyMap.metadata.name },
-        ];
-        if (secretNamespaces !== undefined) env.push({ name: "RECONCILER_NAMESPACES", value: pulumi.all(secretNamespaces).apply((l) => l.join(",")) });
+    /** The pod's Vault login parts (vaultPodParts), creating the CA ConfigMap first when a CA is given. */
+    private createVaultParts(s: ReconcilerScope): ReturnType<typeof vaultPodParts> {
+        const { name, args, labels, nsName, parent } = s;
         const caMap =
             args.vault?.caCert === undefined
                 ? undefined
                 : new k8s.core.v1.ConfigMap(`${name}-vault-ca`, { metadata: { name: `${name}-reconciler-vault-ca`, namespace: nsName, labels }, data: { "ca.crt": args.vault.caCert } }, parent);
-        const vault = vaultPodParts(args.vault, caMap?.metadata.name);
-        env.push(...vault.env);
+        return vaultPodParts(args.vault, caMap?.metadata.name);
+    }
 
-        const deployment = new k8s.apps.v1.Deployment(
+    /** The reconciler's Deployment: hardened pod running as ServiceAccount `saName` with `env` and the Vault volumes. */
+    private createDeployment(s: ReconcilerScope, saName: pulumi.Output<string>, port: pulumi.Output<number>, env: k8s.types.input.core.v1.EnvVar[], vault: ReturnType<typeof vaultPodParts>): k8s.apps.v1.Deployment {
+        const { name, args, labels, nsName, parent } = s;
+        return new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
                 metadata: { name: `${name}-reconciler`, namespace: nsName, labels, ...(args.skipAwait ? { annotations: { "pulumi.com/skipAwait": "true" } } : {}) },
@@ -237,7 +299,7 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
                     template: {
                         metadata: { labels },
                         spec: {
-                            serviceAccountName: sa.metadata.name,
+                            serviceAccountName: saName,
                             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
                             terminationGracePeriodSeconds: 30,
                             ...(vault.volumes.length ? { volumes: vault.volumes } : {}),
@@ -261,42 +323,42 @@ export class ReconcilerDeployment extends pulumi.ComponentResource {
             },
             parent,
         );
+    }
+
+    /** The PodDisruptionBudget and the metrics Service (returned) of the reconciler's pods. */
+    private createDisruptionBudgetAndService(s: ReconcilerScope, port: pulumi.Output<number>): k8s.core.v1.Service {
+        const { name, args, labels, nsName, parent } = s;
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-pdb`,
             { metadata: { name: `${name}-reconciler`, namespace: nsName, labels }, spec: pulumi.output(args.replicas ?? 2).apply((r) => ({ ...disruptionBudgetSpec(r), selector: { matchLabels: labels } })) },
             parent,
         );
-        const svc = new k8s.core.v1.Service(
+        return new k8s.core.v1.Service(
             `${name}-metrics`,
             { metadata: { name: `${name}-reconciler-metrics`, namespace: nsName, labels }, spec: { selector: labels, ports: [{ name: "metrics", port, targetPort: "metrics" }] } },
             parent,
         );
-        if (args.prometheusRule) {
-            const alerts = args.prometheusRule;
-            const rule = new k8s.apiextensions.CustomResource(
-                `${name}-alerts`,
-                {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "PrometheusRule",
-                    metadata: { name: `${name}-reconciler`, namespace: nsName, labels },
-                    spec: nsName.apply((ns) => prometheusRule({ ...alerts, namespace: ns, selector: alerts.selector ?? `namespace="${ns}"` }).spec),
-                },
-                parent,
-            );
-            this.prometheusRuleName = rule.metadata.name;
-            // The operator scrapes the metrics Service through a ServiceMonitor (which adds the `namespace` label the rules select on).
-            new k8s.apiextensions.CustomResource(
-                `${name}-servicemonitor`,
-                { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: `${name}-reconciler`, namespace: nsName, labels }, spec: { selector: { matchLabels: labels }, endpoints: [{ port: "metrics", interval: "30s" }] } },
-                parent,
-            );
-        }
-        this.namespace = nsName;
-        this.namespaceResource = ns;
-        this.serviceAccountName = sa.metadata.name;
-        this.deploymentName = deployment.metadata.name;
-        this.metricsServiceName = svc.metadata.name;
-        this.policyConfigMapName = policyMap.metadata.name;
-        this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, deploymentName: this.deploymentName, metricsServiceName: this.metricsServiceName, policyConfigMapName: this.policyConfigMapName });
+    }
+
+    /** The PrometheusRule with `alerts` and the ServiceMonitor of the metrics Service; returns the rule's name. */
+    private createAlerts(s: ReconcilerScope, alerts: AlertOptions): pulumi.Output<string> {
+        const { name, labels, nsName, parent } = s;
+        const rule = new k8s.apiextensions.CustomResource(
+            `${name}-alerts`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: { name: `${name}-reconciler`, namespace: nsName, labels },
+                spec: nsName.apply((ns) => prometheusRule({ ...alerts, namespace: ns, selector: alerts.selector ?? `namespace="${ns}"` }).spec),
+            },
+            parent,
+        );
+        // The operator scrapes the metrics Service through a ServiceMonitor (which adds the `namespace` label the rules select on).
+        new k8s.apiextensions.CustomResource(
+            `${name}-servicemonitor`,
+            { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: `${name}-reconciler`, namespace: nsName, labels }, spec: { selector: { matchLabels: labels }, endpoints: [{ port: "metrics", interval: "30s" }] } },
+            parent,
+        );
+        return rule.metadata.name;
     }
 }

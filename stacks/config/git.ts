@@ -1,5 +1,5 @@
 import { DerivationError, UrlProblem, checkRepoUrl, isDerivationError, validateRecipe } from "../../derive";
-import { asObject, bool, dnsLabel, dnsSubdomain, duration, fail, onlyFields, optStr, str, strList, vaultPath } from "./readers";
+import { Obj, asObject, bool, dnsLabel, dnsSubdomain, duration, fail, onlyFields, optStr, str, strList, vaultPath } from "./readers";
 import type { GitAuth, GitCredentialSpec } from "./types";
 
 /**
@@ -86,10 +86,16 @@ function checkWithDerive(path: string, c: GitCredentialSpec, t: GitTarget): void
 
 const FIELDS = ["name", "url", "urls", "vaultPath", "usernameProperty", "passwordProperty", "sshPrivateKeyProperty", "knownHostsProperty", "sourceNamespace", "refreshInterval", "tekton", "argocd", "kargo"];
 
-export function gitCredential(v: unknown, path: string, defInterval: string, defSourceNs: string): GitCredentialSpec {
-    const o = asObject(v, path);
-    onlyFields(o, path, FIELDS);
-    const name = dnsSubdomain(str(o, "name", path), `${path}.name`);
+/** A consumer block (tekton, argocd, kargo) as read: its object `t` and config key `p` (for its own fields), namespace and secretName. */
+interface ConsumerBlock {
+    t: Obj;
+    p: string;
+    namespace: string;
+    secretName: string;
+}
+
+/** The credential's URLs (`url` or `urls`) and their one transport: present, not empty, each once, not mixing https and ssh. */
+function gitUrls(o: Obj, path: string): { urls: string[]; transport: "http" | "ssh" } {
     if (o.url !== undefined && o.urls !== undefined) fail(`${path}.url`, "is set together with urls", "list every URL under urls and remove url");
     const urlsKey = o.url !== undefined ? "url" : "urls";
     if (o.url === undefined && o.urls === undefined) fail(`${path}.urls`, "is required", 'list the repository URLs, e.g. ["https://github.com/org/repo.git"]');
@@ -103,21 +109,69 @@ export function gitCredential(v: unknown, path: string, defInterval: string, def
     // One source secret serves every URL, and its type (basic-auth or ssh-auth) must suit each: no mixing.
     const mixed = transports.findIndex((t) => t !== transports[0]);
     if (mixed > 0) fail(keyOf(mixed), `is an ${transports[mixed]} URL but ${keyOf(0)} is ${transports[0]}; one credential is either https (username/password) or ssh (a key)`, "split them into two gitCredentials entries");
-    const auth: GitAuth = transports[0] === "ssh" ? "ssh" : "basic";
+    return { urls, transport: transports[0] };
+}
+
+/** Refuses the Vault properties of the other transport: an ssh credential takes no username/password, an https one no key. */
+function checkForeignProperties(o: Obj, path: string, auth: GitAuth): void {
     const foreign = auth === "ssh" ? ["usernameProperty", "passwordProperty"] : ["sshPrivateKeyProperty", "knownHostsProperty"];
     for (const f of foreign) {
         if (o[f] !== undefined) fail(`${path}.${f}`, `does not apply to ${auth === "ssh" ? "an ssh" : "an https"} credential (the URLs decide: ${auth === "ssh" ? "ssh URLs take a key" : "https URLs take username/password"})`, `remove ${f}, or use ${auth === "ssh" ? "https" : "ssh (git@host:org/repo)"} URLs`);
     }
-    const target = (f: "tekton" | "argocd" | "kargo", defNs: string, extra: string[] = []) => {
-        if (o[f] === undefined) return undefined;
-        const p = `${path}.${f}`;
-        const t = asObject(o[f], p);
-        onlyFields(t, p, ["namespace", "secretName", ...extra]);
-        return { t, p, namespace: dnsLabel(str(t, "namespace", p, defNs), `${p}.namespace`), secretName: dnsSubdomain(str(t, "secretName", p, `${name}-${f}`), `${p}.secretName`) };
-    };
-    const tk = target("tekton", "tekton-pipelines");
-    const ac = target("argocd", "argocd", ["project", "secretType", "url"]);
-    const kg = target("kargo", "kargo", ["repoURL", "repoURLIsRegex"]);
+}
+
+/** The consumer block `f` of credential `name` with its namespace (default `defNs`) and secretName (default `<name>-<f>`); undefined when unset. */
+function consumerBlock(o: Obj, path: string, name: string, f: "tekton" | "argocd" | "kargo", defNs: string, extra: string[] = []): ConsumerBlock | undefined {
+    if (o[f] === undefined) return undefined;
+    const p = `${path}.${f}`;
+    const t = asObject(o[f], p);
+    onlyFields(t, p, ["namespace", "secretName", ...extra]);
+    return { t, p, namespace: dnsLabel(str(t, "namespace", p, defNs), `${p}.namespace`), secretName: dnsSubdomain(str(t, "secretName", p, `${name}-${f}`), `${p}.secretName`) };
+}
+
+/** The argocd spec: secretType, and the repo-creds URL prefix, which must be of the credential's `transport`. */
+function argocdSpec(ac: ConsumerBlock, transport: "http" | "ssh"): NonNullable<GitCredentialSpec["argocd"]> {
+    const secretType = str(ac.t, "secretType", ac.p, "repository");
+    if (secretType !== "repository" && secretType !== "repo-creds") fail(`${ac.p}.secretType`, `"${secretType}" is not an Argo CD secret type`, "use repository (one secret per URL) or repo-creds (a credential template for argocd.url, a URL prefix)");
+    const url = optStr(ac.t, "url", ac.p);
+    if (secretType === "repo-creds" && url === undefined) fail(`${ac.p}.url`, "is required for repo-creds (the URL prefix the template serves)", 'set e.g. url: "https://github.com/example-org" (or git@github.com:example-org for ssh)');
+    if (url !== undefined && repoUrl(url, `${ac.p}.url`) !== transport) fail(`${ac.p}.url`, `is not an ${transport} URL like the credential's urls`, "use the same kind of URL as urls");
+    const project = optStr(ac.t, "project", ac.p);
+    return { namespace: ac.namespace, secretName: ac.secretName, secretType, ...(url !== undefined ? { url } : {}), ...(project !== undefined ? { project } : {}) };
+}
+
+/** The kargo spec: an optional repoURL (a pattern with repoURLIsRegex); not for an ssh credential. */
+function kargoSpec(kg: ConsumerBlock, auth: GitAuth): NonNullable<GitCredentialSpec["kargo"]> {
+    // derive/formats/kargo.ts reads username/password or GitHub App keys only: an ssh key would be refused there.
+    if (auth === "ssh") fail(`${kg.p}`, "Kargo credentials take username/password (or GitHub App keys), not an ssh key (derive/formats/kargo)", "remove kargo from this ssh credential, or add an https credential for Kargo");
+    const repoURL = optStr(kg.t, "repoURL", kg.p);
+    const isRegex = bool(kg.t, "repoURLIsRegex", kg.p, false);
+    if (isRegex && repoURL === undefined) fail(`${kg.p}.repoURLIsRegex`, "is true without repoURL", "set repoURL to the pattern, or remove repoURLIsRegex");
+    return { namespace: kg.namespace, secretName: kg.secretName, repoURLIsRegex: isRegex, ...(repoURL !== undefined ? { repoURL } : {}) };
+}
+
+/** Checks every derived secret with derive/ and that no two of them (or one and the source secret) share a namespace/name. */
+function checkGitTargets(path: string, spec: GitCredentialSpec): void {
+    const seen = new Map<string, string>([[`${spec.sourceNamespace}/${spec.name}`, "the source secret"]]);
+    for (const t of gitTargets(spec)) {
+        checkWithDerive(path, spec, t);
+        const id = `${t.target.namespace}/${t.target.name}`;
+        const prev = seen.get(id);
+        if (prev) fail(`${path}.${t.consumer}.secretName`, `${t.consumer} secret ${id} is also ${prev}`, "give each consumer its own secretName or namespace");
+        seen.set(id, `the ${t.consumer} secret`);
+    }
+}
+
+export function gitCredential(v: unknown, path: string, defInterval: string, defSourceNs: string): GitCredentialSpec {
+    const o = asObject(v, path);
+    onlyFields(o, path, FIELDS);
+    const name = dnsSubdomain(str(o, "name", path), `${path}.name`);
+    const { urls, transport } = gitUrls(o, path);
+    const auth: GitAuth = transport === "ssh" ? "ssh" : "basic";
+    checkForeignProperties(o, path, auth);
+    const tk = consumerBlock(o, path, name, "tekton", "tekton-pipelines");
+    const ac = consumerBlock(o, path, name, "argocd", "argocd", ["project", "secretType", "url"]);
+    const kg = consumerBlock(o, path, name, "kargo", "kargo", ["repoURL", "repoURLIsRegex"]);
     if (!tk && !ac && !kg) fail(`${path}.tekton`, "no consumer is set", "add tekton, argocd and/or kargo (each takes namespace and secretName)");
     const spec: GitCredentialSpec = {
         name,
@@ -132,31 +186,9 @@ export function gitCredential(v: unknown, path: string, defInterval: string, def
         refreshInterval: duration(str(o, "refreshInterval", path, defInterval), `${path}.refreshInterval`),
         tekton: tk && { namespace: tk.namespace, secretName: tk.secretName },
     };
-    if (ac) {
-        const secretType = str(ac.t, "secretType", ac.p, "repository");
-        if (secretType !== "repository" && secretType !== "repo-creds") fail(`${ac.p}.secretType`, `"${secretType}" is not an Argo CD secret type`, "use repository (one secret per URL) or repo-creds (a credential template for argocd.url, a URL prefix)");
-        const url = optStr(ac.t, "url", ac.p);
-        if (secretType === "repo-creds" && url === undefined) fail(`${ac.p}.url`, "is required for repo-creds (the URL prefix the template serves)", 'set e.g. url: "https://github.com/example-org" (or git@github.com:example-org for ssh)');
-        if (url !== undefined && repoUrl(url, `${ac.p}.url`) !== transports[0]) fail(`${ac.p}.url`, `is not an ${transports[0]} URL like the credential's urls`, "use the same kind of URL as urls");
-        const project = optStr(ac.t, "project", ac.p);
-        spec.argocd = { namespace: ac.namespace, secretName: ac.secretName, secretType, ...(url !== undefined ? { url } : {}), ...(project !== undefined ? { project } : {}) };
-    }
-    if (kg) {
-        // derive/formats/kargo.ts reads username/password or GitHub App keys only: an ssh key would be refused there.
-        if (auth === "ssh") fail(`${kg.p}`, "Kargo credentials take username/password (or GitHub App keys), not an ssh key (derive/formats/kargo)", "remove kargo from this ssh credential, or add an https credential for Kargo");
-        const repoURL = optStr(kg.t, "repoURL", kg.p);
-        const isRegex = bool(kg.t, "repoURLIsRegex", kg.p, false);
-        if (isRegex && repoURL === undefined) fail(`${kg.p}.repoURLIsRegex`, "is true without repoURL", "set repoURL to the pattern, or remove repoURLIsRegex");
-        spec.kargo = { namespace: kg.namespace, secretName: kg.secretName, repoURLIsRegex: isRegex, ...(repoURL !== undefined ? { repoURL } : {}) };
-    }
-    const seen = new Map<string, string>([[`${spec.sourceNamespace}/${name}`, "the source secret"]]);
-    for (const t of gitTargets(spec)) {
-        checkWithDerive(path, spec, t);
-        const id = `${t.target.namespace}/${t.target.name}`;
-        const prev = seen.get(id);
-        if (prev) fail(`${path}.${t.consumer}.secretName`, `${t.consumer} secret ${id} is also ${prev}`, "give each consumer its own secretName or namespace");
-        seen.set(id, `the ${t.consumer} secret`);
-    }
+    if (ac) spec.argocd = argocdSpec(ac, transport);
+    if (kg) spec.kargo = kargoSpec(kg, auth);
+    checkGitTargets(path, spec);
     return spec;
 }
 

@@ -36,6 +36,9 @@ export function appReaderRules(app: GitHubAppSpec, mode: GitHubAppsMode): k8s.ty
     return [{ apiGroups: [""], resources: ["secrets"], resourceNames: appSecretNames(app, mode), verbs: ["get"] }];
 }
 
+/** Metadata of an app's Kubernetes object named `n`: the component's namespace and labels. */
+type AppMeta = (n: string) => { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> };
+
 /**
  * Seed 001: one GitHub App's credentials in the workflows namespace, readable only by the app's ServiceAccount;
  * optionally an ESO GithubAccessToken generator; optionally the installation's repository list.
@@ -60,12 +63,36 @@ export class GitHubAppCredentials extends pulumi.ComponentResource {
         const meta = (n: string) => ({ name: n, namespace: args.namespace, labels });
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta(app.serviceAccount), automountServiceAccountToken: false }, { parent: this });
+        this.credentials = this.createCredentials(name, args, labels);
+
+        if (mode === "generator") {
+            const generated = this.createGeneratedToken(name, args, labels, meta, this.credentials);
+            this.generator = generated.generator;
+            this.token = generated.token;
+        }
+
+        this.role = new k8s.rbac.v1.Role(`${name}-reader`, { metadata: meta(`${app.secretName}-reader`), rules: appReaderRules(app, mode) }, { parent: this });
+        this.roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-reader`, {
+            metadata: meta(`${app.secretName}-reader`),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${app.secretName}-reader` },
+            subjects: [{ kind: "ServiceAccount", name: app.serviceAccount, namespace: args.namespace }],
+        }, { parent: this, dependsOn: [this.role] });
+
+        if (args.githubProvider && app.installationId && app.repositories.length > 0) {
+            this.repositories = this.createRepositories(name, app.installationId, [...app.repositories], args.githubProvider);
+        }
+        this.registerOutputs({});
+    }
+
+    /** The ExternalSecret syncing the app's appId/privateKey (and installationId if asked) from Vault into `app.secretName`. */
+    private createCredentials(name: string, args: GitHubAppCredentialsArgs, labels: Record<string, string>): VaultExternalSecret {
+        const app = args.app;
         const data = [
             { secretKey: "appId", key: app.vaultPath, property: "appId" },
             { secretKey: "privateKey", key: app.vaultPath, property: "privateKey" },
             ...(app.syncInstallationId ? [{ secretKey: "installationId", key: app.vaultPath, property: "installationId" }] : []),
         ];
-        this.credentials = new VaultExternalSecret(`${name}-credentials`, {
+        return new VaultExternalSecret(`${name}-credentials`, {
             namespace: args.namespace,
             externalSecretName: app.secretName,
             labels,
@@ -78,56 +105,52 @@ export class GitHubAppCredentials extends pulumi.ComponentResource {
                 data,
             })),
         }, { parent: this });
+    }
 
-        if (mode === "generator") {
-            const generatorName = `${app.secretName}-token`;
-            this.generator = new k8s.apiextensions.CustomResource(`${name}-generator`, {
-                apiVersion: ESO_GENERATORS_API_VERSION,
-                kind: "GithubAccessToken",
-                metadata: meta(generatorName),
-                spec: {
-                    appID: app.appId,
-                    installID: app.installationId,
-                    url: args.githubApiUrl ?? "https://api.github.com",
-                    ...(app.repositories.length ? { repositories: [...app.repositories] } : {}),
-                    auth: { privateKey: { secretRef: { name: app.secretName, key: "privateKey" } } },
-                },
-            }, { parent: this, dependsOn: [this.credentials] });
-            this.token = new VaultExternalSecret(`${name}-token`, {
-                namespace: args.namespace,
-                externalSecretName: generatorName,
-                labels,
-                spec: pulumi.output(args.tokenRefreshInterval ?? "50m").apply((refreshInterval) => ({
-                    storeName: "",
-                    refreshPolicy: "Periodic" as const,
-                    refreshInterval,
-                    targetName: generatorName,
-                    targetLabels: labels,
-                    generatorRef: { apiVersion: ESO_GENERATORS_API_VERSION, kind: "GithubAccessToken", name: generatorName },
-                })),
-            }, { parent: this, dependsOn: [this.generator] });
-        }
+    /** Generator mode: the ESO GithubAccessToken generator (after `credentials`) and the ExternalSecret of its tokens. */
+    private createGeneratedToken(name: string, args: GitHubAppCredentialsArgs, labels: Record<string, string>, meta: AppMeta, credentials: VaultExternalSecret): { generator: k8s.apiextensions.CustomResource; token: VaultExternalSecret } {
+        const app = args.app;
+        const generatorName = `${app.secretName}-token`;
+        const generator = new k8s.apiextensions.CustomResource(`${name}-generator`, {
+            apiVersion: ESO_GENERATORS_API_VERSION,
+            kind: "GithubAccessToken",
+            metadata: meta(generatorName),
+            spec: {
+                appID: app.appId,
+                installID: app.installationId,
+                url: args.githubApiUrl ?? "https://api.github.com",
+                ...(app.repositories.length ? { repositories: [...app.repositories] } : {}),
+                auth: { privateKey: { secretRef: { name: app.secretName, key: "privateKey" } } },
+            },
+        }, { parent: this, dependsOn: [credentials] });
+        const token = new VaultExternalSecret(`${name}-token`, {
+            namespace: args.namespace,
+            externalSecretName: generatorName,
+            labels,
+            spec: pulumi.output(args.tokenRefreshInterval ?? "50m").apply((refreshInterval) => ({
+                storeName: "",
+                refreshPolicy: "Periodic" as const,
+                refreshInterval,
+                targetName: generatorName,
+                targetLabels: labels,
+                generatorRef: { apiVersion: ESO_GENERATORS_API_VERSION, kind: "GithubAccessToken", name: generatorName },
+            })),
+        }, { parent: this, dependsOn: [generator] });
+        return { generator, token };
+    }
 
-        this.role = new k8s.rbac.v1.Role(`${name}-reader`, { metadata: meta(`${app.secretName}-reader`), rules: appReaderRules(app, mode) }, { parent: this });
-        this.roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-reader`, {
-            metadata: meta(`${app.secretName}-reader`),
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${app.secretName}-reader` },
-            subjects: [{ kind: "ServiceAccount", name: app.serviceAccount, namespace: args.namespace }],
-        }, { parent: this, dependsOn: [this.role] });
-
-        if (args.githubProvider && app.installationId && app.repositories.length > 0) {
-            this.repositories = new github.AppInstallationRepositories(`${name}-repositories`, {
-                installationId: app.installationId,
-                selectedRepositories: [...app.repositories],
-            }, {
-                parent: this,
-                provider: args.githubProvider,
-                // GitHub accepts only a classic PAT for this (stacks/README.md, "githubToken"), so the token should be
-                // set only for the run that changes the membership. Retained: when the token (and so this resource)
-                // goes away, the next `up` only forgets it instead of removing the repositories from the installation.
-                retainOnDelete: true,
-            });
-        }
-        this.registerOutputs({});
+    /** The installation's repository list, through `provider` (retained on delete). */
+    private createRepositories(name: string, installationId: string, selectedRepositories: string[], provider: github.Provider): github.AppInstallationRepositories {
+        return new github.AppInstallationRepositories(`${name}-repositories`, {
+            installationId,
+            selectedRepositories,
+        }, {
+            parent: this,
+            provider,
+            // GitHub accepts only a classic PAT for this (stacks/README.md, "githubToken"), so the token should be
+            // set only for the run that changes the membership. Retained: when the token (and so this resource)
+            // goes away, the next `up` only forgets it instead of removing the repositories from the installation.
+            retainOnDelete: true,
+        });
     }
 }
