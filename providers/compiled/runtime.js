@@ -1101,6 +1101,15 @@ var KubeApiError = class extends Error {
 function isKubeError(e, code) {
   return e instanceof KubeApiError && (code === void 0 || e.code === code);
 }
+function listStream(onItem, onMeta, onError) {
+  const p = new import_json.JSONParser({ paths: ["$.metadata", "$.items.*"], keepStack: false });
+  p.onValue = ({ value, key }) => {
+    if (typeof key === "number") onItem(value);
+    else onMeta(value ?? {});
+  };
+  p.onError = onError;
+  return p;
+}
 var KubeClient = class _KubeClient {
   constructor(cfg) {
     this.cfg = cfg;
@@ -1230,15 +1239,7 @@ var KubeClient = class _KubeClient {
         let meta = {};
         let failed;
         const bad = (_e) => new KubeApiError(code, "BadResponse", `LIST ${path}: unparsable response`);
-        const stream = () => {
-          const p = new import_json.JSONParser({ paths: ["$.metadata", "$.items.*"], keepStack: false });
-          p.onValue = ({ value, key }) => {
-            if (typeof key === "number") onItem(value);
-            else meta = value ?? {};
-          };
-          p.onError = (e) => failed ??= bad(e);
-          return p;
-        };
+        const stream = () => listStream(onItem, (m) => meta = m, (e) => failed ??= bad(e));
         res.on("data", (c) => {
           if (failed) return;
           if (parser) return void parser.write(c);
