@@ -58,7 +58,8 @@ function sel(metric: string, matchers: string[], o: AlertOptions): string {
     return all.length ? `${metric}{${all.join(", ")}}` : metric;
 }
 
-export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
+/** The alert thresholds of `o`, defaults applied; throws on an invalid number of minutes. */
+function limits(o: AlertOptions) {
     const notInSync = minutes(o.notInSyncForMinutes, 15, "notInSyncForMinutes");
     const refused = minutes(o.refusedForMinutes, 30, "refusedForMinutes");
     const retry = minutes(o.retryForMinutes, 10, "retryForMinutes");
@@ -66,14 +67,29 @@ export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
     const noLeader = minutes(o.noLeaderForMinutes, 5, "noLeaderForMinutes");
     const restarts = o.watchRestartsPer15m ?? 5;
     const depth = o.queueDepth ?? 500;
-    const rule = (alert: string, expr: string, forMin: number | undefined, severity: string, summary: string, description: string): AlertRule => ({
+    return { notInSync, refused, retry, hookWin, noLeader, restarts, depth };
+}
+
+/** The resolved thresholds the rule families read. */
+type Limits = ReturnType<typeof limits>;
+/** Builds one alert rule: name, PromQL, `for` in minutes (none when undefined), severity, summary, description. */
+type RuleFn = (alert: string, expr: string, forMin: number | undefined, severity: string, summary: string, description: string) => AlertRule;
+
+/** A rule builder that adds the option's labels and runbook link to every alert. */
+function ruleBuilder(o: AlertOptions): RuleFn {
+    return (alert, expr, forMin, severity, summary, description) => ({
         alert,
         expr,
         ...(forMin !== undefined ? { for: `${forMin}m` } : {}),
         labels: { severity, ...(o.labels ?? {}) },
         annotations: { summary, description, ...(o.runbookUrl ? { runbook_url: `${o.runbookUrl}#${alert.toLowerCase()}` } : {}) },
     });
-    const rules: AlertRule[] = [
+}
+
+/** Alerts on derived secrets that are not in sync or are refused. */
+function derivedSecretRules(rule: RuleFn, l: Limits, o: AlertOptions): AlertRule[] {
+    const { notInSync, refused } = l;
+    return [
         rule(
             "PlatformSecretsDerivedSecretsNotInSync",
             `sum by (status) (${sel("platform_secrets_derived_secrets", ['status=~"stale|source-missing|error|unknown"'], o)}) > 0`,
@@ -90,6 +106,13 @@ export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
             "{{ $value }} derived secrets are refused",
             `Derived secrets have been refused for more than ${refused} minutes (a source does not grant their namespace, or the administrator's policy does not allow a fan-out); no data is copied to them. \`platform-secrets status -A\` names each and its fix.`,
         ),
+    ];
+}
+
+/** Alerts on work that keeps failing: keys in retry, failed hooks, restarting watches. */
+function failureRules(rule: RuleFn, l: Limits, o: AlertOptions): AlertRule[] {
+    const { retry, hookWin, restarts } = l;
+    return [
         rule(
             "PlatformSecretsKeysInRetry",
             `max(${sel("platform_secrets_keys_in_retry", [], o)}) > 0`,
@@ -114,6 +137,13 @@ export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
             "watch {{ $labels.informer }} keeps restarting",
             `The {{ $labels.informer }} watch restarted more than ${restarts} times in 15 minutes (stalled or failing): changes reach the reconciler late. Check the apiserver and the network path.`,
         ),
+    ];
+}
+
+/** Alerts on leadership: no replica holding the lease, or several. */
+function leaderRules(rule: RuleFn, l: Limits, o: AlertOptions): AlertRule[] {
+    const { noLeader } = l;
+    return [
         rule(
             "PlatformSecretsNoLeader",
             `(max(${sel("platform_secrets_is_leader", [], o)}) or vector(0)) < 1`,
@@ -130,6 +160,13 @@ export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
             "{{ $value }} reconciler replicas think they lead",
             "More than one replica reports holding the lease for 5 minutes: check clock skew and the Lease object.",
         ),
+    ];
+}
+
+/** Alerts on a work queue the reconciler cannot drain. */
+function queueRules(rule: RuleFn, l: Limits, o: AlertOptions): AlertRule[] {
+    const { depth } = l;
+    return [
         rule(
             "PlatformSecretsQueueBacklog",
             `max(${sel("platform_secrets_queue_depth", [], o)}) > ${depth}`,
@@ -139,6 +176,12 @@ export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
             `The work queue has held more than ${depth} keys for 10 minutes: the reconciler cannot keep up (rate limit --rate/--burst, or a slow apiserver).`,
         ),
     ];
+}
+
+export function alertRuleGroups(o: AlertOptions = {}): RuleGroup[] {
+    const l = limits(o);
+    const rule = ruleBuilder(o);
+    const rules: AlertRule[] = [...derivedSecretRules(rule, l, o), ...failureRules(rule, l, o), ...leaderRules(rule, l, o), ...queueRules(rule, l, o)];
     return [{ name: RULE_GROUP_NAME, rules }];
 }
 

@@ -75,16 +75,23 @@ function fromWire(s: { metadata?: SecretLike["metadata"]; type?: string; data?: 
     return { metadata: s.metadata ?? {}, type: s.type, data: s.data ?? {} };
 }
 
-/**
- * A SecretsApi for `kubeconfig` (YAML content) or, when absent, the default loading rules, at `context` (a context
- * name of that kubeconfig) or, when absent, its current-context. The stack passes the context NAME, never the
- * content: the kubernetes.Provider and every dynamic resource aim at the same cluster, and a kubeconfig whose
- * credentials rotate is not a changing input.
- */
-export function connect(kubeconfig?: string, context?: string): SecretsApi {
-    let loaded;
+/** A Secret as the apiserver returns it (every field optional). */
+type Wire = { metadata?: SecretLike["metadata"]; type?: string; data?: Record<string, string> };
+
+/** How errors name a secret: `secret NS/NAME`. */
+function secretRef(ns: string | undefined, name: string | undefined): string {
+    return `secret ${ns}/${name}`;
+}
+
+/** The apiserver path of a namespace's secrets, or of one secret when `name` is given. */
+function secretPath(ns: string, name?: string): string {
+    return `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name !== undefined ? `/${encodeURIComponent(name)}` : ""}`;
+}
+
+/** Loads the kubeconfig for `connect`, rephrasing a failure (above all a missing context) as a KubeError with a fix. */
+function loadConfig(kubeconfig?: string, context?: string): ReturnType<typeof loadKubeconfig> {
     try {
-        loaded = loadKubeconfig({ ...(kubeconfig ? { content: kubeconfig } : {}), ...(context ? { context } : {}) });
+        return loadKubeconfig({ ...(kubeconfig ? { content: kubeconfig } : {}), ...(context ? { context } : {}) });
     } catch (e) {
         const msg = (e as Error).message;
         if (context && /context ".*" not found/.test(msg)) {
@@ -92,31 +99,31 @@ export function connect(kubeconfig?: string, context?: string): SecretsApi {
         }
         throw new KubeError(`${msg}. Fix: point KUBECONFIG at a valid kubeconfig`);
     }
-    const client = KubeClient.fromConfig(loaded.config);
-    const key = (ns: string | undefined, name: string | undefined) => `secret ${ns}/${name}`;
-    const secretPath = (ns: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name !== undefined ? `/${encodeURIComponent(name)}` : ""}`;
-    type Wire = { metadata?: SecretLike["metadata"]; type?: string; data?: Record<string, string> };
+}
+
+/** The single-secret calls of a SecretsApi (get, create, replace, remove) on `client`. */
+function secretCalls(client: KubeClient): Pick<SecretsApi, "get" | "create" | "replace" | "remove"> {
     return {
         async get(namespace, name) {
             try {
                 return fromWire(await client.request<Wire>("GET", secretPath(namespace, name)));
             } catch (e) {
                 if (isKubeError(e, 404)) return undefined;
-                throw kubeError(e, "reading", key(namespace, name));
+                throw kubeError(e, "reading", secretRef(namespace, name));
             }
         },
         async create(secret) {
             try {
                 return fromWire(await client.request<Wire>("POST", secretPath(secret.metadata.namespace!), { body: toWire(secret) }));
             } catch (e) {
-                throw kubeError(e, "creating", key(secret.metadata.namespace, secret.metadata.name));
+                throw kubeError(e, "creating", secretRef(secret.metadata.namespace, secret.metadata.name));
             }
         },
         async replace(secret) {
             try {
                 return fromWire(await client.request<Wire>("PUT", secretPath(secret.metadata.namespace!, secret.metadata.name!), { body: toWire(secret) }));
             } catch (e) {
-                throw kubeError(e, "updating", key(secret.metadata.namespace, secret.metadata.name));
+                throw kubeError(e, "updating", secretRef(secret.metadata.namespace, secret.metadata.name));
             }
         },
         async remove(namespace, name, precondition) {
@@ -124,9 +131,15 @@ export function connect(kubeconfig?: string, context?: string): SecretsApi {
                 await client.request("DELETE", secretPath(namespace, name), precondition ? { body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: precondition } } : {});
             } catch (e) {
                 if (isKubeError(e, 404)) return;
-                throw kubeError(e, "deleting", key(namespace, name));
+                throw kubeError(e, "deleting", secretRef(namespace, name));
             }
         },
+    };
+}
+
+/** The listing and namespace-wide calls of a SecretsApi (namespaces, their labels, ESO readiness, derived secrets) on `client`. */
+function listCalls(client: KubeClient): Pick<SecretsApi, "listNamespaces" | "namespaceLabels" | "externalSecretReady" | "listDerived"> {
+    return {
         async listNamespaces(labelSelector) {
             try {
                 const list = await client.request<{ items?: { metadata?: { name?: string } }[] }>("GET", "/api/v1/namespaces", { query: { labelSelector } });
@@ -163,4 +176,15 @@ export function connect(kubeconfig?: string, context?: string): SecretsApi {
             }
         },
     };
+}
+
+/**
+ * A SecretsApi for `kubeconfig` (YAML content) or, when absent, the default loading rules, at `context` (a context
+ * name of that kubeconfig) or, when absent, its current-context. The stack passes the context NAME, never the
+ * content: the kubernetes.Provider and every dynamic resource aim at the same cluster, and a kubeconfig whose
+ * credentials rotate is not a changing input.
+ */
+export function connect(kubeconfig?: string, context?: string): SecretsApi {
+    const client = KubeClient.fromConfig(loadConfig(kubeconfig, context).config);
+    return { ...secretCalls(client), ...listCalls(client) };
 }

@@ -115,25 +115,7 @@ export class GitHubAppClient {
             let waitMs: number | undefined;
             let rateLimited = false;
             try {
-                const res = await deps.fetch(`${deps.apiUrl}${path}`, {
-                    method,
-                    headers: {
-                        accept: "application/vnd.github+json",
-                        authorization: `Bearer ${jwt}`,
-                        "user-agent": "platform-secrets-tokengen",
-                        "x-github-api-version": "2022-11-28",
-                        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-                    },
-                    body: body !== undefined ? JSON.stringify(body) : undefined,
-                    signal: this.requestSignal(),
-                });
-                const text = await res.text();
-                let parsed: unknown = undefined;
-                try {
-                    parsed = text === "" ? undefined : JSON.parse(text);
-                } catch {
-                    parsed = undefined;
-                }
+                const { res, parsed } = await this.send(method, path, body, jwt);
                 const message = githubMessage(parsed, [jwt]);
                 if (res.status === 404 && notFoundOk) return { status: 404, body: parsed };
                 const v = classifyResponse(res.status, res.headers, message, deps.now());
@@ -169,6 +151,31 @@ export class GitHubAppClient {
             deps.logger.warn({ attempt, maxAttempts: this.retry.maxAttempts, delayMs, reason: verdictReason, request: what }, "GitHub request failed, retrying");
             await deps.sleep(delayMs, deps.signal);
         }
+    }
+
+    /** One HTTP exchange, no retry: sends the signed request and returns the response with its body parsed (undefined when empty or not JSON). */
+    private async send(method: "GET" | "POST", path: string, body: unknown, jwt: string): Promise<{ res: Response; parsed: unknown }> {
+        const { deps } = this;
+        const res = await deps.fetch(`${deps.apiUrl}${path}`, {
+            method,
+            headers: {
+                accept: "application/vnd.github+json",
+                authorization: `Bearer ${jwt}`,
+                "user-agent": "platform-secrets-tokengen",
+                "x-github-api-version": "2022-11-28",
+                ...(body !== undefined ? { "content-type": "application/json" } : {}),
+            },
+            body: body !== undefined ? JSON.stringify(body) : undefined,
+            signal: this.requestSignal(),
+        });
+        const text = await res.text();
+        let parsed: unknown;
+        try {
+            parsed = text === "" ? undefined : JSON.parse(text);
+        } catch {
+            parsed = undefined;
+        }
+        return { res, parsed };
     }
 
     private requestSignal(): AbortSignal {

@@ -1537,10 +1537,15 @@ function toWire(s) {
 function fromWire(s) {
   return { metadata: s.metadata ?? {}, type: s.type, data: s.data ?? {} };
 }
-function connect(kubeconfig, context) {
-  let loaded;
+function secretRef(ns, name) {
+  return `secret ${ns}/${name}`;
+}
+function secretPath(ns, name) {
+  return `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name !== void 0 ? `/${encodeURIComponent(name)}` : ""}`;
+}
+function loadConfig(kubeconfig, context) {
   try {
-    loaded = loadKubeconfig({ ...kubeconfig ? { content: kubeconfig } : {}, ...context ? { context } : {} });
+    return loadKubeconfig({ ...kubeconfig ? { content: kubeconfig } : {}, ...context ? { context } : {} });
   } catch (e) {
     const msg = e.message;
     if (context && /context ".*" not found/.test(msg)) {
@@ -1548,30 +1553,29 @@ function connect(kubeconfig, context) {
     }
     throw new KubeError(`${msg}. Fix: point KUBECONFIG at a valid kubeconfig`);
   }
-  const client = KubeClient.fromConfig(loaded.config);
-  const key = (ns, name) => `secret ${ns}/${name}`;
-  const secretPath = (ns, name) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name !== void 0 ? `/${encodeURIComponent(name)}` : ""}`;
+}
+function secretCalls(client) {
   return {
     async get(namespace, name) {
       try {
         return fromWire(await client.request("GET", secretPath(namespace, name)));
       } catch (e) {
         if (isKubeError(e, 404)) return void 0;
-        throw kubeError(e, "reading", key(namespace, name));
+        throw kubeError(e, "reading", secretRef(namespace, name));
       }
     },
     async create(secret) {
       try {
         return fromWire(await client.request("POST", secretPath(secret.metadata.namespace), { body: toWire(secret) }));
       } catch (e) {
-        throw kubeError(e, "creating", key(secret.metadata.namespace, secret.metadata.name));
+        throw kubeError(e, "creating", secretRef(secret.metadata.namespace, secret.metadata.name));
       }
     },
     async replace(secret) {
       try {
         return fromWire(await client.request("PUT", secretPath(secret.metadata.namespace, secret.metadata.name), { body: toWire(secret) }));
       } catch (e) {
-        throw kubeError(e, "updating", key(secret.metadata.namespace, secret.metadata.name));
+        throw kubeError(e, "updating", secretRef(secret.metadata.namespace, secret.metadata.name));
       }
     },
     async remove(namespace, name, precondition) {
@@ -1579,9 +1583,13 @@ function connect(kubeconfig, context) {
         await client.request("DELETE", secretPath(namespace, name), precondition ? { body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: precondition } } : {});
       } catch (e) {
         if (isKubeError(e, 404)) return;
-        throw kubeError(e, "deleting", key(namespace, name));
+        throw kubeError(e, "deleting", secretRef(namespace, name));
       }
-    },
+    }
+  };
+}
+function listCalls(client) {
+  return {
     async listNamespaces(labelSelector) {
       try {
         const list = await client.request("GET", "/api/v1/namespaces", { query: { labelSelector } });
@@ -1618,6 +1626,10 @@ function connect(kubeconfig, context) {
       }
     }
   };
+}
+function connect(kubeconfig, context) {
+  const client = KubeClient.fromConfig(loadConfig(kubeconfig, context).config);
+  return { ...secretCalls(client), ...listCalls(client) };
 }
 
 // providers/grants.ts
