@@ -1,17 +1,23 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { LABEL_DERIVED, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../../../derive/constants";
+import { deriveSecret } from "../../../derive";
 import { ANNOTATION_STATUS, SYNC_STATUSES } from "../../../reconciler/keys";
 import { statusBucket, StatusTally } from "../../../reconciler/derived/status";
 import type { SecretMeta } from "../../../reconciler/model";
 
-/** A cached secret as the informer holds it: derived (our labels) or not, with some status annotation or none. */
+/** The labels the derivation core puts on a derived secret (what `pulumi up` and the reconciler write). */
+const DERIVED_LABELS = deriveSecret(
+    { metadata: { name: "src", namespace: "ns" }, type: "Opaque", data: { password: Buffer.from("x").toString("base64") } },
+    { format: "mirror", source: { namespace: "ns", name: "src" }, target: { namespace: "ns", name: "copy" } },
+).metadata.labels;
+
+/** A cached secret as the informer holds it: derived (the derivation core's labels) or not, with some status annotation or none. */
 function meta(name: string, derived: boolean, status: string | undefined): SecretMeta {
     return {
         metadata: {
             name,
             namespace: "ns",
-            labels: derived ? { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LABEL_DERIVED]: "true" } : {},
+            labels: derived ? { ...DERIVED_LABELS } : {},
             annotations: status === undefined ? {} : { [ANNOTATION_STATUS]: status },
         },
         type: "Opaque",
